@@ -1,0 +1,483 @@
+/**
+ * The Backend interface: storage + kernels. Every accelerator (reference TS,
+ * WebAssembly SIMD, WebGPU) implements it; `@tessera/tensor` only talks to it.
+ *
+ * Conventions shared by every kernel:
+ * - Offsets, strides and sizes are counted in elements, never bytes. Both
+ *   dtypes (f32, i32) are 4 bytes wide.
+ * - An operand is a `Strided` (storage + offset + per-dim strides, a stride of
+ *   0 broadcasts) or a `Dense` (storage + offset, row-major contiguous).
+ * - Kernels are synchronous calls that enqueue or perform work; results become
+ *   visible through `read` (async on every backend) or `readSync` where
+ *   `features.syncRead` is true.
+ * - Backends validate every operand against its storage before touching
+ *   memory: a bad operand throws a `BoundsError`/`ShapeError`, never traps.
+ */
+
+/** Element types a storage can be read as. */
+export type DType = 'f32' | 'i32';
+
+/** The typed array that holds a dtype's values on the host. */
+export type ArrayFor<D extends DType> = D extends 'f32' ? Float32Array : Int32Array;
+
+/** Opaque handle to a block of backend memory. Only the owning backend looks inside. */
+export interface Storage {
+  /** Backend that owns the storage (its `name`). */
+  readonly backend: string;
+  /** Unique id within the backend; stable for the storage's life. */
+  readonly id: number;
+  /** Size in bytes as requested (rounded up to whole 4-byte elements). */
+  readonly bytes: number;
+  /** True once `free` was called. */
+  readonly freed: boolean;
+}
+
+/** A contiguous operand: `storage` starting at element `offset`. */
+export interface Dense {
+  storage: Storage;
+  offset: number;
+}
+
+/** A strided operand: element (i0, i1, ...) lives at offset + sum(ik * strides[k]). */
+export interface Strided extends Dense {
+  strides: readonly number[];
+}
+
+/** What a backend and the runtime under it can do. */
+export interface Features {
+  /** WebAssembly SIMD128 kernels are in use. */
+  simd: boolean;
+  /** Relaxed-SIMD (fused multiply-add) kernels are in use. */
+  relaxedSimd: boolean;
+  /** Kernels may run on more than one thread. */
+  threads: boolean;
+  /** Number of threads kernels may use. */
+  numThreads: number;
+  /** Half-precision storage/compute is available. */
+  f16: boolean;
+  /** `readSync` is available. */
+  syncRead: boolean;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'gelu'
+  | 'abs'
+  | 'pow'
+  | 'square'
+  | 'reciprocal'
+  | 'sign'
+  | 'step';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'max'
+  | 'min'
+  | 'pow'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge';
+
+export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin';
+
+/** out[b] = op(A[b]) @ op(B[b]) (+ out[b] when accumulate). Row-major, f32. */
+export interface MatmulParams {
+  /** A: [batch, m, k] (or [batch, k, m] when transA), rows contiguous. */
+  a: Dense;
+  /** B: [batch, k, n] (or [batch, n, k] when transB), rows contiguous. */
+  b: Dense;
+  /** out: [batch, m, n], contiguous. */
+  out: Dense;
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Number of matrices; default 1. */
+  batch?: number;
+  /** Element distance between consecutive A/B matrices; 0 broadcasts one matrix over the batch. Default m*k / k*n. */
+  strideA?: number;
+  strideB?: number;
+  /** Add into `out` instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/** out = op(x) elementwise over `shape`; `alpha` is pow's exponent. f32. */
+export interface UnaryParams {
+  op: UnaryOp;
+  x: Strided;
+  out: Dense;
+  shape: readonly number[];
+  alpha?: number;
+}
+
+/** out = a op b elementwise over `shape` (broadcast by 0-strides). f32 in, f32 out (comparisons give 1/0). */
+export interface BinaryParams {
+  op: BinaryOp;
+  a: Strided;
+  b: Strided;
+  out: Dense;
+  shape: readonly number[];
+}
+
+/** out = cond != 0 ? a : b over `shape`; cond has dtype `condDType`. f32 a/b/out. */
+export interface WhereParams {
+  cond: Strided;
+  condDType: DType;
+  a: Strided;
+  b: Strided;
+  out: Dense;
+  shape: readonly number[];
+}
+
+/** Strided copy of 4-byte elements (either dtype): out[i] = x[i] over `shape`. */
+export interface CopyParams {
+  x: Strided;
+  out: Strided;
+  shape: readonly number[];
+}
+
+/** Converts between dtypes over `shape`; f32 -> i32 truncates toward zero. */
+export interface CastParams {
+  x: Strided;
+  out: Dense;
+  shape: readonly number[];
+  from: DType;
+  to: DType;
+}
+
+/** Fills `n` elements with `value` (written as `dtype`). */
+export interface FillParams {
+  out: Dense;
+  n: number;
+  value: number;
+  dtype: DType;
+}
+
+/**
+ * Counter-based random numbers: element i depends only on (seed, counter + i),
+ * so every backend produces the same bits. uniform: [0, 1); normal: N(0, 1).
+ */
+export interface RandomParams {
+  out: Dense;
+  n: number;
+  seed: number;
+  counter: number;
+  dist: 'uniform' | 'normal';
+}
+
+/**
+ * Reduction over the middle axis of x viewed as [outer, axisLen, inner] (contiguous).
+ * out: [outer, inner]; f32, or i32 for argmax/argmin. A full reduction is outer = inner = 1.
+ */
+export interface ReduceParams {
+  op: ReduceOp;
+  x: Dense;
+  out: Dense;
+  outer: number;
+  axisLen: number;
+  inner: number;
+}
+
+/** Row-wise (log-)softmax of x: [rows, cols] contiguous. */
+export interface SoftmaxParams {
+  x: Dense;
+  out: Dense;
+  rows: number;
+  cols: number;
+  log?: boolean;
+}
+
+/**
+ * Gradient of (log-)softmax given its output y and upstream dy.
+ * softmax: dx = y * (dy - sum(dy * y)); log-softmax: dx = dy - exp(y) * sum(dy).
+ */
+export interface SoftmaxBackwardParams {
+  y: Dense;
+  dy: Dense;
+  dx: Dense;
+  rows: number;
+  cols: number;
+  log?: boolean;
+}
+
+/** y = (x - mean) * rstd * gamma + beta over rows of [rows, cols]; saves mean/rstd: [rows]. */
+export interface LayerNormParams {
+  x: Dense;
+  gamma: Dense;
+  beta: Dense;
+  out: Dense;
+  mean: Dense;
+  rstd: Dense;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/** Writes dx and accumulates (+=) dgamma, dbeta: [cols]. */
+export interface LayerNormBackwardParams {
+  dy: Dense;
+  x: Dense;
+  gamma: Dense;
+  mean: Dense;
+  rstd: Dense;
+  dx: Dense;
+  dgamma: Dense;
+  dbeta: Dense;
+  rows: number;
+  cols: number;
+}
+
+/** dx = dy * gelu'(x) for the tanh approximation of GELU, over n elements. */
+export interface GeluBackwardParams {
+  x: Dense;
+  dy: Dense;
+  dx: Dense;
+  n: number;
+}
+
+/**
+ * Select along an axis: x viewed as [outer, axisLen, inner], indices (i32): [count];
+ * out: [outer, count, inner]. An embedding lookup is outer = 1, inner = dim.
+ * Indices outside [0, axisLen) throw an IndexError naming the first bad one.
+ */
+export interface IndexSelectParams {
+  x: Dense;
+  indices: Dense;
+  out: Dense;
+  outer: number;
+  axisLen: number;
+  inner: number;
+  count: number;
+}
+
+/** Gradient of indexSelect: dx[o, indices[c], i] += dOut[o, c, i]. dx is accumulated, not cleared. */
+export interface IndexAddParams {
+  dOut: Dense;
+  indices: Dense;
+  dx: Dense;
+  outer: number;
+  axisLen: number;
+  inner: number;
+  count: number;
+}
+
+/**
+ * Take along the middle axis: x [outer, axisLen, inner], indices (i32) and out [outer, count, inner]
+ * with out[o, c, i] = x[o, indices[o, c, i], i] (torch.gather).
+ */
+export interface GatherParams {
+  x: Dense;
+  indices: Dense;
+  out: Dense;
+  outer: number;
+  axisLen: number;
+  inner: number;
+  count: number;
+}
+
+/** Gradient of gather: dx[o, indices[o, c, i], i] += dOut[o, c, i]. */
+export interface ScatterAddParams {
+  dOut: Dense;
+  indices: Dense;
+  dx: Dense;
+  outer: number;
+  axisLen: number;
+  inner: number;
+  count: number;
+}
+
+/**
+ * Softmax cross-entropy per row: losses[r] = logsumexp(logits[r]) - logits[r, t_r],
+ * and 0 where t_r == ignoreIndex. logits: [rows, cols] f32, targets: [rows] i32.
+ * Targets outside [0, cols) other than ignoreIndex throw an IndexError.
+ */
+export interface CrossEntropyParams {
+  logits: Dense;
+  targets: Dense;
+  losses: Dense;
+  rows: number;
+  cols: number;
+  ignoreIndex: number;
+}
+
+/** dLogits[r] = (softmax(logits[r]) - onehot(t_r)) * dLosses[r]; rows with ignoreIndex get 0. */
+export interface CrossEntropyBackwardParams {
+  logits: Dense;
+  targets: Dense;
+  dLosses: Dense;
+  dLogits: Dense;
+  rows: number;
+  cols: number;
+  ignoreIndex: number;
+}
+
+/**
+ * Scaled dot-product attention over `heads` independent problems:
+ * q: [heads, tq, d], k/v: [heads, tk, d], out: [heads, tq, d],
+ * probs (saved for backward): [heads, tq, tk].
+ * Causal: query i may see key j iff j <= i + (tk - tq) (so a KV cache of tk - tq
+ * earlier positions works). `scale` defaults to 1/sqrt(d).
+ */
+export interface AttentionParams {
+  q: Dense;
+  k: Dense;
+  v: Dense;
+  out: Dense;
+  probs: Dense;
+  heads: number;
+  tq: number;
+  tk: number;
+  d: number;
+  causal: boolean;
+  scale?: number;
+}
+
+/** Gradient of attention given the saved probs. dq, dk, dv are overwritten. */
+export interface AttentionBackwardParams {
+  q: Dense;
+  k: Dense;
+  v: Dense;
+  probs: Dense;
+  dOut: Dense;
+  dq: Dense;
+  dk: Dense;
+  dv: Dense;
+  heads: number;
+  tq: number;
+  tk: number;
+  d: number;
+  scale?: number;
+}
+
+/**
+ * One SGD step over n flat elements, PyTorch's rule:
+ * g = grad + wd*p; if momentum: buf = first ? g : momentum*buf + (1-dampening)*g;
+ * g = nesterov ? g + momentum*buf : buf; p -= lr*g.
+ */
+export interface SgdParams {
+  param: Dense;
+  grad: Dense;
+  /** Momentum buffer, required when momentum != 0. */
+  momentumBuf?: Dense;
+  n: number;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** True on the first step: the momentum buffer is initialised to g. */
+  firstStep: boolean;
+}
+
+/**
+ * One Adam/AdamW step over n flat elements at step t (1-based), PyTorch's rule.
+ * Adam: g += wd*p (L2). AdamW (decoupled): p *= 1 - lr*wd.
+ * m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; (amsgrad: vmax = max(vmax, v), use vmax)
+ * p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+ */
+export interface AdamParams {
+  param: Dense;
+  grad: Dense;
+  m: Dense;
+  v: Dense;
+  /** Running max of v, required when amsgrad. */
+  vMax?: Dense;
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  amsgrad: boolean;
+  step: number;
+}
+
+/** Storage plus kernels. See the file comment for conventions. */
+export interface Backend {
+  /** Short name: 'reference', 'wasm', 'webgpu'. */
+  readonly name: string;
+  readonly features: Features;
+
+  /** Allocates at least `bytes` bytes (contents unspecified). */
+  alloc(bytes: number): Storage;
+  /** Releases storage; later use throws DisposedError. Freeing twice throws too. */
+  free(storage: Storage): void;
+  /** Copies `data` into storage starting at element `offset` (default 0). */
+  write(storage: Storage, data: Float32Array | Int32Array, offset?: number): void;
+  /** Reads `length` elements from element `offset` as `dtype` into a new array. */
+  read<D extends DType>(storage: Storage, dtype: D, offset?: number, length?: number): Promise<ArrayFor<D>>;
+  /** Synchronous read; throws UnsupportedError where `features.syncRead` is false. */
+  readSync<D extends DType>(storage: Storage, dtype: D, offset?: number, length?: number): ArrayFor<D>;
+  /** Resolves once every enqueued kernel has finished. */
+  sync(): Promise<void>;
+  /** Bytes currently allocated and the backend's own heap size (e.g. wasm linear memory). */
+  memoryInfo(): { allocatedBytes: number; liveStorages: number; heapBytes: number };
+
+  matmul(p: MatmulParams): void;
+  unary(p: UnaryParams): void;
+  binary(p: BinaryParams): void;
+  where(p: WhereParams): void;
+  copy(p: CopyParams): void;
+  cast(p: CastParams): void;
+  fill(p: FillParams): void;
+  random(p: RandomParams): void;
+  reduce(p: ReduceParams): void;
+  softmax(p: SoftmaxParams): void;
+  softmaxBackward(p: SoftmaxBackwardParams): void;
+  layerNorm(p: LayerNormParams): void;
+  layerNormBackward(p: LayerNormBackwardParams): void;
+  geluBackward(p: GeluBackwardParams): void;
+  indexSelect(p: IndexSelectParams): void;
+  indexAdd(p: IndexAddParams): void;
+  gather(p: GatherParams): void;
+  scatterAdd(p: ScatterAddParams): void;
+  crossEntropy(p: CrossEntropyParams): void;
+  crossEntropyBackward(p: CrossEntropyBackwardParams): void;
+  attention(p: AttentionParams): void;
+  attentionBackward(p: AttentionBackwardParams): void;
+  sgdStep(p: SgdParams): void;
+  adamStep(p: AdamParams): void;
+}
+
+/** Names of every kernel method; a coverage test checks each backend has them all. */
+export const KERNEL_NAMES = [
+  'matmul',
+  'unary',
+  'binary',
+  'where',
+  'copy',
+  'cast',
+  'fill',
+  'random',
+  'reduce',
+  'softmax',
+  'softmaxBackward',
+  'layerNorm',
+  'layerNormBackward',
+  'geluBackward',
+  'indexSelect',
+  'indexAdd',
+  'gather',
+  'scatterAdd',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'attention',
+  'attentionBackward',
+  'sgdStep',
+  'adamStep',
+] as const satisfies readonly (keyof Backend)[];

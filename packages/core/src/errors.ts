@@ -1,0 +1,41 @@
+/**
+ * Typed errors. Every failure Tessera reports is a `TesseraError` subclass whose
+ * message names the offending shapes, dtypes, indices or byte offsets.
+ */
+
+/** Base class of every error Tessera throws on purpose. */
+export class TesseraError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit together (matmul inner dims, broadcasting, reshape sizes). */
+export class ShapeError extends TesseraError {}
+
+/** A dtype that an op does not accept, or two operands whose dtypes differ. */
+export class DTypeError extends TesseraError {}
+
+/** An index (gather, embedding, class target, axis) outside its valid range. */
+export class IndexError extends TesseraError {}
+
+/** Use of storage or a tensor after it was freed/disposed. */
+export class DisposedError extends TesseraError {}
+
+/** A view or kernel operand that would read or write outside its storage. */
+export class BoundsError extends TesseraError {}
+
+/** An allocation the backend cannot satisfy (e.g. past the 4 GiB wasm32 limit). */
+export class OutOfMemoryError extends TesseraError {}
+
+/** A bad argument value (negative size, NaN hyper-parameter, unknown op name). */
+export class ArgumentError extends TesseraError {}
+
+/** A capability the chosen backend or runtime does not have. */
+export class UnsupportedError extends TesseraError {}
+
+/** Formats a shape as `[2, 3, 4]` for error messages. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,192 @@
+import type * as B from '../backend.js';
+import type { ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
+import { ArgumentError, DisposedError, OutOfMemoryError } from '../errors.js';
+import * as val from '../validate.js';
+import { attention, attentionBackward } from './attention.js';
+import * as ew from './elementwise.js';
+import { matmul } from './matmul.js';
+import { layerNorm, layerNormBackward } from './norm.js';
+import { adamStep, sgdStep } from './optim.js';
+import { reduce, softmax, softmaxBackward } from './reduce.js';
+import * as sel from './select.js';
+import type { Views } from './views.js';
+
+class RefStorage implements Storage {
+  readonly backend = 'reference';
+  freed = false;
+  constructor(
+    readonly id: number,
+    readonly bytes: number,
+    public f32: Float32Array,
+    public i32: Int32Array,
+  ) {}
+}
+
+/** Largest single allocation the reference backend accepts (an ArrayBuffer limit in practice). */
+const MAX_BYTES = 2 ** 32;
+
+/**
+ * Plain-TypeScript backend: obviously correct, float64 accumulation, slow.
+ * The oracle every other backend is tested against.
+ */
+export class ReferenceBackend implements Backend, Views {
+  readonly name = 'reference';
+  readonly features: Features = { simd: false, relaxedSimd: false, threads: false, numThreads: 1, f16: false, syncRead: true };
+  private nextId = 1;
+  private live = new Set<RefStorage>();
+  private allocated = 0;
+
+  alloc(bytes: number): Storage {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ArgumentError(`alloc: byte count must be a non-negative integer, got ${bytes}`);
+    if (bytes > MAX_BYTES) throw new OutOfMemoryError(`alloc: ${bytes} bytes exceeds the reference backend's ${MAX_BYTES}-byte limit`);
+    const rounded = Math.ceil(bytes / 4) * 4;
+    const buf = new ArrayBuffer(rounded);
+    const s = new RefStorage(this.nextId++, rounded, new Float32Array(buf), new Int32Array(buf));
+    this.live.add(s);
+    this.allocated += rounded;
+    return s;
+  }
+
+  free(storage: Storage): void {
+    val.checkStorage(this.name, storage, 'free');
+    const s = storage as RefStorage;
+    s.freed = true;
+    this.live.delete(s);
+    this.allocated -= s.bytes;
+    s.f32 = new Float32Array(0);
+    s.i32 = new Int32Array(0);
+  }
+
+  write(storage: Storage, data: Float32Array | Int32Array, offset = 0): void {
+    val.checkDense(this.name, { storage, offset }, data.length, 'write');
+    const s = storage as RefStorage;
+    if (data instanceof Int32Array) s.i32.set(data, offset);
+    else if (data instanceof Float32Array) s.f32.set(data, offset);
+    else throw new ArgumentError(`write: expected a Float32Array or Int32Array, got ${Object.prototype.toString.call(data)}`);
+  }
+
+  readSync<D extends DType>(storage: Storage, dtype: D, offset = 0, length?: number): ArrayFor<D> {
+    const n = length ?? Math.floor(storage.bytes / 4) - offset;
+    val.checkDense(this.name, { storage, offset }, n, 'read');
+    const s = storage as RefStorage;
+    const src = dtype === 'i32' ? s.i32 : s.f32;
+    return src.slice(offset, offset + n) as ArrayFor<D>;
+  }
+
+  async read<D extends DType>(storage: Storage, dtype: D, offset = 0, length?: number): Promise<ArrayFor<D>> {
+    return this.readSync(storage, dtype, offset, length);
+  }
+
+  async sync(): Promise<void> {}
+
+  memoryInfo() {
+    return { allocatedBytes: this.allocated, liveStorages: this.live.size, heapBytes: this.allocated };
+  }
+
+  f32(s: Storage): Float32Array {
+    if (s.freed) throw new DisposedError(`storage #${s.id} was already freed`);
+    return (s as RefStorage).f32;
+  }
+
+  i32(s: Storage): Int32Array {
+    if (s.freed) throw new DisposedError(`storage #${s.id} was already freed`);
+    return (s as RefStorage).i32;
+  }
+
+  matmul(p: B.MatmulParams): void {
+    val.validateMatmul(this.name, p);
+    matmul(this, p);
+  }
+  unary(p: B.UnaryParams): void {
+    val.validateUnary(this.name, p);
+    ew.unary(this, p);
+  }
+  binary(p: B.BinaryParams): void {
+    val.validateBinary(this.name, p);
+    ew.binary(this, p);
+  }
+  where(p: B.WhereParams): void {
+    val.validateWhere(this.name, p);
+    ew.where(this, p);
+  }
+  copy(p: B.CopyParams): void {
+    val.validateCopy(this.name, p);
+    ew.copy(this, p);
+  }
+  cast(p: B.CastParams): void {
+    val.validateCast(this.name, p);
+    ew.cast(this, p);
+  }
+  fill(p: B.FillParams): void {
+    val.validateFill(this.name, p);
+    ew.fill(this, p);
+  }
+  random(p: B.RandomParams): void {
+    val.validateRandom(this.name, p);
+    ew.random(this, p);
+  }
+  reduce(p: B.ReduceParams): void {
+    val.validateReduce(this.name, p);
+    reduce(this, p);
+  }
+  softmax(p: B.SoftmaxParams): void {
+    val.validateSoftmax(this.name, p);
+    softmax(this, p);
+  }
+  softmaxBackward(p: B.SoftmaxBackwardParams): void {
+    val.validateSoftmaxBackward(this.name, p);
+    softmaxBackward(this, p);
+  }
+  layerNorm(p: B.LayerNormParams): void {
+    val.validateLayerNorm(this.name, p);
+    layerNorm(this, p);
+  }
+  layerNormBackward(p: B.LayerNormBackwardParams): void {
+    val.validateLayerNormBackward(this.name, p);
+    layerNormBackward(this, p);
+  }
+  geluBackward(p: B.GeluBackwardParams): void {
+    val.validateGeluBackward(this.name, p);
+    ew.geluBackward(this, p);
+  }
+  indexSelect(p: B.IndexSelectParams): void {
+    val.validateIndexSelect(this.name, p);
+    sel.indexSelect(this, p);
+  }
+  indexAdd(p: B.IndexAddParams): void {
+    val.validateIndexAdd(this.name, p);
+    sel.indexAdd(this, p);
+  }
+  gather(p: B.GatherParams): void {
+    val.validateGather(this.name, p);
+    sel.gather(this, p);
+  }
+  scatterAdd(p: B.ScatterAddParams): void {
+    val.validateScatterAdd(this.name, p);
+    sel.scatterAdd(this, p);
+  }
+  crossEntropy(p: B.CrossEntropyParams): void {
+    val.validateCrossEntropy(this.name, p);
+    sel.crossEntropy(this, p);
+  }
+  crossEntropyBackward(p: B.CrossEntropyBackwardParams): void {
+    val.validateCrossEntropyBackward(this.name, p);
+    sel.crossEntropyBackward(this, p);
+  }
+  attention(p: B.AttentionParams): void {
+    val.validateAttention(this.name, p);
+    attention(this, p);
+  }
+  attentionBackward(p: B.AttentionBackwardParams): void {
+    val.validateAttentionBackward(this.name, p);
+    attentionBackward(this, p);
+  }
+  sgdStep(p: B.SgdParams): void {
+    val.validateSgd(this.name, p);
+    sgdStep(this, p);
+  }
+  adamStep(p: B.AdamParams): void {
+    val.validateAdam(this.name, p);
+    adamStep(this, p);
+  }
+}
