@@ -14,7 +14,7 @@ export * from './errors.js';
 export * from './shape.js';
 export { hash32, normalAt, uniformAt } from './random.js';
 export { checkDense, checkStorage, checkStrided } from './validate.js';
-export { ReferenceBackend } from './reference/backend.js';
+export { ReferenceBackend, type ReferenceBackendOptions } from './reference/backend.js';
 export { unaryScalar, binaryScalar } from './reference/elementwise.js';
 export { gelu, geluGrad } from './reference/math.js';
 export { WasmBackend, createWasmBackend, relaxedSimdSupported, type WasmBackendOptions } from './wasm/backend.js';

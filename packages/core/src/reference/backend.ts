@@ -25,6 +25,16 @@ class RefStorage implements Storage {
 /** Largest single allocation the reference backend accepts (an ArrayBuffer limit in practice). */
 const MAX_BYTES = 2 ** 32;
 
+/** Options for the reference backend. */
+export interface ReferenceBackendOptions {
+  /**
+   * Store 'f32' data as float64 (for gradient checks by finite differences in
+   * float64). In this mode f32 and i32 contents live in separate arrays, so
+   * bit-reinterpreting a storage across dtypes is not supported.
+   */
+  float64?: boolean;
+}
+
 /**
  * Plain-TypeScript backend: obviously correct, float64 accumulation, slow.
  * The oracle every other backend is tested against.
@@ -32,16 +42,28 @@ const MAX_BYTES = 2 ** 32;
 export class ReferenceBackend implements Backend, Views {
   readonly name = 'reference';
   readonly features: Features = { simd: false, relaxedSimd: false, threads: false, numThreads: 1, f16: false, syncRead: true };
+  /** True when f32 data is held in float64 (see ReferenceBackendOptions). */
+  readonly float64: boolean;
   private nextId = 1;
   private live = new Set<RefStorage>();
   private allocated = 0;
+
+  constructor(options: ReferenceBackendOptions = {}) {
+    this.float64 = options.float64 ?? false;
+  }
 
   alloc(bytes: number): Storage {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ArgumentError(`alloc: byte count must be a non-negative integer, got ${bytes}`);
     if (bytes > MAX_BYTES) throw new OutOfMemoryError(`alloc: ${bytes} bytes exceeds the reference backend's ${MAX_BYTES}-byte limit`);
     const rounded = Math.ceil(bytes / 4) * 4;
-    const buf = new ArrayBuffer(rounded);
-    const s = new RefStorage(this.nextId++, rounded, new Float32Array(buf), new Int32Array(buf));
+    let s: RefStorage;
+    if (this.float64) {
+      // Float64Array stands in for the f32 view: kernels only index it, so they compute in float64 throughout.
+      s = new RefStorage(this.nextId++, rounded, new Float64Array(rounded / 4) as unknown as Float32Array, new Int32Array(rounded / 4));
+    } else {
+      const buf = new ArrayBuffer(rounded);
+      s = new RefStorage(this.nextId++, rounded, new Float32Array(buf), new Int32Array(buf));
+    }
     this.live.add(s);
     this.allocated += rounded;
     return s;
@@ -57,20 +79,27 @@ export class ReferenceBackend implements Backend, Views {
     s.i32 = new Int32Array(0);
   }
 
-  write(storage: Storage, data: Float32Array | Int32Array, offset = 0): void {
+  write(storage: Storage, data: Float32Array | Int32Array | Float64Array, offset = 0): void {
     val.checkDense(this.name, { storage, offset }, data.length, 'write');
     const s = storage as RefStorage;
     if (data instanceof Int32Array) s.i32.set(data, offset);
-    else if (data instanceof Float32Array) s.f32.set(data, offset);
+    else if (data instanceof Float32Array || (this.float64 && data instanceof Float64Array)) s.f32.set(data, offset);
     else throw new ArgumentError(`write: expected a Float32Array or Int32Array, got ${Object.prototype.toString.call(data)}`);
+  }
+
+  /** Reads f32 data at full precision (float64 mode); in f32 mode the values are exact f32 widened. */
+  readF64(storage: Storage, offset = 0, length?: number): Float64Array {
+    const n = length ?? Math.floor(storage.bytes / 4) - offset;
+    val.checkDense(this.name, { storage, offset }, n, 'read');
+    return Float64Array.from((storage as RefStorage).f32.subarray(offset, offset + n));
   }
 
   readSync<D extends DType>(storage: Storage, dtype: D, offset = 0, length?: number): ArrayFor<D> {
     const n = length ?? Math.floor(storage.bytes / 4) - offset;
     val.checkDense(this.name, { storage, offset }, n, 'read');
     const s = storage as RefStorage;
-    const src = dtype === 'i32' ? s.i32 : s.f32;
-    return src.slice(offset, offset + n) as ArrayFor<D>;
+    if (dtype === 'i32') return s.i32.slice(offset, offset + n) as ArrayFor<D>;
+    return Float32Array.from(s.f32.subarray(offset, offset + n)) as ArrayFor<D>;
   }
 
   async read<D extends DType>(storage: Storage, dtype: D, offset = 0, length?: number): Promise<ArrayFor<D>> {

@@ -69,13 +69,18 @@ export function where(v: Views, p: WhereParams): void {
 }
 
 export function copy(v: Views, p: CopyParams): void {
-  // Copy as i32 so every bit pattern (NaN payloads, -0) survives.
-  const X = v.i32(p.x.storage);
-  const O = v.i32(p.out.storage);
   const [xo, oo] = stridedOffsets(p.shape, [p.x, p.out]);
-  const tmp = new Int32Array(xo.length);
-  for (let i = 0; i < xo.length; i++) tmp[i] = X[xo[i]];
-  for (let i = 0; i < oo.length; i++) O[oo[i]] = tmp[i];
+  const move = (X: Float32Array | Int32Array, O: Float32Array | Int32Array) => {
+    const tmp = X instanceof Int32Array ? new Int32Array(xo.length) : new Float64Array(xo.length);
+    for (let i = 0; i < xo.length; i++) tmp[i] = X[xo[i]];
+    for (let i = 0; i < oo.length; i++) O[oo[i]] = tmp[i];
+  };
+  // Copy as i32 so every bit pattern (NaN payloads, -0) survives. Where f32 data lives in
+  // its own (float64) array, copy that array too.
+  const xi = v.i32(p.x.storage);
+  const xf = v.f32(p.x.storage);
+  move(xi, v.i32(p.out.storage));
+  if (xf.buffer !== xi.buffer) move(xf, v.f32(p.out.storage));
 }
 
 export function cast(v: Views, p: CastParams): void {

@@ -1,0 +1,1 @@
+// Kernel family: attention. (filled in by its owner)

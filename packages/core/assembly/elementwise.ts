@@ -1,0 +1,1 @@
+// Kernel family: elementwise. (filled in by its owner)

@@ -1,0 +1,1 @@
+// Kernel family: matmul. (filled in by its owner)

@@ -1,0 +1,1 @@
+// Kernel family: norm. (filled in by its owner)

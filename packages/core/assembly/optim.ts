@@ -1,0 +1,1 @@
+// Kernel family: optim. (filled in by its owner)

@@ -1,0 +1,1 @@
+// Kernel family: reduce. (filled in by its owner)

@@ -1,0 +1,1 @@
+// Kernel family: select. (filled in by its owner)
