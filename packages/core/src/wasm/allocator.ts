@@ -136,8 +136,8 @@ export class Allocator {
     if (end <= have) return;
     const needPages = Math.ceil((end - have) / PAGE);
     const maxPages = Math.floor((this.limit - have) / PAGE);
-    // Grow at least geometrically so a sequence of allocations costs O(log n) grows.
-    const pages = Math.min(Math.max(needPages, Math.ceil(have / PAGE / 2)), maxPages);
+    // Double (up to 256 MiB at a time) so a run of allocations costs O(log n) grows.
+    const pages = Math.min(Math.max(needPages, Math.min(Math.ceil(have / PAGE), 4096)), maxPages);
     try {
       this.memory.grow(pages);
     } catch (e) {
