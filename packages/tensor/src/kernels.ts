@@ -1,0 +1,106 @@
+/**
+ * Glue between tensors and backend kernels: output allocation, operand
+ * descriptors and dense temporaries. Internal to the package.
+ */
+
+import { ArgumentError, DTypeError, ReferenceBackend, contiguousStrides, fmtShape, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { StorageRef } from './storage.js';
+import { Tensor } from './tensor.js';
+
+/** The one backend all tensor operands live on; throws if disposed or mixed. */
+export function backendOf(op: string, ...ts: readonly Tensor[]): Backend {
+  let be: Backend | null = null;
+  for (const t of ts) {
+    t._assertLive(op);
+    const b = t._ref.backend;
+    if (be && b !== be) {
+      throw new ArgumentError(`${op}: operands live on different backends ('${be.name}' and '${b.name}'); move one with t.to(backend)`);
+    }
+    be = b;
+  }
+  if (!be) throw new ArgumentError(`${op}: no tensor operand`);
+  return be;
+}
+
+/** A new, uninitialised, contiguous tensor on `be`. */
+export function empty(be: Backend, shape: readonly number[], dtype: DType, track = true): Tensor {
+  const ref = new StorageRef(be, be.alloc(Math.max(sizeOf(shape), 1) * 4));
+  return new Tensor(ref, shape, contiguousStrides(shape), 0, dtype, track);
+}
+
+/** The strided operand describing `t`. */
+export function strided(t: Tensor): Strided {
+  return { storage: t._ref.storage, offset: t.offset, strides: t.strides };
+}
+
+/** `t`'s strided operand read as `shape` (NumPy broadcasting by 0-strides). */
+export function broadcastOperand(t: Tensor, shape: readonly number[]): Strided {
+  return { storage: t._ref.storage, offset: t.offset, strides: broadcastStridesOf(t, shape) };
+}
+
+function broadcastStridesOf(t: Tensor, target: readonly number[]): number[] {
+  const off = target.length - t.shape.length;
+  const out = new Array<number>(target.length).fill(0);
+  for (let i = 0; i < t.shape.length; i++) out[i + off] = t.shape[i] === 1 ? 0 : t.strides[i];
+  return out;
+}
+
+/** The dense operand of a contiguous tensor. */
+export function dense(t: Tensor): Dense {
+  return { storage: t._ref.storage, offset: t.offset };
+}
+
+/** A contiguous copy of `t` (any dtype). */
+export function copyContiguous(t: Tensor, track = true): Tensor {
+  const be = backendOf('contiguous', t);
+  const out = empty(be, t.shape, t.dtype, track);
+  if (t.size > 0) be.copy({ x: strided(t), out: { storage: out._ref.storage, offset: 0, strides: out.strides }, shape: t.shape });
+  return out;
+}
+
+/**
+ * Runs `fn` with a dense operand for each tensor, copying the non-contiguous
+ * ones to temporaries that are freed afterwards.
+ */
+export function withDense<R>(ts: readonly Tensor[], fn: (...ds: Dense[]) => R): R {
+  const temps: Tensor[] = [];
+  try {
+    const ds = ts.map((t) => {
+      if (t.isContiguous()) return dense(t);
+      const c = copyContiguous(t, false);
+      temps.push(c);
+      return dense(c);
+    });
+    return fn(...ds);
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+/** Throws a DTypeError unless `t` has dtype `want`. */
+export function expectDType(op: string, t: Tensor, want: DType, role = 'input'): void {
+  if (t.dtype !== want) {
+    const hint = want === 'f32' ? '; convert with .float()' : want === 'i32' ? '; convert with .int()' : '';
+    throw new DTypeError(`${op}: ${role} of shape ${fmtShape(t.shape)} has dtype ${t.dtype}, expected ${want}${hint}`);
+  }
+}
+
+/** A scalar (shape []) tensor holding `value` on `be`, not tracked by scopes. */
+export function scalarOn(be: Backend, value: number, dtype: DType = 'f32'): Tensor {
+  const t = empty(be, [], dtype, false);
+  be.fill({ out: dense(t), n: 1, value, dtype });
+  return t;
+}
+
+/** Writes host values into a contiguous tensor; float64 values keep full precision where the backend stores float64. */
+export function writeHost(t: Tensor, data: ArrayLike<number>): void {
+  const be = t._ref.backend;
+  if (t.dtype === 'i32') {
+    be.write(t._ref.storage, data instanceof Int32Array ? data : Int32Array.from(data), t.offset);
+  } else if (be instanceof ReferenceBackend && be.float64 && !(data instanceof Float32Array)) {
+    // The reference backend's float64 mode keeps float64 host values exactly (gradient checks).
+    be.write(t._ref.storage, data instanceof Float64Array ? data : Float64Array.from(data), t.offset);
+  } else {
+    be.write(t._ref.storage, data instanceof Float32Array ? data : Float32Array.from(data), t.offset);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Scaled dot-product attention on the fused core kernel: softmax(q k^T *
+ * scale [+ causal mask]) v over independent [..., T, D] problems. The forward
+ * saves the attention probabilities; the backward is the fused
+ * attentionBackward kernel.
+ */
+
+import { ShapeError, fmtShape, sizeOf } from '@tessera/core';
+import { attachGrad } from '../autograd.js';
+import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
+import type { Tensor } from '../tensor.js';
+
+/** Options for `scaledDotProductAttention`. */
+export interface AttentionOptions {
+  /** Query i sees key j only when j <= i + (Tk - Tq) (default false). */
+  causal?: boolean;
+  /** Logit scale; default 1/sqrt(D). */
+  scale?: number;
+}
+
+/**
+ * Attention over q: [..., Tq, D], k and v: [..., Tk, D] (same leading dims) -> [..., Tq, D].
+ * With `causal`, queries are the last Tq of Tk positions (so a KV cache works).
+ * @example scaledDotProductAttention(q, k, v, { causal: true }) // q, k, v: [B, H, T, Dh]
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const be = backendOf('scaledDotProductAttention', q, k, v);
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) expectDType('scaledDotProductAttention', t, 'f32', name);
+  const context = `scaledDotProductAttention(q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)})`;
+  if (q.rank < 2) throw new ShapeError(`${context}: inputs need at least 2 dims [..., T, D]`);
+  const lead = q.shape.slice(0, -2);
+  const sameLead = (t: Tensor) => t.rank === q.rank && t.shape.slice(0, -2).every((d, i) => d === lead[i]);
+  if (!sameLead(k) || !sameLead(v)) throw new ShapeError(`${context}: q, k and v must have the same leading dims`);
+  const tq = q.shape[q.rank - 2];
+  const d = q.shape[q.rank - 1];
+  const tk = k.shape[k.rank - 2];
+  if (k.shape[k.rank - 1] !== d || v.shape[v.rank - 2] !== tk || v.shape[v.rank - 1] !== d) {
+    throw new ShapeError(`${context}: k and v must be [..., Tk, ${d}] with the same Tk`);
+  }
+  const causal = options.causal ?? false;
+  if (causal && tq > tk) throw new ShapeError(`${context}: causal attention needs Tq <= Tk (queries are the last Tq positions), got Tq ${tq}, Tk ${tk}`);
+  const heads = sizeOf(lead);
+  const scale = options.scale;
+  const out = empty(be, q.shape, 'f32');
+  const probs = empty(be, [heads, tq, tk], 'f32', false);
+  try {
+    if (out.size > 0) {
+      withDense([q, k, v], (qd, kd, vd) => be.attention({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale }));
+    }
+    attachGrad('Attention', out, [q, k, v], (save) => {
+      const Q = save(q);
+      const K = save(k);
+      const V = save(v);
+      const P = save(probs);
+      return (g) => {
+        const gb = backendOf('attention backward', g, Q);
+        const dq = empty(gb, Q.shape, 'f32');
+        const dk = empty(gb, K.shape, 'f32');
+        const dv = empty(gb, V.shape, 'f32');
+        if (dq.size + dk.size > 0) {
+          withDense([Q, K, V, g], (qd, kd, vd, gd) =>
+            gb.attentionBackward({ q: qd, k: kd, v: vd, probs: dense(P), dOut: gd, dq: dense(dq), dk: dense(dk), dv: dense(dv), heads, tq, tk, d, scale }),
+          );
+        }
+        return [dq, dk, dv];
+      };
+    });
+  } finally {
+    probs.dispose();
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * Memory scopes: `tidy(fn)` disposes every tensor created while fn runs except
+ * the ones it returns and the ones passed to `keep`.
+ */
+
+import { getBackendIfSet } from './backend.js';
+import { counters } from './storage.js';
+import { Tensor } from './tensor.js';
+
+/** One open tidy scope and the tensors created while it was the innermost. */
+export class Scope {
+  readonly tracked: Tensor[] = [];
+  open = true;
+}
+
+const stack: Scope[] = [];
+
+/** Records a new tensor in the innermost open scope (if any). */
+export function track(t: Tensor): void {
+  const top = stack[stack.length - 1];
+  if (top) {
+    top.tracked.push(t);
+    t._scope = top;
+  }
+}
+
+/** Removes `t` from scope management: no tidy will dispose it. */
+export function keep<T extends Tensor>(t: T): T {
+  t._kept = true;
+  return t;
+}
+
+function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof Tensor) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collect(v, out, seen);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const v of value.values()) collect(v, out, seen);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    for (const v of Object.values(value)) collect(v, out, seen);
+  }
+}
+
+function close(scope: Scope, result: unknown): void {
+  scope.open = false;
+  const i = stack.lastIndexOf(scope);
+  if (i >= 0) stack.splice(i, 1);
+  const keepers = new Set<Tensor>();
+  collect(result, keepers, new Set());
+  // Returned tensors move to the nearest scope still open below this one.
+  const parent = i > 0 ? stack[i - 1] : undefined;
+  for (const t of scope.tracked) {
+    if (t._scope !== scope) continue;
+    if (keepers.has(t)) {
+      t._scope = parent ?? null;
+      parent?.tracked.push(t);
+    } else {
+      t._scope = null;
+      if (!t._kept) t.dispose();
+    }
+  }
+  scope.tracked.length = 0;
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created, except the tensors in its
+ * result (a tensor, or arrays / plain objects / Maps holding tensors) and
+ * tensors passed to `keep`. Returned tensors belong to the enclosing scope.
+ *
+ * With an async `fn`, tidy returns a Promise and the scope stays open until
+ * that promise settles. Scopes form one stack shared by all code: a tensor is
+ * tracked by the innermost scope open at the moment it is created, whichever
+ * task created it. So while two async tidies run concurrently, tensors made by
+ * one task may be tracked (and later disposed) by the other task's scope —
+ * return or `keep()` anything that must outlive the scope, or await async
+ * tidies one after another.
+ *
+ * @example
+ * const loss = tidy(() => mse(matmul(x, w), y)); // intermediates are freed
+ * const out = await tidy(async () => { const y = relu(x); await y.data(); return y; });
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Scope();
+  stack.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    close(scope, undefined);
+    throw e;
+  }
+  if (isPromiseLike(result)) {
+    return Promise.resolve(result).then(
+      (r) => {
+        close(scope, r);
+        return r;
+      },
+      (e: unknown) => {
+        close(scope, undefined);
+        throw e;
+      },
+    ) as T;
+  }
+  close(scope, result);
+  return result;
+}
+
+/** Tensor and byte counts of live tensors, plus the active backend's own numbers. */
+export interface MemoryInfo {
+  /** Live (not disposed) tensor handles, including views and autograd's saved tensors. */
+  numTensors: number;
+  /** Bytes of backend storage held by live tensors (shared storage counted once). */
+  numBytes: number;
+  /** Bytes the active backend has allocated (all its storages, plus its own scratch). */
+  backendBytes: number;
+  /** The active backend's heap size (e.g. wasm linear memory), in bytes. */
+  heapBytes: number;
+}
+
+/**
+ * Memory in use.
+ * @example const { numTensors, numBytes } = memory();
+ */
+export function memory(): MemoryInfo {
+  const be = getBackendIfSet();
+  const info = be?.memoryInfo();
+  return { numTensors: counters.tensors, numBytes: counters.bytes, backendBytes: info?.allocatedBytes ?? 0, heapBytes: info?.heapBytes ?? 0 };
+}

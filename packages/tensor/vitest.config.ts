@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // CPU-bound suites; two workers match the machine's two cores.
+    maxWorkers: 2,
+    // --expose-gc lets the FinalizationRegistry test force a collection;
+    // Node 20 validates relaxed-SIMD only behind its flag (not allowed in NODE_OPTIONS).
+    execArgv: ['--expose-gc', '--experimental-wasm-relaxed-simd'],
+    testTimeout: 60_000,
+  },
+});
