@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // CPU-bound suites; two workers match the machine's two cores.
+    maxWorkers: 2,
+    // Node 20 validates relaxed-SIMD only behind this flag (not allowed in NODE_OPTIONS);
+    // with it the wasm backend picks its best build, as it does for users on newer runtimes.
+    execArgv: ['--experimental-wasm-relaxed-simd'],
+    testTimeout: 60_000,
+  },
+});
