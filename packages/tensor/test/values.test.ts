@@ -231,3 +231,14 @@ describe('forward values', () => {
     expect(y.to(new ReferenceBackend()).arraySync()).toEqual([[1, 3], [2, 4]]);
   });
 });
+
+describe('*Like creation', () => {
+  it('allocates on the input tensor\'s backend, not the active one', async () => {
+    const ref = new ReferenceBackend();
+    await setBackend(ref);
+    const x = tensor([1, 2, 3]);
+    await setBackend(await createWasmBackend());
+    for (const t of [T.zerosLike(x), T.onesLike(x), T.fullLike(x, 7)]) expect(t.backend).toBe(ref);
+    expect(Array.from(T.fullLike(x, 7).dataSync())).toEqual([7, 7, 7]);
+  });
+});

@@ -3,7 +3,7 @@
  * and seeded random draws (the backend's counter-based `random` kernel).
  */
 
-import { ArgumentError, DTypeError, ShapeError, checkShape, fmtShape, hash32, sizeOf, type DType } from '@tessera/core';
+import { ArgumentError, DTypeError, ShapeError, checkShape, fmtShape, hash32, sizeOf, type Backend, type DType } from '@tessera/core';
 import { getBackend } from '../backend.js';
 import { dense, empty, writeHost } from '../kernels.js';
 import { nextDraw } from '../random.js';
@@ -100,10 +100,13 @@ export function tensor(data: TensorLike, shape?: readonly number[], options?: Cr
  * @example full([2, 2], 0.5)
  */
 export function full(shape: readonly number[], value: number, options?: CreateOptions): Tensor {
+  return fullOn(getBackend(), shape, value, options);
+}
+
+function fullOn(be: Backend, shape: readonly number[], value: number, options?: CreateOptions): Tensor {
   const { dtype, requiresGrad } = resolve(options, 'f32');
   const s = shapeArg('full', shape);
   if (dtype === 'i32' && !Number.isInteger(value)) throw new ArgumentError(`full: value ${value} is not an integer (dtype i32)`);
-  const be = getBackend();
   const t = empty(be, s, dtype);
   if (t.size > 0) be.fill({ out: dense(t), n: t.size, value, dtype });
   return finish(t, requiresGrad);
@@ -119,19 +122,19 @@ export function ones(shape: readonly number[], options?: CreateOptions): Tensor 
   return full(shape, 1, options);
 }
 
-/** Zeros with x's shape (and dtype unless given). */
+/** Zeros with x's shape (and dtype unless given), on x's backend. */
 export function zerosLike(x: Tensor, options?: CreateOptions): Tensor {
-  return full(x.shape, 0, options ?? x.dtype);
+  return fullOn(x.backend, x.shape, 0, options ?? x.dtype);
 }
 
-/** Ones with x's shape (and dtype unless given). */
+/** Ones with x's shape (and dtype unless given), on x's backend. */
 export function onesLike(x: Tensor, options?: CreateOptions): Tensor {
-  return full(x.shape, 1, options ?? x.dtype);
+  return fullOn(x.backend, x.shape, 1, options ?? x.dtype);
 }
 
-/** `value` with x's shape (and dtype unless given). */
+/** `value` with x's shape (and dtype unless given), on x's backend. */
 export function fullLike(x: Tensor, value: number, options?: CreateOptions): Tensor {
-  return full(x.shape, value, options ?? x.dtype);
+  return fullOn(x.backend, x.shape, value, options ?? x.dtype);
 }
 
 /**
