@@ -143,7 +143,10 @@ export interface WhereParams {
   shape: readonly number[];
 }
 
-/** Strided copy of 4-byte elements (either dtype): out[i] = x[i] over `shape`. */
+/**
+ * Strided copy of 4-byte elements (either dtype), bit for bit: out[i] = x[i] over `shape`.
+ * x and out may overlap: the result is as if all of x were read before out is written.
+ */
 export interface CopyParams {
   x: Strided;
   out: Strided;

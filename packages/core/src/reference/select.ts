@@ -75,15 +75,24 @@ export function scatterAdd(v: Views, p: ScatterAddParams): void {
       }
 }
 
-function logSumExp(L: Float32Array, off: number, cols: number): number {
+/**
+ * Softmax pieces of a logits row around its target t, in float64: the row max, e_t = exp(x_t - max)
+ * and the sum of exp(x_c - max) over c != t. Keeping the target out of the sum keeps -log p_t and
+ * p_t - 1 accurate when p_t -> 1 (a confident prediction), where logsumexp - x_t would cancel.
+ */
+function splitRow(L: Float32Array, off: number, cols: number, t: number): { mx: number; et: number; others: number } {
   let mx = -Infinity;
   for (let c = 0; c < cols; c++) mx = Math.max(mx, L[off + c]);
-  if (!Number.isFinite(mx)) return mx;
-  let s = 0;
-  for (let c = 0; c < cols; c++) s += Math.exp(L[off + c] - mx);
-  return mx + Math.log(s);
+  let others = 0;
+  for (let c = 0; c < cols; c++) if (c !== t) others += Math.exp(L[off + c] - mx);
+  return { mx, et: Math.exp(L[off + t] - mx), others };
 }
 
+/**
+ * loss = logsumexp(x) - x_t = log((e_t + others) / e_t) = log1p(others / e_t). Far below the max
+ * (max - x_t > 1) the form (max - x_t) + log(sum) has no cancellation and survives e_t underflow.
+ * A non-finite max is the logsumexp itself: loss = max - x_t.
+ */
 export function crossEntropy(v: Views, p: CrossEntropyParams): void {
   const T = ints(v, p.targets.storage);
   checkIndexRange(T, p.targets.offset, p.rows, p.cols, 'crossEntropy target', p.ignoreIndex);
@@ -92,10 +101,17 @@ export function crossEntropy(v: Views, p: CrossEntropyParams): void {
   for (let r = 0; r < p.rows; r++) {
     const t = T[p.targets.offset + r];
     const off = p.logits.offset + r * p.cols;
-    O[p.losses.offset + r] = t === p.ignoreIndex ? 0 : logSumExp(L, off, p.cols) - L[off + t];
+    if (t === p.ignoreIndex) {
+      O[p.losses.offset + r] = 0;
+      continue;
+    }
+    const { mx, et, others } = splitRow(L, off, p.cols, t);
+    const d = mx - L[off + t];
+    O[p.losses.offset + r] = !Number.isFinite(mx) ? d : d > 1 ? d + Math.log(et + others) : Math.log1p(others / et);
   }
 }
 
+/** dLogits = (p - onehot(t)) * g with p_c = e_c / sum and p_t - 1 = -others / sum (no cancellation). */
 export function crossEntropyBackward(v: Views, p: CrossEntropyBackwardParams): void {
   const T = ints(v, p.targets.storage);
   checkIndexRange(T, p.targets.offset, p.rows, p.cols, 'crossEntropyBackward target', p.ignoreIndex);
@@ -110,8 +126,14 @@ export function crossEntropyBackward(v: Views, p: CrossEntropyBackwardParams): v
       for (let c = 0; c < p.cols; c++) DX[doff + c] = 0;
       continue;
     }
-    const lse = logSumExp(L, off, p.cols);
     const g = DL[p.dLosses.offset + r];
-    for (let c = 0; c < p.cols; c++) DX[doff + c] = (Math.exp(L[off + c] - lse) - (c === t ? 1 : 0)) * g;
+    const { mx, et, others } = splitRow(L, off, p.cols, t);
+    if (!Number.isFinite(mx)) {
+      // logsumexp = max here: p = exp(x - max).
+      for (let c = 0; c < p.cols; c++) DX[doff + c] = (Math.exp(L[off + c] - mx) - (c === t ? 1 : 0)) * g;
+      continue;
+    }
+    const s = et + others;
+    for (let c = 0; c < p.cols; c++) DX[doff + c] = c === t ? (-others / s) * g : (Math.exp(L[off + c] - mx) / s) * g;
   }
 }
