@@ -205,6 +205,11 @@ export function ew_unary(op: i32, prm: usize, rank: i32, alpha: f64): void {
   }
 }
 
+/** Rank-1 form of ew_unary: out[i] = op(x[i * sx]) with no params block (the host's fast path). */
+export function ew_unary_flat(op: i32, px: usize, sx: i32, po: usize, n: i32, alpha: f64): void {
+  unaryRow(op, px, sx, po, n, alpha);
+}
+
 // ---- binary ----
 
 const B_ADD = 0;
@@ -307,6 +312,11 @@ export function ew_binary(op: i32, prm: usize, rank: i32): void {
     binaryRow(op, ptrOf(prm, rank, 3, 0), sa, ptrOf(prm, rank, 3, 1), sb, ptrOf(prm, rank, 3, 2), n);
     advance(prm, rank, 3);
   }
+}
+
+/** Rank-1 form of ew_binary: out[i] = a[i * sa] op b[i * sb] with no params block (the host's fast path). */
+export function ew_binary_flat(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32): void {
+  binaryRow(op, pa, sa, pb, sb, po, n);
 }
 
 // ---- where ----

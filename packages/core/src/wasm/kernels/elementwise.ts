@@ -65,6 +65,26 @@ function stridedParams(ctx: WasmContext, shape: readonly number[], ops: readonly
   return [ctx.params('ew', words), rank];
 }
 
+/**
+ * Stride of a strided operand seen as one flat row of `shape`'s size: 1 when it is
+ * row-major contiguous, 0 when every element is the same one, -1 otherwise. Checked
+ * without allocating, because tiny ops are dominated by host overhead.
+ */
+function flatStride(strides: readonly number[], shape: readonly number[]): number {
+  let zero = true;
+  let contiguous = true;
+  let expect = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d];
+    if (n === 1) continue;
+    const s = strides[d];
+    if (s !== 0) zero = false;
+    if (s !== expect) contiguous = false;
+    expect *= n;
+  }
+  return contiguous ? 1 : zero ? 0 : -1;
+}
+
 function strided(ctx: WasmContext, s: Strided): Operand {
   return { addr: ctx.addr(s), strides: s.strides };
 }
@@ -85,12 +105,24 @@ export function unary(ctx: WasmContext, p: UnaryParams): void {
     else if (alpha === -1) code = UNARY_CODE.reciprocal;
     else if (alpha === 0.5) code = U_POW_HALF;
   }
+  const sx = flatStride(p.x.strides, p.shape);
+  if (sx >= 0) {
+    ctx.exports.ew_unary_flat(code, ctx.addr(p.x), sx, ctx.addr(p.out), sizeOf(p.shape), alpha);
+    return;
+  }
   const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.x), dense(ctx, p.out, p.shape)]);
   ctx.exports.ew_unary(code, prm, rank, alpha);
 }
 
 export function binary(ctx: WasmContext, p: BinaryParams): void {
-  if (sizeOf(p.shape) === 0) return;
+  const n = sizeOf(p.shape);
+  if (n === 0) return;
+  const sa = flatStride(p.a.strides, p.shape);
+  const sb = flatStride(p.b.strides, p.shape);
+  if (sa >= 0 && sb >= 0) {
+    ctx.exports.ew_binary_flat(BINARY_CODE[p.op], ctx.addr(p.a), sa, ctx.addr(p.b), sb, ctx.addr(p.out), n);
+    return;
+  }
   const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.a), strided(ctx, p.b), dense(ctx, p.out, p.shape)]);
   ctx.exports.ew_binary(BINARY_CODE[p.op], prm, rank);
 }
