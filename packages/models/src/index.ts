@@ -1,5 +1,7 @@
 /**
- * @tessera/models: file formats and tokenizers (nn modules and GPT-2 are exported alongside).
+ * @tessera/models: nn modules, Transformer layers, GPT-2 (training, KV-cache
+ * generation, Hugging Face model directories), classifiers, safetensors and
+ * tokenizers.
  */
 
 export { FormatError } from './io/errors.js';
@@ -40,3 +42,77 @@ export {
 } from './tokenizers/gpt2.js';
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions, type UnknownPolicy } from './tokenizers/char.js';
 export { TOKENIZER_FILES, loadTokenizer, saveTokenizer } from './tokenizers/load-node.js';
+
+export { StateDictError, ConfigError, type ShapeMismatch } from './nn/errors.js';
+export {
+  Module,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  type StateDictInput,
+  type StateDictValue,
+} from './nn/module.js';
+export { ModuleList } from './nn/module-list.js';
+export { FlatParameters, standaloneParameters, type FlatParamGroup, type ParameterFactory } from './nn/parameters.js';
+export {
+  calculateGain,
+  computeFans,
+  constant_,
+  deriveSeed,
+  glorotNormal_,
+  glorotUniform_,
+  gpt2Init,
+  heNormal_,
+  heUniform_,
+  kaimingNormal_,
+  kaimingUniform_,
+  normal_,
+  ones_,
+  uniform_,
+  xavierNormal_,
+  xavierUniform_,
+  zeros_,
+  type InitOptions,
+  type KaimingOptions,
+  type WeightLayout,
+  type XavierOptions,
+} from './nn/init.js';
+export { Linear, type LayerOptions } from './nn/linear.js';
+export { Conv1D } from './nn/conv1d.js';
+export { Embedding } from './nn/embedding.js';
+export { LayerNorm } from './nn/layer-norm.js';
+export { Dropout } from './nn/dropout.js';
+export { GELU } from './nn/gelu.js';
+export { MASK_VALUE, attend, causalMask, mergeHeads, splitHeads, type AttendOptions } from './nn/attend.js';
+export { MultiHeadAttention, type MultiHeadAttentionOptions } from './nn/multi-head-attention.js';
+export { FeedForward } from './nn/feed-forward.js';
+export { TransformerBlock, type TransformerBlockOptions } from './nn/transformer-block.js';
+export { TransformerEncoder } from './nn/transformer-encoder.js';
+export { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './nn/positional.js';
+
+export {
+  GPT2_ACTIVATIONS,
+  GPT2_DEFAULTS,
+  gpt2Config,
+  gpt2ConfigToJson,
+  gpt2ParameterCounts,
+  innerSize,
+  type GPT2Config,
+  type GPT2ConfigInput,
+} from './gpt2/config.js';
+export { GPT2, GPT2LMHeadModel, normalizeGPT2Keys, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
+export { GPT2Model } from './gpt2/transformer.js';
+export { GPT2Block } from './gpt2/block.js';
+export { GPT2Attention } from './gpt2/attention.js';
+export { GPT2MLP } from './gpt2/mlp.js';
+export { KVCache, type LayerCache } from './gpt2/kv-cache.js';
+export { Sampler, argmaxOf, seededRandom, type SamplingOptions } from './gpt2/sampling.js';
+export { generateTokens, streamTokens, type CausalLM, type GenerateOptions } from './gpt2/generate.js';
+export { MODEL_FILES, parametersToSave, readPretrained, writePretrained, type PretrainedFiles, type SavableTokenizer } from './gpt2/pretrained.js';
+export {
+  GPT2ForSequenceClassification,
+  classificationLoss,
+  lastTokenRows,
+  type Labels,
+  type SequenceClassificationOptions,
+} from './gpt2/sequence-classification.js';
+export { TransformerEncoderClassifier, type TransformerEncoderClassifierOptions } from './classifiers/transformer-encoder-classifier.js';

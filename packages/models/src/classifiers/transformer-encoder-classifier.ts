@@ -1,0 +1,104 @@
+/**
+ * A small bidirectional Transformer text classifier: token embedding +
+ * learned positions, a pre-LN TransformerEncoder, mean pooling over real
+ * tokens, and a Linear head.
+ */
+
+import { ShapeError, fmtShape } from '@tessera/core';
+import { div, maximum, mul, ne, sum, tidy, type Tensor } from '@tessera/tensor';
+import { classificationLoss, type Labels } from '../gpt2/sequence-classification.js';
+import { checkMask } from '../gpt2/transformer.js';
+import { Dropout } from '../nn/dropout.js';
+import { Embedding } from '../nn/embedding.js';
+import { ConfigError } from '../nn/errors.js';
+import { deriveSeed } from '../nn/init.js';
+import { Linear, checkPositiveInt } from '../nn/linear.js';
+import { Module } from '../nn/module.js';
+import { LearnedPositionalEmbedding } from '../nn/positional.js';
+import { TransformerEncoder } from '../nn/transformer-encoder.js';
+
+/** Options of TransformerEncoderClassifier. */
+export interface TransformerEncoderClassifierOptions {
+  vocabSize: number;
+  numLabels: number;
+  /** Longest input (size of the position table). */
+  maxLength: number;
+  /** Width (default 128). */
+  dModel?: number;
+  /** Attention heads (default 4). */
+  numHeads?: number;
+  /** Encoder blocks (default 2). */
+  numLayers?: number;
+  /** Feed-forward hidden size (default 4 * dModel). */
+  dFF?: number;
+  /** Dropout on embeddings, residual branches and attention (default 0.1). */
+  dropout?: number;
+  /** Id of padding: masked out of attention and pooling when no mask is passed. */
+  padTokenId?: number;
+  seed?: number;
+}
+
+/**
+ * ids [B, T] -> logits [B, numLabels].
+ * @example
+ * const clf = new TransformerEncoderClassifier({ vocabSize: 100, numLabels: 2, maxLength: 64, padTokenId: 0, seed: 0 });
+ * const loss = clf.loss(ids, labels); loss.backward();
+ */
+export class TransformerEncoderClassifier extends Module {
+  readonly tokens: Embedding;
+  readonly positions: LearnedPositionalEmbedding;
+  readonly drop: Dropout;
+  readonly encoder: TransformerEncoder;
+  readonly head: Linear;
+  readonly numLabels: number;
+  readonly padTokenId: number | undefined;
+
+  constructor(options: TransformerEncoderClassifierOptions) {
+    super();
+    const { vocabSize, numLabels, maxLength, seed } = options;
+    checkPositiveInt('TransformerEncoderClassifier', 'vocabSize', vocabSize);
+    checkPositiveInt('TransformerEncoderClassifier', 'numLabels', numLabels);
+    checkPositiveInt('TransformerEncoderClassifier', 'maxLength', maxLength);
+    const dModel = options.dModel ?? 128;
+    const dropout = options.dropout ?? 0.1;
+    if (options.padTokenId !== undefined && (!Number.isInteger(options.padTokenId) || options.padTokenId < 0 || options.padTokenId >= vocabSize)) {
+      throw new ConfigError(`TransformerEncoderClassifier: padTokenId must be an id in [0, ${vocabSize}), got ${options.padTokenId}`);
+    }
+    this.numLabels = numLabels;
+    this.padTokenId = options.padTokenId;
+    this.tokens = this.registerModule('tokens', new Embedding(vocabSize, dModel, { std: 0.02, seed: deriveSeed(seed, 0) }));
+    this.positions = this.registerModule('positions', new LearnedPositionalEmbedding(maxLength, dModel, { std: 0.02, seed: deriveSeed(seed, 1) }));
+    this.drop = this.registerModule('drop', new Dropout(dropout, { seed: deriveSeed(seed, 2) }));
+    this.encoder = this.registerModule(
+      'encoder',
+      new TransformerEncoder(options.numLayers ?? 2, { dModel, numHeads: options.numHeads ?? 4, dFF: options.dFF, dropout, causal: false, seed: deriveSeed(seed, 3) }),
+    );
+    this.head = this.registerModule('head', new Linear(dModel, numLabels, { seed: deriveSeed(seed, 4) }));
+  }
+
+  /**
+   * Logits [B, numLabels] for i32 ids [B, T]; `mask` [B, T] (1 token, 0
+   * padding; default: ids != padTokenId when that is set) limits attention
+   * and the mean pooling to real tokens.
+   */
+  forward(ids: Tensor, mask: Tensor | null = null): Tensor {
+    if (ids.rank !== 2) throw new ShapeError(`TransformerEncoderClassifier.forward: ids must be [batch, time], got ${fmtShape(ids.shape)}`);
+    if (mask) checkMask('TransformerEncoderClassifier.forward', mask, ids);
+    return tidy(() => {
+      const m = mask ?? (this.padTokenId !== undefined ? ne(ids, this.padTokenId) : null);
+      const x = this.drop.forward(this.positions.forward(this.tokens.forward(ids)));
+      const h = this.encoder.forward(x, { paddingMask: m }); // [B, T, C]
+      let pooled: Tensor;
+      if (m) {
+        const w = (m.dtype === 'f32' ? m : m.float()).unsqueeze(-1); // [B, T, 1]
+        pooled = div(sum(mul(h, w), 1), maximum(sum(w, 1), 1)); // masked mean [B, C]
+      } else pooled = h.mean(1);
+      return this.head.forward(pooled);
+    });
+  }
+
+  /** Cross-entropy against class ids [B] (MSE against targets when numLabels is 1). */
+  loss(ids: Tensor, labels: Labels, mask: Tensor | null = null): Tensor {
+    return tidy(() => classificationLoss('TransformerEncoderClassifier.loss', this.forward(ids, mask), labels, this.numLabels));
+  }
+}

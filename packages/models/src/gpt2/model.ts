@@ -1,0 +1,257 @@
+/**
+ * GPT-2 with a language-model head tied to the token embedding (HF
+ * `GPT2LMHeadModel`): training forward and loss, KV-cache generation, and
+ * Hugging Face model directories.
+ */
+
+import { ArgumentError, ShapeError, fmtShape, hash32 } from '@tessera/core';
+import { Tensor, crossEntropy, matmul, tidy } from '@tessera/tensor';
+import { StateDictError } from '../nn/errors.js';
+import { gpt2Init } from '../nn/init.js';
+import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
+import { FlatParameters } from '../nn/parameters.js';
+import { gpt2Config, gpt2ConfigToJson, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { generateTokens, streamTokens, type GenerateOptions } from './generate.js';
+import { KVCache } from './kv-cache.js';
+import { parametersToSave, readPretrained, writePretrained, type SavableTokenizer } from './pretrained.js';
+import { GPT2Model, checkIds } from './transformer.js';
+
+/** Options of the GPT2 constructor. */
+export interface GPT2Options {
+  /** Seed of the initial weights (default: the global generator, see `manualSeed`). */
+  seed?: number;
+  /** Initialise the weights with GPT-2's scheme (default true); false leaves zeros (e.g. before loading). */
+  init?: boolean;
+}
+
+/** Options of `loss`. */
+export interface LMLossOptions {
+  /** Targets equal to this are ignored (default -100, like HF labels). */
+  ignoreIndex?: number;
+  /** [B, T] 1 token / 0 padding, passed to attention. */
+  attentionMask?: Tensor | null;
+}
+
+/** Keys HF checkpoints may carry that are not parameters here: causal-mask buffers. */
+const HF_BUFFER = /(^|\.)h\.\d+\.attn\.(bias|masked_bias)$/;
+
+/**
+ * Splits a checkpoint's entries into parameters (names as this model has
+ * them, with or without the `transformer.` prefix) and the values under
+ * `extraKeys` (e.g. `lm_head.weight`); HF's attention buffers are dropped.
+ */
+export function normalizeGPT2Keys(
+  dict: StateDictInput,
+  has: (name: string) => boolean,
+  extraKeys: readonly string[] = [],
+): { params: Map<string, StateDictValue>; extras: Map<string, StateDictValue> } {
+  const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict as Record<string, StateDictValue>);
+  const params = new Map<string, StateDictValue>();
+  const extras = new Map<string, StateDictValue>();
+  for (const [key, value] of entries) {
+    if (HF_BUFFER.test(key)) continue;
+    if (extraKeys.includes(key)) extras.set(key, value);
+    else if (!has(key) && has(`transformer.${key}`)) params.set(`transformer.${key}`, value);
+    else params.set(key, value);
+  }
+  return { params, extras };
+}
+
+/** Exact equality of a state-dict value with a tensor's values. */
+function sameValues(value: StateDictValue, t: Tensor): boolean {
+  const a = t.dataSync();
+  const b = value instanceof Tensor ? value.dataSync() : value.data;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * GPT-2 language model. Parameters have Hugging Face's names and layouts
+ * (`transformer.h.0.attn.c_attn.weight` is a Conv1D weight [C, 3C]) and live
+ * in one flat block (`model.flat`), so a fused optimizer step covers the
+ * whole model; the LM head reuses `transformer.wte.weight`.
+ *
+ * @example
+ * const model = new GPT2({ n_layer: 2, n_head: 2, n_embd: 32, vocab_size: 64, n_positions: 32 }, { seed: 0 });
+ * const loss = model.loss(ids, targets); loss.backward();
+ * const opt = new AdamW(model.flat.groups(0.1), { lr: 1e-3 }); opt.step(); model.zeroGrad();
+ * const tokens = await model.generate([1, 2, 3], { maxNewTokens: 10, topK: 40, seed: 1 });
+ */
+export class GPT2 extends Module {
+  readonly config: GPT2Config;
+  readonly transformer: GPT2Model;
+  /** The parameter block (see FlatParameters): `flat.groups(wd)` for an optimizer, `flat.all` for one fused step. */
+  readonly flat: FlatParameters;
+  /** The tokenizer loaded by `fromPretrained` (null otherwise); `savePretrained` saves it by default. */
+  tokenizer: SavableTokenizer | null = null;
+
+  constructor(config: GPT2ConfigInput | GPT2Config = {}, options: GPT2Options = {}) {
+    super();
+    this.config = gpt2Config(config);
+    if (options.seed !== undefined && !Number.isInteger(options.seed)) throw new ArgumentError(`GPT2: seed must be an integer, got ${options.seed}`);
+    this.flat = new FlatParameters(gpt2ParameterCounts(this.config));
+    this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory: this.flat, seed: options.seed }));
+    this.flat.finish();
+    if (options.init !== false) {
+      gpt2Init(this.namedParameters(), { nLayer: this.config.n_layer, std: this.config.initializer_range, seed: options.seed === undefined ? undefined : hash32(options.seed, 0x677074) | 0 });
+    }
+  }
+
+  override get typeName(): string {
+    return 'GPT2LMHeadModel';
+  }
+
+  /**
+   * Parameter count from the config alone (no allocation); 124,439,808 for GPT-2 124M.
+   * @example GPT2.numParameters(gpt2Config()) // 124439808
+   */
+  static numParameters(config: GPT2ConfigInput | GPT2Config = {}): number {
+    const { decay, noDecay } = gpt2ParameterCounts(gpt2Config(config));
+    return decay + noDecay;
+  }
+
+  /**
+   * Logits [B, T, vocab_size] for i32 token ids [B, T].
+   * @example const logits = model.forward(tensor([[464, 2068]], undefined, 'i32'));
+   */
+  forward(ids: Tensor, options: { attentionMask?: Tensor | null } = {}): Tensor {
+    this.flat.prepareForward();
+    return tidy(() => matmul(this.transformer.forward(ids, options.attentionMask ?? null), this.transformer.wte.weight.T));
+  }
+
+  /**
+   * Mean cross-entropy of next-token predictions: logits of `ids` [B, T]
+   * against i32 `targets` [B, T] (already shifted; `ignoreIndex` entries skipped).
+   * @example model.loss(batch.narrow(1, 0, T), batch.narrow(1, 1, T))
+   */
+  loss(ids: Tensor, targets: Tensor, options: LMLossOptions = {}): Tensor {
+    checkIds('GPT2.loss', ids, this.config);
+    if (targets.rank !== 2 || targets.shape[0] !== ids.shape[0] || targets.shape[1] !== ids.shape[1]) {
+      throw new ShapeError(`GPT2.loss: targets ${fmtShape(targets.shape)} must have the ids' shape ${fmtShape(ids.shape)}`);
+    }
+    const V = this.config.vocab_size;
+    return tidy(() => {
+      const logits = this.forward(ids, { attentionMask: options.attentionMask });
+      return crossEntropy(logits.reshape([-1, V]), targets.reshape([-1]), { ignoreIndex: options.ignoreIndex ?? -100 });
+    });
+  }
+
+  /** A KV cache for this model (batch 1, n_positions long); dispose it when done. */
+  createKVCache(): KVCache {
+    return new KVCache(this.config);
+  }
+
+  /**
+   * Batch-1 incremental forward: feeds `ids` after the cache's positions and
+   * returns the logits of the last of them [1, V] (or of every one [T, V] with
+   * `allLogits`). Inference only: no dropout, and call it under noGrad.
+   * @example const cache = model.createKVCache(); const l = model.forwardCached(prompt, cache);
+   */
+  forwardCached(ids: readonly number[], cache: KVCache, options: { allLogits?: boolean } = {}): Tensor {
+    return tidy(() => {
+      let h = this.transformer.forwardCached(ids, cache); // [T, C]
+      if (!options.allLogits && h.shape[0] > 1) h = h.narrow(0, h.shape[0] - 1, 1);
+      return matmul(h, this.transformer.wte.weight.T);
+    });
+  }
+
+  /**
+   * Generates up to `maxNewTokens` ids after `promptIds` with the KV cache
+   * (see GenerateOptions: greedy / temperature / topK / topP, seed, stopTokens,
+   * onToken); resolves to the new ids (the prompt and a stop token excluded).
+   * An empty prompt starts from bos_token_id.
+   * @example await model.generate(tok.encode('Hello'), { maxNewTokens: 20, temperature: 0.8, topK: 40, seed: 1 })
+   */
+  generate(promptIds: readonly number[], options: GenerateOptions = {}): Promise<number[]> {
+    return generateTokens(this, promptIds, options);
+  }
+
+  /**
+   * Like `generate`, yielding each id as it is chosen.
+   * @example for await (const id of model.stream(prompt, { maxNewTokens: 50 })) process.stdout.write(tok.decode([id]));
+   */
+  stream(promptIds: readonly number[], options: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+    return streamTokens(this, promptIds, options);
+  }
+
+  /** Zero-fills the flat gradient block (one kernel call); `setToNone` is accepted for API parity and ignored. */
+  override zeroGrad(_setToNone = true): void {
+    this.flat.zeroGrad();
+  }
+
+  /**
+   * Loads parameters by name. Also accepts Hugging Face checkpoints as they
+   * are: names without the `transformer.` prefix, the `attn.bias` /
+   * `attn.masked_bias` buffers (ignored) and `lm_head.weight` (checked to equal
+   * `transformer.wte.weight`, since the head is tied; a different one throws).
+   */
+  override loadStateDict(dict: StateDictInput, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const names = new Set(this.namedParameters().map(([n]) => n));
+    const { params, extras } = normalizeGPT2Keys(dict, (n) => names.has(n), ['lm_head.weight']);
+    const head = extras.get('lm_head.weight');
+    const wte = this.transformer.wte.weight;
+    if (head) {
+      const shape = head.shape;
+      if (shape.length !== 2 || shape[0] !== wte.shape[0] || shape[1] !== wte.shape[1]) {
+        throw StateDictError.of('GPT2.loadStateDict', [], [], [{ key: 'lm_head.weight', expected: wte.shape, got: shape }]);
+      }
+    }
+    const result = super.loadStateDict(params, options);
+    if (head && !sameValues(head, wte)) {
+      throw new StateDictError(
+        'GPT2.loadStateDict: lm_head.weight differs from transformer.wte.weight; this GPT-2 ties the LM head to the token embedding and cannot hold an untied head',
+        [],
+        ['lm_head.weight'],
+        [],
+      );
+    }
+    return result;
+  }
+
+  /**
+   * Loads a Hugging Face GPT-2 directory: config.json, model.safetensors
+   * (F32/F16/BF16; names with or without `transformer.`) and, when present,
+   * the tokenizer files (set as `model.tokenizer`). Node only.
+   * @example const model = await GPT2.fromPretrained('models/gpt2'); model.tokenizer!.encode('Hi')
+   */
+  static async fromPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<GPT2> {
+    const files = await readPretrained(dir, options);
+    const model = new GPT2(gpt2Config(files.config as GPT2ConfigInput, { allowUnknown: true }), { init: false });
+    try {
+      const dict = new Map<string, StateDictValue>();
+      for (const name of files.weights.names()) if (!HF_BUFFER.test(name)) dict.set(name, files.weights.get(name));
+      model.loadStateDict(dict);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    model.tokenizer = files.tokenizer;
+    return model;
+  }
+
+  /**
+   * Writes config.json (HF keys, architectures ["GPT2LMHeadModel"]),
+   * model.safetensors (HF names; the tied head is not stored, as HF does) and
+   * the tokenizer (default: `model.tokenizer`) into `dir`, each file atomically.
+   * Node only.
+   * @example await model.savePretrained('checkpoints/step-1000', { tokenizer: tok });
+   */
+  async savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
+    const tokenizer = options.tokenizer === undefined ? this.tokenizer : options.tokenizer;
+    await writePretrained(dir, {
+      config: gpt2ConfigToJson(this.config, ['GPT2LMHeadModel']),
+      tensors: await parametersToSave(this.namedParameters()),
+      tokenizer,
+    });
+  }
+
+  /** Frees the parameter block, the gradients and every view. */
+  override dispose(): void {
+    super.dispose();
+    this.flat.dispose();
+  }
+}
+
+/** The same class under Hugging Face's name. */
+export { GPT2 as GPT2LMHeadModel };

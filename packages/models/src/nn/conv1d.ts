@@ -1,0 +1,46 @@
+/** Hugging Face's Conv1D: a linear layer with the weight stored [in, out] (GPT-2's layout). */
+
+import { add, matmul, tidy, type Tensor } from '@tessera/tensor';
+import { deriveSeed, normal_, zeros_ } from './init.js';
+import { checkPositiveInt, type LayerOptions } from './linear.js';
+import { Module } from './module.js';
+import { standaloneParameters } from './parameters.js';
+
+/**
+ * y = x @ W + b with W [in, out] (HF `transformers.pytorch_utils.Conv1D`).
+ * Initialised like HF: W ~ N(0, 0.02^2), b = 0.
+ * @example const c_attn = new Conv1D(768, 2304); c_attn.forward(x) // [B, T, 2304]
+ */
+export class Conv1D extends Module {
+  /** [in, out] */
+  readonly weight: Tensor;
+  /** [out] */
+  readonly bias: Tensor;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LayerOptions & { std?: number } = {},
+  ) {
+    super();
+    checkPositiveInt('Conv1D', 'inFeatures', inFeatures);
+    checkPositiveInt('Conv1D', 'outFeatures', outFeatures);
+    const factory = options.factory ?? standaloneParameters;
+    this.weight = this.registerParameter('weight', factory.create([inFeatures, outFeatures], true));
+    this.bias = this.registerParameter('bias', factory.create([outFeatures], false));
+    if (options.init !== false) {
+      normal_(this.weight, { std: options.std ?? 0.02, seed: deriveSeed(options.seed, 0) });
+      zeros_(this.bias);
+    }
+  }
+
+  /** x: [..., in] -> [..., out] */
+  forward(x: Tensor): Tensor {
+    return tidy(() => add(matmul(x, this.weight), this.bias));
+  }
+
+  override extraRepr(): string {
+    // HF prints Conv1D(nf, nx): output features first.
+    return `nf=${this.outFeatures}, nx=${this.inFeatures}`;
+  }
+}

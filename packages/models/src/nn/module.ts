@@ -1,0 +1,271 @@
+/**
+ * The Module base class, PyTorch style: parameters and child modules are
+ * registered by name, so `namedParameters()` yields dotted paths
+ * (`transformer.h.0.attn.c_attn.weight`) that are also the state-dict keys.
+ */
+
+import { ArgumentError, DTypeError, ReferenceBackend, fmtShape, sizeOf } from '@tessera/core';
+import { Tensor, keep, noGrad } from '@tessera/tensor';
+import { StateDictError, type ShapeMismatch } from './errors.js';
+
+/** A state-dict value: a tensor, or host data such as a loaded safetensors entry. */
+export type StateDictValue = Tensor | { readonly shape: readonly number[]; readonly data: ArrayLike<number> };
+
+/** A state dict to load: a Map or a plain object from parameter names to values. */
+export type StateDictInput = ReadonlyMap<string, StateDictValue> | Readonly<Record<string, StateDictValue>>;
+
+/** Options of `loadStateDict`. */
+export interface LoadStateDictOptions {
+  /** Throw on missing or unexpected keys (default true). Shape mismatches always throw. */
+  strict?: boolean;
+}
+
+/** What `loadStateDict` did not match (both empty after a strict load). */
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+const NAME = /^[A-Za-z0-9_]+$/;
+
+function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) throw new ArgumentError(`${kind} name ${JSON.stringify(name)} must be letters, digits or '_' (dots separate levels)`);
+}
+
+function entriesOf(dict: StateDictInput): [string, StateDictValue][] {
+  if (dict instanceof Map) return [...dict.entries()];
+  if (dict === null || typeof dict !== 'object') throw new ArgumentError('loadStateDict: expected a Map or an object of tensors');
+  return Object.entries(dict as Record<string, StateDictValue>);
+}
+
+function shapeOfValue(v: StateDictValue): readonly number[] {
+  return v instanceof Tensor ? v.shape : v.shape;
+}
+
+/** Indents every line after the first by two spaces (PyTorch's `_addindent`). */
+function indent(s: string): string {
+  return s.split('\n').join('\n  ');
+}
+
+/**
+ * Base class of every layer and model. Subclasses register parameters and
+ * children in their constructor and define their own `forward`.
+ *
+ * @example
+ * class TwoLayer extends Module {
+ *   readonly fc1 = this.registerModule('fc1', new Linear(4, 8));
+ *   readonly fc2 = this.registerModule('fc2', new Linear(8, 1));
+ *   forward(x: Tensor): Tensor { return this.fc2.forward(relu(this.fc1.forward(x))); }
+ * }
+ */
+export class Module {
+  /** True in training mode (dropout active); set by `train()` / `eval()`. */
+  training = true;
+  readonly #params = new Map<string, Tensor>();
+  readonly #buffers = new Map<string, Tensor>();
+  readonly #children = new Map<string, Module>();
+
+  /** The name printed by `toString()` (the class name unless overridden). */
+  get typeName(): string {
+    return this.constructor.name;
+  }
+
+  /** Registers a parameter (a leaf that requires grad) under `name`; returns it. */
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    checkName('parameter', name);
+    if (this.#params.has(name) || this.#children.has(name) || this.#buffers.has(name)) {
+      throw new ArgumentError(`${this.typeName}: '${name}' is already registered`);
+    }
+    if (!(t instanceof Tensor)) throw new ArgumentError(`${this.typeName}: parameter '${name}' is not a Tensor`);
+    if (!t.requiresGrad || t.gradFn !== null) throw new ArgumentError(`${this.typeName}: parameter '${name}' must be a leaf tensor that requires grad`);
+    this.#params.set(name, keep(t)); // owned by the module, never by an enclosing tidy()
+    return t;
+  }
+
+  /** Registers a tensor the module owns but does not train (not in the state dict); returns it. */
+  protected registerBuffer(name: string, t: Tensor): Tensor {
+    checkName('buffer', name);
+    if (this.#params.has(name) || this.#children.has(name) || this.#buffers.has(name)) {
+      throw new ArgumentError(`${this.typeName}: '${name}' is already registered`);
+    }
+    this.#buffers.set(name, keep(t));
+    return t;
+  }
+
+  /** Registers a child module under `name`; returns it. */
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    checkName('module', name);
+    if (this.#params.has(name) || this.#children.has(name) || this.#buffers.has(name)) {
+      throw new ArgumentError(`${this.typeName}: '${name}' is already registered`);
+    }
+    if (!(m instanceof Module)) throw new ArgumentError(`${this.typeName}: child '${name}' is not a Module`);
+    this.#children.set(name, m);
+    return m;
+  }
+
+  /** Direct children with their names, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.#children.entries()];
+  }
+
+  /** Direct children, in registration order. */
+  children(): Module[] {
+    return [...this.#children.values()];
+  }
+
+  /** This module and every descendant with its dotted path ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.#children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  /**
+   * Every parameter with its dotted name, depth first in registration order
+   * (a tensor registered twice is listed once, under its first name).
+   * @example for (const [name, p] of model.namedParameters()) console.log(name, p.shape);
+   */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [name, p] of m.#params) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([path ? `${path}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  /** Every parameter (see `namedParameters`), e.g. for an optimizer. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Total number of parameter elements. */
+  numParameters(): number {
+    let n = 0;
+    for (const p of this.parameters()) n += p.size;
+    return n;
+  }
+
+  /** Sets training mode on this module and every descendant; returns this. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Sets evaluation mode (dropout off); returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Drops (`setToNone`, default) or zero-fills every parameter's gradient. */
+  zeroGrad(setToNone = true): void {
+    for (const p of this.parameters()) p.zeroGrad(setToNone);
+  }
+
+  /**
+   * The parameters by dotted name. The values are the live parameter tensors
+   * (not copies): read them, don't dispose them.
+   * @example const sd = model.stateDict(); sd.get('fc1.weight')!.shape
+   */
+  stateDict(): Map<string, Tensor> {
+    return new Map(this.namedParameters());
+  }
+
+  /**
+   * Copies values into the parameters by name. Every key and shape is checked
+   * before anything is written: a shape mismatch, or (with `strict`, the
+   * default) a missing or unexpected key, throws a `StateDictError` naming them
+   * and leaves the module unchanged.
+   * @example model.loadStateDict(other.stateDict());
+   */
+  loadStateDict(dict: StateDictInput, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = options.strict ?? true;
+    const params = new Map(this.namedParameters());
+    const entries = entriesOf(dict);
+    const unexpectedKeys: string[] = [];
+    const mismatches: ShapeMismatch[] = [];
+    const found = new Set<string>();
+    for (const [key, value] of entries) {
+      const p = params.get(key);
+      if (!p) {
+        unexpectedKeys.push(key);
+        continue;
+      }
+      found.add(key);
+      const shape = shapeOfValue(value);
+      if (shape.length !== p.rank || shape.some((d, i) => d !== p.shape[i])) mismatches.push({ key, expected: p.shape, got: shape });
+      else if (!(value instanceof Tensor) && value.data.length !== p.size) {
+        throw new ArgumentError(`loadStateDict: ${JSON.stringify(key)} has shape ${fmtShape(shape)} but ${value.data.length} values (expected ${sizeOf(shape)})`);
+      } else if (value instanceof Tensor && value.dtype !== 'f32') {
+        throw new DTypeError(`loadStateDict: ${JSON.stringify(key)} has dtype ${value.dtype}; parameters are f32`);
+      }
+    }
+    const missingKeys = [...params.keys()].filter((k) => !found.has(k));
+    if (mismatches.length > 0 || (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0))) {
+      throw StateDictError.of(`${this.typeName}.loadStateDict`, strict ? missingKeys : [], strict ? unexpectedKeys : [], mismatches);
+    }
+    noGrad(() => {
+      for (const [key, value] of entries) {
+        const p = params.get(key);
+        if (p) writeParameter(p, value);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Extra text inside this module's parentheses in `toString()` (e.g. `in=4, out=8`). */
+  extraRepr(): string {
+    return '';
+  }
+
+  /**
+   * The module tree, printed like PyTorch.
+   * @example console.log(String(model)) // GPT2LMHeadModel(\n  (transformer): GPT2Model(...
+   */
+  toString(): string {
+    const extra = this.extraRepr();
+    const lines: string[] = extra ? extra.split('\n') : [];
+    for (const [name, child] of this.#children) lines.push(`(${name}): ${indent(child.toString())}`);
+    if (lines.length === 0) return `${this.typeName}()`;
+    if (this.#children.size === 0 && lines.length === 1) return `${this.typeName}(${lines[0]})`;
+    return `${this.typeName}(\n  ${lines.join('\n  ')}\n)`;
+  }
+
+  /** Frees every parameter (with its gradient) and buffer of this module and its descendants. */
+  dispose(): void {
+    for (const [, m] of this.namedModules()) {
+      for (const p of m.#params.values()) p.dispose();
+      for (const b of m.#buffers.values()) b.dispose();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Writes a state-dict value into a (contiguous) parameter; runs inside noGrad. */
+function writeParameter(p: Tensor, value: StateDictValue): void {
+  if (value instanceof Tensor) {
+    if (value === p) return;
+    const src = value.backend === p.backend ? value : value.to(p.backend);
+    try {
+      p.assign(src);
+    } finally {
+      if (src !== value) src.dispose();
+    }
+    return;
+  }
+  if (p.size === 0) return;
+  const d = p.dense({ write: true });
+  const data = value.data;
+  const be = p.backend;
+  if (be instanceof ReferenceBackend && be.float64 && !(data instanceof Float32Array)) {
+    // The float64 reference backend keeps float64 host values exactly (gradient checks).
+    be.write(d.storage, data instanceof Float64Array ? data : Float64Array.from(data), d.offset);
+  } else be.write(d.storage, data instanceof Float32Array ? data : Float32Array.from(data), d.offset);
+}
