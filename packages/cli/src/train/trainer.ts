@@ -1,0 +1,287 @@
+/**
+ * The language-model training loop behind `tessera train`: AdamW over the model's flat parameter
+ * block, linear warmup then cosine decay, global grad-norm clipping, periodic validation
+ * (loss and perplexity on the held-out last 10%), atomic checkpoints, bit-exact resume and a
+ * checkpoint on Ctrl-C.
+ *
+ * Determinism: the batch offsets come from `Rng` (its state is checkpointed) and dropout draws
+ * from Tessera's global generator reseeded from (seed, step) before every step, so a run that
+ * stops and resumes computes exactly what an uninterrupted run computes.
+ */
+
+import { createHash } from 'node:crypto';
+import { hash32 } from '@tessera/core';
+import { manualSeed, noGrad, tensor, type Tensor } from '@tessera/tensor';
+import { AdamW, WarmupCosineLR, clipGradNorm } from '@tessera/optim';
+import { perplexityFromLosses } from '@tessera/metrics';
+import { CharTokenizer, GPT2, loadGPT2Tokenizer, type SavableTokenizer } from '@tessera/models';
+import type { Io } from '../command.js';
+import { CliError } from '../errors.js';
+import { loadCorpus, TokenSplit, type Batch } from '../data/corpus.js';
+import { Rng } from '../rng.js';
+import { Progress, fmtDuration, fmtRate } from '../ui/progress.js';
+import { lossCurveSvg } from '../ui/svg.js';
+import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
+import { loadCheckpointState, saveCheckpoint, type Cadence, type History, type TrainSettings, type TrainerState } from './checkpoint.js';
+
+/** Adam's moment decay rates (nanoGPT's choice for small character models). */
+const BETAS: [number, number] = [0.9, 0.99];
+
+/** What `train` needs beyond the settings. */
+export interface TrainRun {
+  settings: TrainSettings;
+  /** Checkpoint directory. */
+  out: string;
+  /** Continue the checkpoint in `out` (its settings win; see `resumeSettings`). */
+  resume: boolean;
+  /** Validation/checkpoint cadence; when resuming, undefined fields come from the checkpoint. */
+  cadence: Partial<Cadence>;
+  /** Stop (with a checkpoint) after this step; a later resume continues. */
+  stopAt?: number;
+  /** Characters/tokens of sample text printed at the end (0: none). */
+  sampleTokens: number;
+  samplePrompt: string;
+}
+
+/** The end of a run. */
+export interface TrainResult {
+  step: number;
+  interrupted: boolean;
+  finalVal?: { loss: number; perplexity: number };
+  seconds: number;
+}
+
+/** Loads the corpus and tokenizer for `settings` (the checkpoint's tokenizer when resuming). */
+async function prepareData(settings: TrainSettings, tokenizer: SavableTokenizer | null) {
+  const corpus = await loadCorpus(settings.data ?? undefined);
+  const sha = createHash('sha256').update(corpus.text).digest('hex');
+  let tok = tokenizer;
+  if (!tok) tok = settings.tokenizer === 'char' ? CharTokenizer.fromCorpus(corpus.text) : await loadGPT2Tokenizer();
+  let ids: number[];
+  try {
+    ids = tok.encode(corpus.text);
+  } catch (e) {
+    throw new CliError(`cannot tokenize ${corpus.name} with the ${settings.tokenizer} tokenizer: ${(e as Error).message}`);
+  }
+  return { corpus, sha, tokenizer: tok, split: new TokenSplit(Int32Array.from(ids), settings.context) };
+}
+
+/** Mean validation loss over `iters` fixed batches (eval mode, no graph). */
+function evaluate(model: GPT2, split: TokenSplit, iters: number, batch: number): number {
+  model.eval();
+  const losses: number[] = [];
+  try {
+    for (let i = 0; i < iters; i++) {
+      const b = split.valBatch(i, iters, batch);
+      losses.push(noGrad(() => lossOf(model, b)));
+    }
+  } finally {
+    model.train();
+  }
+  return losses.reduce((a, c) => a + c, 0) / losses.length;
+}
+
+/** The model's loss on one batch as a number (tensors freed). */
+function lossOf(model: GPT2, b: Batch, keep?: (loss: Tensor) => void): number {
+  const x = tensor(b.x, [b.batch, b.context], 'i32');
+  const y = tensor(b.y, [b.batch, b.context], 'i32');
+  try {
+    const loss = model.loss(x, y);
+    try {
+      keep?.(loss);
+      return loss.item();
+    } finally {
+      loss.dispose();
+    }
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+}
+
+/** Resolves after pending signals and I/O had a chance to run. */
+const yieldToEvents = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Trains (or resumes) and returns how the run ended. Progress and results go to `io`. */
+export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
+  const log = (line: string) => io.stdout.write(`${line}\n`);
+  let settings = run.settings;
+  let loaded: GPT2 | undefined;
+  let saved: Awaited<ReturnType<typeof loadCheckpointState>> | undefined;
+  if (run.resume) {
+    saved = await loadCheckpointState(run.out);
+    settings = saved.state.settings;
+    try {
+      loaded = await GPT2.fromPretrained(saved.dir);
+    } catch (e) {
+      throw new CliError(`cannot resume from ${saved.dir}: ${(e as Error).message}`);
+    }
+  }
+
+  const data = await prepareData(settings, loaded?.tokenizer ?? null);
+  if (saved && data.sha !== settings.corpusSha256) {
+    throw new CliError(`cannot resume: the corpus (${data.corpus.name}) differs from the one this checkpoint was trained on (sha256 ${settings.corpusSha256.slice(0, 12)}…)`);
+  }
+  if (!saved) settings = { ...settings, corpusSha256: data.sha };
+  const promptIds = run.sampleTokens > 0 ? encodePrompt(data.tokenizer, run.samplePrompt) : [];
+  const model = loaded ?? newModel(settings, data.tokenizer);
+  const evalEvery = run.cadence.evalEvery ?? saved?.state.cadence.evalEvery ?? 100;
+  const cadence: Cadence = {
+    evalEvery,
+    evalIters: run.cadence.evalIters ?? saved?.state.cadence.evalIters ?? 10,
+    saveEvery: run.cadence.saveEvery ?? (run.cadence.evalEvery === undefined ? saved?.state.cadence.saveEvery : undefined) ?? evalEvery,
+  };
+  model.train();
+
+  const opt = new AdamW(model.flat.groups(settings.weightDecay), { lr: settings.lr, betas: BETAS, weightDecay: settings.weightDecay });
+  const sched = new WarmupCosineLR(opt, { warmupSteps: settings.warmup, totalSteps: settings.steps, minLr: settings.minLr });
+  let rng = new Rng(settings.seed);
+  let step = 0;
+  let tokensSeen = 0;
+  let elapsedBefore = 0;
+  const history: { train: History; val: History } = { train: [], val: [] };
+  if (saved) {
+    opt.loadStateDict(saved.optimizer);
+    sched.loadStateDict(saved.state.scheduler);
+    rng = Rng.fromState(saved.state.rng);
+    step = saved.state.step;
+    tokensSeen = saved.state.tokensSeen;
+    elapsedBefore = saved.state.elapsedSeconds;
+    history.train = saved.state.history.train;
+    history.val = saved.state.history.val;
+  }
+
+  const params = model.numParameters();
+  const { train: trainTokens, val: valTokens } = data.split;
+  log(
+    `${saved ? `resuming ${saved.dir} at step ${step}` : 'training'}: GPT-2 ${plural(settings.layers, 'layer')}, ${plural(settings.heads, 'head')}, ${settings.embd} wide, context ${settings.context}, ` +
+      `${(params / 1e6).toFixed(2)}M parameters; ${settings.tokenizer} tokenizer (${data.tokenizer.vocabSize} tokens)`,
+  );
+  log(`data: ${data.corpus.name}, ${trainTokens.length.toLocaleString('en-US')} training / ${valTokens.length.toLocaleString('en-US')} validation tokens; batch ${settings.batch} x ${settings.context}, ${settings.steps} steps, lr ${num(settings.lr)} (warmup ${settings.warmup}, cosine to ${num(settings.minLr)})`);
+
+  // Ctrl-C: finish the current step, save, exit 130. Repeated signals while saving are ignored.
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (!interrupted) io.stderr.write('\ninterrupted: saving a checkpoint after this step (Ctrl-\\ to quit without saving)\n');
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+
+  const progress = new Progress(io.stderr, settings.steps, step);
+  const started = performance.now();
+  const runSeconds = () => (performance.now() - started) / 1000;
+  let tokensThisRun = 0;
+  let lastSaved = saved ? step : -1;
+
+  const checkpoint = async (why: string): Promise<void> => {
+    await saveCheckpoint(run.out, {
+      model,
+      tokenizer: data.tokenizer,
+      optimizer: opt.stateDict(),
+      state: {
+        format: 'tessera-trainer',
+        version: 1,
+        step,
+        settings,
+        cadence,
+        rng: rng.state(),
+        tokensSeen,
+        elapsedSeconds: elapsedBefore + runSeconds(),
+        history,
+        scheduler: sched.stateDict(),
+      },
+      lossCurveSvg: lossCurveSvg(history.train, history.val, `GPT-2 on ${data.corpus.name.replace(/ \(.*\)$/, '')}: loss`),
+    });
+    lastSaved = step;
+    progress.log(`checkpoint: step ${step} saved to ${run.out} (${why})`);
+  };
+
+  const validate = (): { loss: number; perplexity: number } => {
+    const loss = evaluate(model, data.split, cadence.evalIters, settings.batch);
+    const perplexity = perplexityFromLosses([loss]);
+    history.val.push([step, loss]);
+    progress.log(`step ${step}: val loss ${loss.toFixed(4)}, perplexity ${perplexity.toFixed(2)}`);
+    return { loss, perplexity };
+  };
+
+  let finalVal: { loss: number; perplexity: number } | undefined;
+  try {
+    if (step === 0 && cadence.evalEvery > 0) validate();
+    const end = Math.min(settings.steps, run.stopAt ?? Infinity);
+    while (step < end && !interrupted) {
+      manualSeed(hash32(settings.seed, step) | 0);
+      const b = data.split.sample(rng, settings.batch);
+      const loss = lossOf(model, b, (l) => l.backward());
+      if (!Number.isFinite(loss)) {
+        throw new CliError(`the loss became ${loss} at step ${step + 1}; lower --lr (now ${settings.lr}) or --grad-clip`);
+      }
+      if (settings.gradClip > 0) clipGradNorm([model.flat.all], settings.gradClip);
+      opt.step();
+      model.zeroGrad();
+      const lr = opt.paramGroups[0].lr;
+      sched.step();
+      step++;
+      tokensSeen += b.batch * b.context;
+      tokensThisRun += b.batch * b.context;
+      history.train.push([step, loss]);
+      progress.update({ step, loss, lr, rate: tokensThisRun / runSeconds(), rateUnit: 'tok' });
+      if (cadence.evalEvery > 0 && step % cadence.evalEvery === 0 && step !== settings.steps) validate();
+      if (cadence.saveEvery > 0 && step % cadence.saveEvery === 0 && step !== settings.steps && step !== end) await checkpoint('periodic');
+      await yieldToEvents();
+    }
+    if (step === settings.steps && !interrupted) finalVal = history.val.at(-1)?.[0] === step ? toVal(history.val.at(-1)![1]) : validate();
+    if (lastSaved !== step) await checkpoint(interrupted ? 'interrupted' : step === settings.steps ? 'final' : `--stop-at ${run.stopAt}`);
+    progress.finish();
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+
+  const seconds = runSeconds();
+  log(`${interrupted ? 'stopped' : 'done'} at step ${step}/${settings.steps} in ${fmtDuration(seconds)} (${fmtRate(tokensThisRun / seconds)} tokens/s)`);
+  if (finalVal) {
+    log(`validation loss ${finalVal.loss.toFixed(4)} nats/token, perplexity ${finalVal.perplexity.toFixed(2)}`);
+    log(`checkpoint and loss curve: ${run.out}/ (loss.svg)`);
+  }
+  if (finalVal && run.sampleTokens > 0) {
+    model.eval();
+    io.stdout.write(`\nsample (temperature 0.8, top-k 40, seed ${settings.seed}):\n${run.samplePrompt}`);
+    const printer = new TokenPrinter(data.tokenizer);
+    for await (const id of model.stream(promptIds, { maxNewTokens: run.sampleTokens, temperature: 0.8, topK: 40, seed: settings.seed, stopTokens: [] })) {
+      io.stdout.write(printer.push(id));
+    }
+    io.stdout.write(`${printer.flush()}\n`);
+  }
+  opt.dispose();
+  model.dispose();
+  return { step, interrupted, finalVal, seconds };
+}
+
+/**
+ * A fresh GPT-2 for `settings`. Initial weights come from the global generator, so the seed fixes
+ * them; dropout stays unseeded (the global stream, reseeded every step) so that a resumed run
+ * draws the same masks as an uninterrupted one.
+ */
+function newModel(settings: TrainSettings, tokenizer: SavableTokenizer): GPT2 {
+  manualSeed(settings.seed);
+  const eos = tokenizer.eosTokenId;
+  return new GPT2({
+    vocab_size: tokenizer.vocabSize,
+    n_positions: settings.context,
+    n_embd: settings.embd,
+    n_layer: settings.layers,
+    n_head: settings.heads,
+    resid_pdrop: settings.dropout,
+    embd_pdrop: settings.dropout,
+    attn_pdrop: settings.dropout,
+    ...(eos !== undefined ? { bos_token_id: eos, eos_token_id: eos } : {}),
+  });
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const num = (x: number): string => String(Number(x.toPrecision(4)));
+
+function toVal(loss: number): { loss: number; perplexity: number } {
+  return { loss, perplexity: perplexityFromLosses([loss]) };
+}
+
+export type { TrainSettings, TrainerState };

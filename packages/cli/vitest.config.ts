@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Several suites spawn the built CLI; two workers match the machine's two cores.
+    maxWorkers: 2,
+    testTimeout: 60_000,
+  },
+});
