@@ -1,0 +1,195 @@
+// Shared utilities of the WebGPU kernel tests: one WebGPU backend per test file (skipped
+// visibly when this machine has no real adapter), twin storage on the reference and WebGPU
+// backends, seeded random inputs and expectClose reporting the worst element.
+import { ReferenceBackend, type Backend, type Dense, type Storage } from '@tessera/core';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { webgpu, WebGPUUnavailableError, type WebGPUBackend } from '../src/index.js';
+
+/** Probes for a real adapter once per test file: the backend, or why there is none. */
+async function probe(): Promise<{ be: WebGPUBackend | null; reason: string }> {
+  try {
+    const be = await webgpu();
+    return { be, reason: '' };
+  } catch (e) {
+    if (e instanceof WebGPUUnavailableError) return { be: null, reason: e.message };
+    throw e;
+  }
+}
+
+// Top-level await: the probe decides between describe and describe.skip at collection time.
+const probed = await probe();
+
+/** The probed backend (null when skipped) and the skip reason. */
+export const gpu = probed;
+
+/**
+ * Declares a suite that runs on the WebGPU backend, or is skipped with the reason
+ * in its title (e.g. "no real WebGPU adapter: ...") when none is available.
+ */
+export function describeGPU(title: string, body: (get: () => Twin) => void): void {
+  const d = probed.be ? describe : describe.skip;
+  d(probed.be ? `${title} [webgpu: ${probed.be.adapterInfo.description || probed.be.adapterInfo.device}]` : `${title} [skipped: ${probed.reason}]`, () => {
+    let twin: Twin | undefined;
+    beforeAll(() => {
+      twin = new Twin(new ReferenceBackend(), probed.be!);
+    });
+    afterAll(async () => {
+      // Every suite must leave the device without unraised errors.
+      if (probed.be) await probed.be.sync();
+    });
+    body(() => {
+      if (!twin) throw new Error('twin not ready: call twin() inside a test');
+      return twin;
+    });
+  });
+}
+
+/** Deterministic PRNG (mulberry32): uniform floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n uniform f32 values in [lo, hi). */
+export function randF32(r: () => number, n: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
+  return out;
+}
+
+/** n integers in [lo, hi). */
+export function randI32(r: () => number, n: number, lo: number, hi: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + Math.floor((hi - lo) * r());
+  return out;
+}
+
+/** One operand living in both backends: same contents, same element offset. */
+export interface TwinBuf {
+  ref: Storage;
+  gpu: Storage;
+  offset: number;
+  length: number;
+}
+
+export type Side = 'ref' | 'gpu';
+
+/** Mirrored storage on the reference and WebGPU backends. */
+export class Twin {
+  constructor(
+    readonly ref: ReferenceBackend,
+    readonly gpu: WebGPUBackend,
+  ) {}
+
+  /**
+   * Uploads `data` at element `offset` of a fresh storage with `pad` spare elements after
+   * it; the spare and leading elements hold a sentinel so stray writes show.
+   */
+  upload(data: Float32Array | Int32Array, offset = 0, pad = 3): TwinBuf {
+    const total = offset + data.length + pad;
+    const buf: TwinBuf = { ref: this.ref.alloc(total * 4), gpu: this.gpu.alloc(total * 4), offset, length: data.length };
+    const fillV = data instanceof Int32Array ? new Int32Array(total).fill(-777) : new Float32Array(total).fill(-777.5);
+    for (const [be, s] of [[this.ref, buf.ref], [this.gpu, buf.gpu]] as const) {
+      be.write(s, fillV);
+      be.write(s, data, offset);
+    }
+    return buf;
+  }
+
+  /** An f32 buffer of n elements filled with a sentinel (for outputs). */
+  empty(n: number, offset = 0, pad = 3): TwinBuf {
+    return this.upload(new Float32Array(n).fill(-999.25), offset, pad);
+  }
+
+  /** The Dense operand of `b` on `side`. */
+  d(b: TwinBuf, side: Side, offset = b.offset): Dense {
+    return { storage: side === 'ref' ? b.ref : b.gpu, offset };
+  }
+
+  /** Runs the same call on both backends; `call` builds the params for the side it is given. */
+  run(call: (be: Backend, side: Side) => void): void {
+    call(this.ref, 'ref');
+    call(this.gpu, 'gpu');
+  }
+
+  /** Reads a whole storage (including padding) from both sides. */
+  async readAll<D extends 'f32' | 'i32'>(b: TwinBuf, dtype: D): Promise<{ ref: D extends 'f32' ? Float32Array : Int32Array; gpu: D extends 'f32' ? Float32Array : Int32Array }> {
+    return {
+      ref: this.ref.readSync(b.ref, dtype) as never,
+      gpu: (await this.gpu.read(b.gpu, dtype)) as never,
+    };
+  }
+
+  /** Frees both sides. */
+  free(...bufs: TwinBuf[]): void {
+    for (const b of bufs) {
+      this.ref.free(b.ref);
+      this.gpu.free(b.gpu);
+    }
+  }
+}
+
+function fmt(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+/**
+ * Throws unless |got[i] - ref[i]| <= atol + rtol * |ref[i]| for every i (NaN matches NaN,
+ * infinities must be equal). The message names the worst index and both values.
+ */
+export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol: number, atol: number, what = 'values'): void {
+  if (got.length !== ref.length) throw new Error(`${what}: length ${got.length} != reference length ${ref.length}`);
+  let worst = -1;
+  let worstExcess = 0;
+  let bad = 0;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i];
+    const r = ref[i];
+    let excess: number;
+    if (Number.isNaN(r) || Number.isNaN(g)) excess = Number.isNaN(r) && Number.isNaN(g) ? 0 : Infinity;
+    else if (!Number.isFinite(r) || !Number.isFinite(g)) excess = g === r ? 0 : Infinity;
+    else excess = Math.abs(g - r) - (atol + rtol * Math.abs(r));
+    if (excess > 0) {
+      bad++;
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = i;
+      }
+    }
+  }
+  if (bad > 0) {
+    const g = got[worst];
+    const r = ref[worst];
+    throw new Error(
+      `${what}: ${bad} of ${got.length} elements differ beyond rtol ${rtol}, atol ${atol}; worst at [${worst}]: got ${fmt(g)}, reference ${fmt(r)} (|diff| ${Math.abs(g - r)})`,
+    );
+  }
+}
+
+/** Throws unless every element is the same value (Object.is, so -0 differs from 0), NaN matching any NaN. */
+export function expectSameValues(got: ArrayLike<number>, ref: ArrayLike<number>, what = 'values'): void {
+  if (got.length !== ref.length) throw new Error(`${what}: length ${got.length} != reference length ${ref.length}`);
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i];
+    const r = ref[i];
+    if (!Object.is(g, r) && !(Number.isNaN(g) && Number.isNaN(r))) {
+      throw new Error(`${what}: element [${i}] differs: got ${fmt(g)}, reference ${fmt(r)}`);
+    }
+  }
+}
+
+/** Largest finite |value| (the scale for absolute tolerance floors). */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i])) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+/** The odd sizes every kernel test covers (1 and values that miss the vec4 width and the 64-wide tiles). */
+export const ODD_SIZES = [1, 3, 17, 63, 129] as const;
