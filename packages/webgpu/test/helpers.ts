@@ -18,6 +18,11 @@ async function probe(): Promise<{ be: WebGPUBackend | null; reason: string }> {
 
 // Top-level await: the probe decides between describe and describe.skip at collection time.
 const probed = await probe();
+// CI installs a software adapter first (.ci/webgpu-setup.sh) and sets this, so a broken
+// setup fails loudly instead of turning every WebGPU suite into a skip.
+if (!probed.be && process.env.TESSERA_REQUIRE_WEBGPU === '1') {
+  throw new Error(`TESSERA_REQUIRE_WEBGPU=1 but no real WebGPU adapter was found: ${probed.reason}`);
+}
 
 /** The probed backend (null when skipped) and the skip reason. */
 export const gpu = probed;
