@@ -37,7 +37,7 @@ export { ExponentialLR, type ExponentialLROptions } from './schedulers/exponenti
 export { CosineAnnealingLR, type CosineAnnealingLROptions } from './schedulers/cosine.js';
 export { WarmupCosineLR, type WarmupCosineLROptions } from './schedulers/warmup-cosine.js';
 export { OneCycleLR, type OneCycleLROptions } from './schedulers/one-cycle.js';
-export { clipGradNorm, type ClipGradNormOptions } from './clip/norm.js';
+export { clipGradNorm, clipGradNormAsync, type ClipGradNormOptions } from './clip/norm.js';
 export { clipGradValue } from './clip/value.js';
 export { l1Penalty, l2Penalty } from './regularization.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';

@@ -147,6 +147,18 @@ export class Tensor {
     }
   }
 
+  /** @internal Throws UnsupportedError naming `alternative` unless the backend reads synchronously. */
+  _assertSyncRead(op: string, alternative: string): void {
+    const be = this._ref.backend;
+    if (!be.features.syncRead) {
+      throw new UnsupportedError(`${op}: backend '${be.name}' has no synchronous reads (features.syncRead is false); use ${alternative}`);
+    }
+  }
+
+  private _assertItem(op: string): void {
+    if (this.size !== 1) throw new ArgumentError(`${op}: only a single-element tensor has an item, this one has shape ${fmtShape(this.shape)}`);
+  }
+
   /** @internal A new handle with another geometry over the same storage (no autograd). */
   _view(shape: readonly number[], strides: readonly number[], offset: number, trackIt = true): Tensor {
     this._assertLive('view');
@@ -203,12 +215,14 @@ export class Tensor {
     }
   }
 
-  /** Reads the values synchronously (backends with `features.syncRead`). */
+  /**
+   * Reads the values synchronously. Only backends with `features.syncRead`
+   * (wasm, reference) can; on others (WebGPU) it throws UnsupportedError: use
+   * `await t.data()`.
+   */
   dataSync(): ArrayFor<DType> {
     this._assertLive('dataSync');
-    if (!this._ref.backend.features.syncRead) {
-      throw new UnsupportedError(`dataSync: backend '${this._ref.backend.name}' reads asynchronously; use await t.data()`);
-    }
+    this._assertSyncRead('dataSync', 'await t.data()');
     const t = this.isContiguous() ? this : sh.contiguousRaw(this);
     try {
       return t._ref.backend.readSync(t._ref.storage, t.dtype, t.offset, t.size);
@@ -222,31 +236,73 @@ export class Tensor {
     return nest(await this.data(), this.shape);
   }
 
-  /** The values as nested arrays, synchronously. */
+  /** The values as nested arrays, synchronously (backends with `features.syncRead`; else `await t.array()`). */
   arraySync(): NestedArray {
+    this._assertLive('arraySync');
+    this._assertSyncRead('arraySync', 'await t.array()');
     return nest(this.dataSync(), this.shape);
   }
 
-  /** The value of a single-element tensor. */
+  /**
+   * The value of a single-element tensor, read synchronously (backends with
+   * `features.syncRead`; on others use `await t.itemAsync()`).
+   */
   item(): number {
-    if (this.size !== 1) throw new ArgumentError(`item: only a single-element tensor has an item, this one has shape ${fmtShape(this.shape)}`);
+    this._assertLive('item');
+    this._assertItem('item');
+    this._assertSyncRead('item', 'await t.itemAsync()');
     return this.dataSync()[0];
   }
 
-  /** Values formatted like PyTorch: `tensor([[1., 2.], [3., 4.]])`, summarised past 1000 elements. */
+  /**
+   * The value of a single-element tensor, on any backend.
+   * @example const l = await loss.itemAsync();
+   */
+  async itemAsync(): Promise<number> {
+    this._assertLive('itemAsync');
+    this._assertItem('itemAsync');
+    return (await this.data())[0];
+  }
+
+  /**
+   * Values formatted like PyTorch: `tensor([[1., 2.], [3., 4.]])`, summarised
+   * past 1000 elements. On a backend without synchronous reads (WebGPU) it
+   * prints a placeholder naming the asynchronous reads instead of throwing, so
+   * logging and template strings keep working.
+   */
   toString(): string {
     if (this.isDisposed) return `tensor(<disposed>, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
-    if (!this._ref.backend.features.syncRead) return `tensor(<on ${this._ref.backend.name}; await t.data()>, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
+    if (!this._ref.backend.features.syncRead) {
+      return `tensor(<on ${this._ref.backend.name}, read with await t.data() or await t.array()>, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
+    }
     return formatTensor(this.dataSync(), this.shape, this.dtype, {
       requiresGrad: this.requiresGrad,
       gradFn: this.nodeRef?.name ?? null,
     });
   }
 
-  /** Copies this tensor to another backend (reads synchronously). */
+  /**
+   * A copy on another backend (no autograd link), or an alias when `backend` is
+   * this tensor's. The values travel through the host, read synchronously: from
+   * a backend without `features.syncRead` (WebGPU) this throws
+   * UnsupportedError; use `await t.toAsync(backend)`.
+   */
   to(backend: Backend): Tensor {
     if (backend === this._ref.backend) return sh.alias(this);
+    this._assertLive('to');
+    this._assertSyncRead('to', 'await t.toAsync(backend)');
     return sh.toBackend(this, backend);
+  }
+
+  /**
+   * `to(backend)` from any backend: the values are read with `await t.data()`
+   * and written to `backend`.
+   * @example const onCpu = await gpuTensor.toAsync(wasm);
+   */
+  async toAsync(backend: Backend): Promise<Tensor> {
+    if (backend === this._ref.backend || this._ref.backend.features.syncRead) return this.to(backend);
+    this._assertLive('toAsync');
+    return sh.fromHost(await this.data(), this.shape, this.dtype, backend);
   }
 
   /**

@@ -41,7 +41,11 @@ describeGPU('select', (twin) => {
     const idx = t.upload(randI32(r, count, 0, axisLen));
     const dOut = t.upload(randF32(r, count * inner));
     const dx = t.upload(new Float32Array(axisLen * inner), 2);
+    const before = t.gpu.ctx.dispatches;
     t.run((be, s) => be.indexAdd({ dOut: t.d(dOut, s), indices: t.d(idx, s), dx: t.d(dx, s), outer: 1, axisLen, inner, count }));
+    // The bitonic sort of 300 -> 512 keys is 9 * 10 / 2 = 45 compare-exchange passes; with the
+    // index check, the sort's init and the accumulation that is 48 dispatches, not thousands.
+    expect(t.gpu.ctx.dispatches - before).toBe(48);
     await exact(t, dx, 'indexAdd 300 tokens');
     t.free(idx, dOut, dx);
   });

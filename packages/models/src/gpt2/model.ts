@@ -4,7 +4,7 @@
  * Hugging Face model directories.
  */
 
-import { ArgumentError, ShapeError, fmtShape, hash32 } from '@tessera/core';
+import { ArgumentError, ShapeError, UnsupportedError, fmtShape, hash32 } from '@tessera/core';
 import { Tensor, crossEntropy, matmul, tidy } from '@tessera/tensor';
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Init } from '../nn/init.js';
@@ -57,13 +57,35 @@ export function normalizeGPT2Keys(
   return { params, extras };
 }
 
-/** Exact equality of a state-dict value with a tensor's values. */
-function sameValues(value: StateDictValue, t: Tensor): boolean {
-  const a = t.dataSync();
+/** Whether a state-dict value can be read on the host synchronously. */
+function hostReadable(value: StateDictValue): boolean {
+  return !(value instanceof Tensor) || value.backend.features.syncRead;
+}
+
+/** Exact equality of a state-dict value with values `a` (`round` applied to each of `a` first). */
+function sameValues(value: StateDictValue, a: ArrayLike<number>, round: (x: number) => number = (x) => x): boolean {
   const b = value instanceof Tensor ? value.dataSync() : value.data;
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) if (round(a[i]) !== b[i]) return false;
   return true;
+}
+
+/**
+ * Whether the checkpoint's `lm_head.weight` equals `transformer.wte.weight`
+ * after loading. Where the model's backend reads only asynchronously (WebGPU)
+ * the embedding is not read back: the head is compared with the value just
+ * loaded into it (rounded to f32, as the embedding holds it).
+ */
+function headMatchesEmbedding(head: StateDictValue, wte: Tensor, loaded: StateDictValue | undefined): boolean {
+  if (wte.backend.features.syncRead && hostReadable(head)) return sameValues(head, wte.dataSync());
+  // The very tensor loaded into the embedding (its f32 values are what the embedding holds).
+  if (head === loaded && head instanceof Tensor && head.dtype === 'f32') return true;
+  if (loaded === undefined || !hostReadable(loaded) || !hostReadable(head)) {
+    throw new UnsupportedError(
+      `GPT2.loadStateDict: cannot check lm_head.weight against transformer.wte.weight without synchronous reads (the model is on backend '${wte.backend.name}'); pass transformer.wte.weight in the same dict with host-readable values (arrays, or tensors on wasm/reference), or leave lm_head.weight out`,
+    );
+  }
+  return sameValues(head, loaded instanceof Tensor ? loaded.dataSync() : loaded.data, Math.fround);
 }
 
 /**
@@ -198,7 +220,7 @@ export class GPT2 extends Module {
       }
     }
     const result = super.loadStateDict(params, options);
-    if (head && !sameValues(head, wte)) {
+    if (head && !headMatchesEmbedding(head, wte, params.get('transformer.wte.weight'))) {
       throw new StateDictError(
         'GPT2.loadStateDict: lm_head.weight differs from transformer.wte.weight; this GPT-2 ties the LM head to the token embedding and cannot hold an untied head',
         [],

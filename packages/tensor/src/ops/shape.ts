@@ -5,7 +5,7 @@
  * stack, contiguous (of a non-contiguous input) and clone copy.
  */
 
-import { ArgumentError, DTypeError, IndexError, ShapeError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend } from '@tessera/core';
+import { ArgumentError, DTypeError, IndexError, ShapeError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type ArrayFor, type Backend, type DType } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, copyContiguous, dense, empty, strided, writeHost } from '../kernels.js';
 import { tidy } from '../scope.js';
@@ -402,8 +402,12 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 
 /** @internal A copy of `t` on another backend (synchronous read; no autograd link). */
 export function toBackend(t: Tensor, be: Backend): Tensor {
-  const data = t.dataSync();
-  const out = empty(be, t.shape, t.dtype);
-  if (t.size > 0) writeHost(out, data);
+  return fromHost(t.dataSync(), t.shape, t.dtype, be);
+}
+
+/** @internal A new tensor on `be` holding host values read from a tensor of `shape` and `dtype`. */
+export function fromHost(data: ArrayFor<DType>, shape: readonly number[], dtype: DType, be: Backend): Tensor {
+  const out = empty(be, shape, dtype);
+  if (out.size > 0) writeHost(out, data);
   return out;
 }

@@ -151,7 +151,7 @@ fn main(${ENTRY_ARGS}) {
 }`,
   });
   for (let k = 2; k <= size; k *= 2) {
-    for (let j = k / 2; j > 0; j /= 2) {
+    for (let j = k >> 1; j >= 1; j >>= 1) {
       ctx.dispatch({
         key: `sort.step.${mode}`,
         operands: [
