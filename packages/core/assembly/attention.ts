@@ -2,168 +2,126 @@
 // problems, q: [heads, tq, d], k/v: [heads, tk, d], with the saved probabilities
 // probs: [heads, tq, tk] doubling as the score buffer. Causal: query i sees keys
 // j <= i + (tk - tq), so a KV cache of tk - tq earlier positions works.
-// Dot products over d and the probs-weighted sums of rows are f32x4; softmax sums are f64.
+//
+// Each head is a handful of matrix products run through the matmul family's GEMM / GEMV
+// code (assembly/gemm.ts, the same paths and blocking as matmul_f32), plus row-wise work:
+//   forward:  S = q k^T; per row: scale, causal mask, softmax (f64 sums) -> probs; out = P v
+//   backward: dv = P^T dOut; dP = dOut v^T; dS = P * (dP - rowsum(dP * P)) * scale;
+//             dq = dS k; dk = dS^T q
+// With a causal mask the products also multiply the masked (zero) entries: twice the
+// arithmetic of a triangular loop, but at GEMM speed rather than one row-vector operation
+// at a time: at GPT-2 training sizes (32 heads, tq = tk = 128, d = 64, causal, one thread)
+// backward went from 22.8 to 7.9 ms and forward from 5.9 to 4.1 ms against the row-at-a-time
+// kernels this replaced.
 
-import { madd4, loadPartial, storePartial } from './vmath';
-import { rowAxpy, rowDot, rowExpShift, rowMax, rowScale } from './rowops';
+import { TRANS_A, TRANS_B, packABytes, packBBytes, product, roundUp } from './gemm';
+import { rowDotF64, rowExpShift, rowMax, rowScale } from './rowops';
+import { loadPartial, storePartial } from './vmath';
 
-/** out_i = sum_j p_j v_j over n rows of v (row stride d), four rows per pass over out_i. */
-function weightedRows(out: usize, p: usize, v: usize, n: i32, d: i32): void {
-  const rowBytes = <usize>d << 2;
-  memory.fill(out, 0, rowBytes);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const pj = p + (<usize>j << 2);
-    const v0 = v + <usize>j * rowBytes;
-    const v1 = v0 + rowBytes;
-    const v2 = v1 + rowBytes;
-    const v3 = v2 + rowBytes;
-    const p0 = f32x4.splat(load<f32>(pj));
-    const p1 = f32x4.splat(load<f32>(pj, 4));
-    const p2 = f32x4.splat(load<f32>(pj, 8));
-    const p3 = f32x4.splat(load<f32>(pj, 12));
-    let c = 0;
-    for (; c + 4 <= d; c += 4) {
-      const o = <usize>c << 2;
-      let acc = v128.load(out + o);
-      acc = madd4(p0, v128.load(v0 + o), acc);
-      acc = madd4(p1, v128.load(v1 + o), acc);
-      acc = madd4(p2, v128.load(v2 + o), acc);
-      acc = madd4(p3, v128.load(v3 + o), acc);
-      v128.store(out + o, acc);
-    }
-    if (c < d) {
-      const o = <usize>c << 2;
-      const rem = d - c;
-      let acc = loadPartial(out + o, 1, rem);
-      acc = madd4(p0, loadPartial(v0 + o, 1, rem), acc);
-      acc = madd4(p1, loadPartial(v1 + o, 1, rem), acc);
-      acc = madd4(p2, loadPartial(v2 + o, 1, rem), acc);
-      acc = madd4(p3, loadPartial(v3 + o, 1, rem), acc);
-      storePartial(out + o, acc, rem);
-    }
-  }
-  for (; j < n; j++) rowAxpy(out, load<f32>(p + (<usize>j << 2)), v + <usize>j * rowBytes, d);
+/** Packing scratch: the larger of what two products need, A block then B block (16-byte aligned). */
+@inline function packBytes2(aBytes: i32, bBytes: i32): i32 {
+  return roundUp(aBytes, 16) + bBytes;
 }
 
-/** (sum of a's lanes, sum of b's, of c's, of d's). */
-@inline function hsum4x4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+/** Scratch bytes attn_forward needs per call (per thread when heads are split). */
+export function attn_forward_scratch_bytes(tq: i32, tk: i32, d: i32): i32 {
+  const a = max(packABytes(tq, tk, d, TRANS_B), packABytes(tq, d, tk, 0));
+  const b = max(packBBytes(tq, tk, d, TRANS_B), packBBytes(tq, d, tk, 0));
+  return packBytes2(a, b);
 }
 
-/**
- * scores[j] = (q . k_j) * scale for j < n (rows of k at stride d): four keys per pass so
- * each chunk of q is loaded once; the last n % 4 keys use rowDot.
- */
-function scoreRow(scores: usize, q: usize, k: usize, n: i32, d: i32, scale: f32): void {
-  const rowBytes = <usize>d << 2;
-  const sv = f32x4.splat(scale);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const k0 = k + <usize>j * rowBytes;
-    const k1 = k0 + rowBytes;
-    const k2 = k1 + rowBytes;
-    const k3 = k2 + rowBytes;
-    let a0 = f32x4.splat(0.0);
-    let a1 = f32x4.splat(0.0);
-    let a2 = f32x4.splat(0.0);
-    let a3 = f32x4.splat(0.0);
-    let c = 0;
-    for (; c + 4 <= d; c += 4) {
-      const o = <usize>c << 2;
-      const qv = v128.load(q + o);
-      a0 = madd4(qv, v128.load(k0 + o), a0);
-      a1 = madd4(qv, v128.load(k1 + o), a1);
-      a2 = madd4(qv, v128.load(k2 + o), a2);
-      a3 = madd4(qv, v128.load(k3 + o), a3);
-    }
-    if (c < d) {
-      const o = <usize>c << 2;
-      const rem = d - c;
-      const qv = loadPartial(q + o, 1, rem);
-      a0 = madd4(qv, loadPartial(k0 + o, 1, rem), a0);
-      a1 = madd4(qv, loadPartial(k1 + o, 1, rem), a1);
-      a2 = madd4(qv, loadPartial(k2 + o, 1, rem), a2);
-      a3 = madd4(qv, loadPartial(k3 + o, 1, rem), a3);
-    }
-    v128.store(scores + (<usize>j << 2), f32x4.mul(hsum4x4(a0, a1, a2, a3), sv));
-  }
-  for (; j < n; j++) store<f32>(scores + (<usize>j << 2), rowDot(q, k + <usize>j * rowBytes, d) * scale);
+/** Scratch bytes attn_backward needs per call (per thread when heads are split): dS + packing. */
+export function attn_backward_scratch_bytes(tq: i32, tk: i32, d: i32): i32 {
+  const a = max(max(packABytes(tk, d, tq, TRANS_A), packABytes(tq, tk, d, TRANS_B)), packABytes(tq, d, tk, 0));
+  const b = max(max(packBBytes(tk, d, tq, TRANS_A), packBBytes(tq, tk, d, TRANS_B)), packBBytes(tq, d, tk, 0));
+  return roundUp(tq * tk * 4, 16) + packBytes2(a, b);
 }
 
 /**
  * probs = softmax(q k^T * scale, causal mask) (masked entries 0), out = probs v.
- * A query that sees no key (tk = 0) gets a zero output row.
+ * A query that sees no key gets a zero output row. scratch: attn_forward_scratch_bytes.
  */
-export function attn_forward(pq: usize, pk: usize, pv: usize, po: usize, pp: usize, heads: i32, tq: i32, tk: i32, d: i32, causal: i32, scale: f32): void {
-  const rowBytes = <usize>d << 2;
-  const probBytes = <usize>tk << 2;
+export function attn_forward(pq: usize, pk: usize, pv: usize, po: usize, pp: usize, heads: i32, tq: i32, tk: i32, d: i32, causal: i32, scale: f32, scratch: usize): void {
+  const qBytes = <usize>tq * <usize>d << 2;
+  const kBytes = <usize>tk * <usize>d << 2;
+  const pBytes = <usize>tq * <usize>tk << 2;
+  const packA = scratch;
+  const packB = scratch + <usize>roundUp(max(packABytes(tq, tk, d, TRANS_B), packABytes(tq, d, tk, 0)), 16);
   const shift = tk - tq;
   for (let h = 0; h < heads; h++) {
-    const k = pk + <usize>h * <usize>tk * rowBytes;
-    const v = pv + <usize>h * <usize>tk * rowBytes;
+    const q = pq + <usize>h * qBytes;
+    const k = pk + <usize>h * kBytes;
+    const v = pv + <usize>h * kBytes;
+    const p = pp + <usize>h * pBytes;
+    const out = po + <usize>h * qBytes;
+    // S = q k^T: [tq, tk] (k = 0 when d = 0: all zeros).
+    product(q, k, p, tq, tk, d, TRANS_B, packA, packB, 0, 1);
     for (let i = 0; i < tq; i++) {
-      const row = <usize>(h * tq + i);
-      const q = pq + row * rowBytes;
-      const p = pp + row * probBytes;
-      const out = po + row * rowBytes;
-      const n = causal != 0 ? min(i + shift + 1, tk) : tk;
-      scoreRow(p, q, k, n, d, scale);
-      if (n < tk) memory.fill(p + (<usize>n << 2), 0, <usize>(tk - n) << 2);
-      if (n == 0) {
-        memory.fill(out, 0, rowBytes);
-        continue;
-      }
-      const mx = rowMax(p, n);
-      const s = rowExpShift(p, n, mx, p);
-      rowScale(p, n, <f32>(1.0 / s));
-      weightedRows(out, p, v, n, d);
+      const row = p + (<usize>i * <usize>tk << 2);
+      const n = causal != 0 ? max(0, min(i + shift + 1, tk)) : tk;
+      if (n < tk) memory.fill(row + (<usize>n << 2), 0, <usize>(tk - n) << 2);
+      if (n == 0) continue;
+      rowScale(row, n, scale);
+      const s = rowExpShift(row, n, rowMax(row, n), row);
+      rowScale(row, n, <f32>(1.0 / s));
     }
+    // out = P v: [tq, d]; a row of P that is all zeros gives a zero row.
+    product(p, v, out, tq, d, tk, 0, packA, packB, 0, 1);
   }
 }
 
 /**
  * dv = P^T dOut; dP = dOut v^T; dS = P * (dP - rowsum(dP * P)) * scale; dq = dS k; dk = dS^T q.
- * dq, dk, dv are overwritten. Entries with P = 0 (masked) are skipped: they contribute
- * nothing for finite dOut. scratch: 4 * tk bytes for one row of dP.
+ * dq, dk, dv are overwritten. Entries with P = 0 (masked) get dS = 0 whatever dP is.
+ * scratch: attn_backward_scratch_bytes.
  */
 export function attn_backward(pq: usize, pk: usize, pv: usize, pp: usize, pdo: usize, pdq: usize, pdk: usize, pdv: usize, heads: i32, tq: i32, tk: i32, d: i32, scale: f32, scratch: usize): void {
-  const rowBytes = <usize>d << 2;
-  const probBytes = <usize>tk << 2;
-  memory.fill(pdq, 0, <usize>heads * <usize>tq * rowBytes);
-  memory.fill(pdk, 0, <usize>heads * <usize>tk * rowBytes);
-  memory.fill(pdv, 0, <usize>heads * <usize>tk * rowBytes);
+  const qBytes = <usize>tq * <usize>d << 2;
+  const kBytes = <usize>tk * <usize>d << 2;
+  const pBytes = <usize>tq * <usize>tk << 2;
+  const ds = scratch;
+  const packA = ds + <usize>roundUp(tq * tk * 4, 16);
+  const aBytes = max(max(packABytes(tk, d, tq, TRANS_A), packABytes(tq, tk, d, TRANS_B)), packABytes(tq, d, tk, 0));
+  const packB = packA + <usize>roundUp(aBytes, 16);
+  const sv = f32x4.splat(scale);
+  const zero = f32x4.splat(0);
   for (let h = 0; h < heads; h++) {
-    const kvOff = <usize>h * <usize>tk * rowBytes;
-    const k = pk + kvOff;
-    const v = pv + kvOff;
-    const dk = pdk + kvOff;
-    const dv = pdv + kvOff;
+    const q = pq + <usize>h * qBytes;
+    const k = pk + <usize>h * kBytes;
+    const v = pv + <usize>h * kBytes;
+    const p = pp + <usize>h * pBytes;
+    const dOut = pdo + <usize>h * qBytes;
+    const dq = pdq + <usize>h * qBytes;
+    const dk = pdk + <usize>h * kBytes;
+    const dv = pdv + <usize>h * kBytes;
+    if (d == 0) continue;
+    if (tq == 0 || tk == 0) {
+      memory.fill(dq, 0, qBytes);
+      memory.fill(dk, 0, kBytes);
+      memory.fill(dv, 0, kBytes);
+      continue;
+    }
+    // dv = P^T dOut: [tk, d].
+    product(p, dOut, dv, tk, d, tq, TRANS_A, packA, packB, 0, 1);
+    // dP = dOut v^T: [tq, tk], then dS in place, row by row.
+    product(dOut, v, ds, tq, tk, d, TRANS_B, packA, packB, 0, 1);
     for (let i = 0; i < tq; i++) {
-      const row = <usize>(h * tq + i);
-      const q = pq + row * rowBytes;
-      const go = pdo + row * rowBytes;
-      const dq = pdq + row * rowBytes;
-      const p = pp + row * probBytes;
-      let dpp: f64 = 0.0;
-      for (let j = 0; j < tk; j++) {
-        const pij = load<f32>(p + (<usize>j << 2));
-        if (pij == 0) continue;
-        const dp = rowDot(go, v + <usize>j * rowBytes, d);
-        store<f32>(scratch + (<usize>j << 2), dp);
-        dpp += <f64>dp * <f64>pij;
-        rowAxpy(dv + <usize>j * rowBytes, pij, go, d);
-      }
-      const rd = <f32>dpp;
-      for (let j = 0; j < tk; j++) {
-        const pij = load<f32>(p + (<usize>j << 2));
-        if (pij == 0) continue;
-        const ds = pij * (load<f32>(scratch + (<usize>j << 2)) - rd) * scale;
-        rowAxpy(dq, ds, k + <usize>j * rowBytes, d);
-        rowAxpy(dk + <usize>j * rowBytes, ds, q, d);
+      const pr = p + (<usize>i * <usize>tk << 2);
+      const dr = ds + (<usize>i * <usize>tk << 2);
+      const rd = f32x4.splat(<f32>rowDotF64(dr, pr, tk));
+      let j = 0;
+      for (; j < tk; j += 4) {
+        const o = <usize>j << 2;
+        const rem = tk - j;
+        const pv4 = rem >= 4 ? v128.load(pr + o) : loadPartial(pr + o, 1, rem);
+        const dp4 = rem >= 4 ? v128.load(dr + o) : loadPartial(dr + o, 1, rem);
+        const s4 = v128.and(f32x4.mul(f32x4.mul(pv4, f32x4.sub(dp4, rd)), sv), f32x4.ne(pv4, zero));
+        if (rem >= 4) v128.store(dr + o, s4);
+        else storePartial(dr + o, s4, rem);
       }
     }
+    // dq = dS k: [tq, d]; dk = dS^T q: [tk, d].
+    product(ds, k, dq, tq, d, tk, 0, packA, packB, 0, 1);
+    product(ds, q, dk, tk, d, tq, TRANS_A, packA, packB, 0, 1);
   }
 }

@@ -1,5 +1,6 @@
 // Kernel family: matmul. out[b] = op(A[b]) @ op(B[b]) (+ out[b] when accumulating), f32,
 // row-major; op() transposes when its flag is set. Host side: src/wasm/kernels/matmul.ts.
+// The machinery lives in assembly/gemm.ts (shared with the attention kernels), where
 // `product` picks one of three paths per matrix product (thresholds measured on the
 // benchmark machine of docs/benchmarks.md by timing both sides of each):
 //
@@ -28,35 +29,7 @@
 // in L1 while the A block (MC x KC x 16 B = 192 KiB) streams from L2; the B block
 // (KC x NC x 4 B = 2 MiB) lives in L3.
 
-const MR: i32 = 4;
-const NR: i32 = 8;
-const KC: i32 = 256;
-const MC: i32 = 48;
-const NC: i32 = 2048;
-/** Bytes of one packed A value (a 4-lane splat). */
-const A_BYTES: i32 = 16;
-// Path thresholds (measured, docs/benchmarks.md). B untransposed: in place when A has at
-// most DIRECT_ROWS rows, or when B has at most DIRECT_COLS columns and DIRECT_B_ELEMS
-// elements (64 KiB, so it stays in cache for every 4-row strip). B transposed: one dot-form
-// GEMV per row of A when A has at most DOT_ROWS rows.
-const DIRECT_ROWS: i32 = 16;
-const DIRECT_COLS: i32 = 128;
-const DIRECT_B_ELEMS: i64 = 16384;
-const DOT_ROWS: i32 = 4;
-
-const TRANS_A: i32 = 1;
-const TRANS_B: i32 = 2;
-const ACCUMULATE: i32 = 4;
-
-/** a * b + c: fused (relaxed-SIMD build) or a separate multiply and add (SIMD128 build). */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-@inline function roundUp(x: i32, q: i32): i32 {
-  return ((x + q - 1) / q) * q;
-}
+import { TRANS_A, packABytes, packBBytes, partStart, product } from './gemm';
 
 /**
  * Rows of the products matmul_f32 runs: batch * m when every batch shares one B and the A
@@ -66,28 +39,14 @@ const ACCUMULATE: i32 = 4;
   return batch > 1 && strideB == 0 && (flags & TRANS_A) == 0 && strideA == m * k ? m * batch : m;
 }
 
-/**
- * Whether `product` takes the packed GEMM path (see the file comment): in-place tiles beat
- * packing while B is small and narrow or A has few rows (packing B is then not amortised).
- */
-@inline function packs(m: i32, n: i32, k: i32, flags: i32): bool {
-  if (m <= 1 || n <= 1 || k == 0) return false;
-  if ((flags & TRANS_B) == 0) return m > DIRECT_ROWS && (n > DIRECT_COLS || <i64>k * <i64>n > DIRECT_B_ELEMS);
-  return (flags & TRANS_A) != 0 || m > DOT_ROWS;
-}
-
 /** Bytes of the A packing scratch matmul_f32 needs for these arguments (0: it packs nothing). */
 export function matmul_pack_a_bytes(m: i32, n: i32, k: i32, flags: i32, batch: i32, strideA: i32, strideB: i32): i32 {
-  const rows = productRows(m, k, flags, batch, strideA, strideB);
-  if (!packs(rows, n, k, flags)) return 0;
-  return min(MC, roundUp(rows, MR)) * min(KC, k) * A_BYTES;
+  return packABytes(productRows(m, k, flags, batch, strideA, strideB), n, k, flags);
 }
 
 /** Bytes of the B packing scratch (packed panels + one MR x NR edge tile; 0: it packs nothing). */
 export function matmul_pack_b_bytes(m: i32, n: i32, k: i32, flags: i32, batch: i32, strideA: i32, strideB: i32): i32 {
-  const rows = productRows(m, k, flags, batch, strideA, strideB);
-  if (!packs(rows, n, k, flags)) return 0;
-  return (min(KC, k) * min(NC, roundUp(n, NR)) + MR * NR) * 4;
+  return packBBytes(productRows(m, k, flags, batch, strideA, strideB), n, k, flags);
 }
 
 /**
@@ -100,6 +59,22 @@ export function matmul_f32(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32,
   batch: i32, strideA: i32, strideB: i32, packA: usize, packB: usize,
 ): void {
+  matmul_f32_part(a, b, c, m, n, k, flags, batch, strideA, strideB, 0, 1, packA, packB);
+}
+
+/**
+ * Part `part` of `parts` of matmul_f32 (same arguments; packA / packB are the running
+ * thread's own scratch): threads run the parts of one call side by side, each writing a disjoint block of
+ * out. Whole batches when there are enough of them, else a range of each product's rows or
+ * columns (see `product`). The path (GEMV, in place, packed) is chosen from the whole
+ * product's shape and the ranges start on the paths' vector / tile boundaries with the
+ * remainder in the last part, so each output element is computed by the same code in the
+ * same order as with one part: the result has the same bits for any number of parts.
+ */
+export function matmul_f32_part(
+  a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32,
+  batch: i32, strideA: i32, strideB: i32, part: i32, parts: i32, packA: usize, packB: usize,
+): void {
   if (m == 0 || n == 0) return;
   const rows = productRows(m, k, flags, batch, strideA, strideB);
   if (rows != m) {
@@ -109,433 +84,16 @@ export function matmul_f32(
   const sa = <usize>strideA << 2;
   const sb = <usize>strideB << 2;
   const sc = (<usize>m * <usize>n) << 2;
+  if (parts > 1 && batch >= parts && (batch % parts == 0 || batch >= 4 * parts)) {
+    // Whole products per part: balanced (an equal count, or at least 4 each).
+    const b1 = partStart(batch, 1, part + 1, parts);
+    for (let i = partStart(batch, 1, part, parts); i < b1; i++) {
+      product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB, 0, 1);
+    }
+    return;
+  }
   for (let i = 0; i < batch; i++) {
-    product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB);
-  }
-}
-
-function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32, packA: usize, packB: usize): void {
-  const transA = (flags & TRANS_A) != 0;
-  const transB = (flags & TRANS_B) != 0;
-  const add = (flags & ACCUMULATE) != 0;
-  if (k == 0) {
-    if (!add) memory.fill(c, 0, (<usize>m * <usize>n) << 2);
-    return;
-  }
-  if (m == 1) {
-    // x = A: k contiguous values either way; B rows run along n (axpy) or along k (transB: dot).
-    if (transB) gemvDot(b, <usize>k << 2, a, c, n, k, add);
-    else gemvAxpy(b, <usize>n << 2, a, 4, c, n, k, add);
-    return;
-  }
-  if (n == 1) {
-    // x = B: k contiguous values either way; A rows run along k (dot) or along m (transA: axpy).
-    if (transA) gemvAxpy(a, <usize>m << 2, b, 4, c, m, k, add);
-    else gemvDot(a, <usize>k << 2, b, c, m, k, add);
-    return;
-  }
-  // Byte steps of op(A)(i, l) along i / l and of op(B)(l, j) along l / j.
-  const aRow: usize = transA ? 4 : <usize>k << 2;
-  const aCol: usize = transA ? <usize>m << 2 : 4;
-  if (!packs(m, n, k, flags)) {
-    if (!transB) {
-      gemmDirect(a, aRow, aCol, b, <usize>n << 2, c, m, n, k, add);
-    } else {
-      // Rows of A and rows of B both run along k: one dot-form GEMV per row of A.
-      for (let i = 0; i < m; i++) gemvDot(b, <usize>k << 2, a + <usize>i * aRow, c + <usize>i * (<usize>n << 2), n, k, add);
-    }
-    return;
-  }
-  const bRow: usize = transB ? 4 : <usize>n << 2;
-  const bCol: usize = transB ? <usize>k << 2 : 4;
-  gemm(a, aRow, aCol, b, bRow, bCol, c, m, n, k, add, packA, packB);
-}
-
-function gemm(
-  a: usize, aRow: usize, aCol: usize, b: usize, bRow: usize, bCol: usize,
-  c: usize, m: i32, n: i32, k: i32, accumulate: bool, packA: usize, packB: usize,
-): void {
-  const ldc = <usize>n << 2;
-  const tile = packB + ((<usize>min(KC, k) * <usize>min(NC, roundUp(n, NR))) << 2);
-  for (let jc = 0; jc < n; jc += NC) {
-    const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
-      // The first k block overwrites C unless the caller accumulates; later ones add.
-      const add = accumulate || pc > 0;
-      packPanelsB(packB, b + <usize>pc * bRow + <usize>jc * bCol, bRow, bCol, kc, nc);
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
-        packSliversA(packA, a + <usize>ic * aRow + <usize>pc * aCol, aRow, aCol, mc, kc);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bp = packB + ((<usize>jr * <usize>kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const ap = packA + <usize>ir * <usize>kc * A_BYTES;
-            const cp = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              microKernel(ap, bp, kc, cp, ldc, add);
-            } else {
-              microKernel(ap, bp, kc, tile, NR << 2, false);
-              writeEdge(tile, cp, ldc, mr, nr, add);
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * Unpacked product, B rows contiguous (ldb bytes apart): 4 x 8 and 4 x 4 tiles read A (element
- * (i, l) at a + i*aRow + l*aCol) with splat loads and B rows in place; the last n % 4 columns
- * and the last m % 4 rows go through gemvAxpy, row by row.
- */
-function gemmDirect(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, c: usize, m: i32, n: i32, k: i32, add: bool): void {
-  const ldc = <usize>n << 2;
-  const m4 = m & ~3;
-  const n8 = n & ~7;
-  const n4 = n & ~3;
-  for (let i = 0; i < m4; i += 4) {
-    const ai = a + <usize>i * aRow;
-    const ci = c + <usize>i * ldc;
-    for (let j = 0; j < n8; j += 8) directKernel(ai, aRow, aCol, b + (<usize>j << 2), ldb, k, ci + (<usize>j << 2), ldc, add);
-    if (n8 < n4) directKernel4(ai, aRow, aCol, b + (<usize>n8 << 2), ldb, k, ci + (<usize>n8 << 2), ldc, add);
-    if (n4 < n) {
-      for (let r = 0; r < 4; r++) {
-        gemvAxpy(b + (<usize>n4 << 2), ldb, ai + <usize>r * aRow, aCol, ci + <usize>r * ldc + (<usize>n4 << 2), n - n4, k, add);
-      }
-    }
-  }
-  for (let i = m4; i < m; i++) gemvAxpy(b, ldb, a + <usize>i * aRow, aCol, c + <usize>i * ldc, n, k, add);
-}
-
-/** C[0:4, 0:4] (+)= A[0:4, 0:k] @ B[0:k, 0:4] read in place (see gemmDirect for the layouts). */
-function directKernel4(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, k: i32, c: usize, ldc: usize, add: bool): void {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-  const r2 = aRow << 1, r3 = r2 + aRow;
-  for (let l = 0; l < k; l++) {
-    const b0 = v128.load(b);
-    c0 = madd(v128.load32_splat(a), b0, c0);
-    c1 = madd(v128.load32_splat(a + aRow), b0, c1);
-    c2 = madd(v128.load32_splat(a + r2), b0, c2);
-    c3 = madd(v128.load32_splat(a + r3), b0, c3);
-    a += aCol;
-    b += ldb;
-  }
-  const p1 = c + ldc, p2 = p1 + ldc, p3 = p2 + ldc;
-  if (add) {
-    c0 = f32x4.add(c0, v128.load(c));
-    c1 = f32x4.add(c1, v128.load(p1));
-    c2 = f32x4.add(c2, v128.load(p2));
-    c3 = f32x4.add(c3, v128.load(p3));
-  }
-  v128.store(c, c0);
-  v128.store(p1, c1);
-  v128.store(p2, c2);
-  v128.store(p3, c3);
-}
-
-/** C[0:4, 0:8] (+)= A[0:4, 0:k] @ B[0:k, 0:8] read in place (see gemmDirect for the layouts). */
-function directKernel(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, k: i32, c: usize, ldc: usize, add: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const r2 = aRow << 1, r3 = r2 + aRow;
-  for (let l = 0; l < k; l++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    const a0 = v128.load32_splat(a);
-    c00 = madd(a0, b0, c00);
-    c01 = madd(a0, b1, c01);
-    const a1 = v128.load32_splat(a + aRow);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    const a2 = v128.load32_splat(a + r2);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    const a3 = v128.load32_splat(a + r3);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    a += aCol;
-    b += ldb;
-  }
-  storeTile(c, ldc, add, c00, c01, c10, c11, c20, c21, c30, c31);
-}
-
-/**
- * C[0:4, 0:8] (+)= sliver (kc x 4 splats) @ panel (kc x 8). Accumulators c{row}{half}.
- * One k step: 2 B loads, 4 A loads, 8 multiply-adds (see the file comment for the shape).
- */
-function microKernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, add: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let l = 0; l < kc; l++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    const a0 = v128.load(ap);
-    c00 = madd(a0, b0, c00);
-    c01 = madd(a0, b1, c01);
-    const a1 = v128.load(ap, 16);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    const a2 = v128.load(ap, 32);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    const a3 = v128.load(ap, 48);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
-    ap += 4 * A_BYTES;
-    bp += NR << 2;
-  }
-  storeTile(c, ldc, add, c00, c01, c10, c11, c20, c21, c30, c31);
-}
-
-/** Writes (or adds) a 4 x 8 tile of accumulators to C (rows ldc bytes apart). */
-@inline function storeTile(
-  c: usize, ldc: usize, add: bool,
-  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
-): void {
-  const c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-  if (add) {
-    c00 = f32x4.add(c00, v128.load(c));
-    c01 = f32x4.add(c01, v128.load(c, 16));
-    c10 = f32x4.add(c10, v128.load(c1));
-    c11 = f32x4.add(c11, v128.load(c1, 16));
-    c20 = f32x4.add(c20, v128.load(c2));
-    c21 = f32x4.add(c21, v128.load(c2, 16));
-    c30 = f32x4.add(c30, v128.load(c3));
-    c31 = f32x4.add(c31, v128.load(c3, 16));
-  }
-  v128.store(c, c00);
-  v128.store(c, c01, 16);
-  v128.store(c1, c10);
-  v128.store(c1, c11, 16);
-  v128.store(c2, c20);
-  v128.store(c2, c21, 16);
-  v128.store(c3, c30);
-  v128.store(c3, c31, 16);
-}
-
-/** Copies (or adds) the valid mr x nr corner of an MR x NR tile into C. */
-function writeEdge(tile: usize, c: usize, ldc: usize, mr: i32, nr: i32, add: bool): void {
-  for (let i = 0; i < mr; i++) {
-    const src = tile + (<usize>(i * NR) << 2);
-    const dst = c + <usize>i * ldc;
-    for (let j = 0; j < nr; j++) {
-      const o = <usize>j << 2;
-      const t = load<f32>(src + o);
-      store<f32>(dst + o, add ? load<f32>(dst + o) + t : t);
-    }
-  }
-}
-
-/**
- * Packs op(A)[0:mc, 0:kc] (element (i, l) at a + i*rowStep + l*colStep) into MR-row slivers:
- * sliver s holds, for each l, the 4 values of rows 4s..4s+3 each splatted to 16 bytes. Rows
- * past mc are zeros.
- */
-function packSliversA(dst: usize, a: usize, rowStep: usize, colStep: usize, mc: i32, kc: i32): void {
-  for (let ir = 0; ir < mc; ir += MR) {
-    const mr = min(MR, mc - ir);
-    let s = a + <usize>ir * rowStep;
-    if (mr == MR) {
-      const r2 = rowStep << 1;
-      const r3 = r2 + rowStep;
-      for (let l = 0; l < kc; l++) {
-        v128.store(dst, v128.load32_splat(s));
-        v128.store(dst, v128.load32_splat(s + rowStep), 16);
-        v128.store(dst, v128.load32_splat(s + r2), 32);
-        v128.store(dst, v128.load32_splat(s + r3), 48);
-        s += colStep;
-        dst += 4 * A_BYTES;
-      }
-    } else {
-      for (let l = 0; l < kc; l++) {
-        for (let i = 0; i < MR; i++) {
-          let v = f32x4.splat(0);
-          if (i < mr) v = v128.load32_splat(s + <usize>i * rowStep);
-          v128.store(dst + <usize>i * A_BYTES, v);
-        }
-        s += colStep;
-        dst += 4 * A_BYTES;
-      }
-    }
-  }
-}
-
-/**
- * Packs op(B)[0:kc, 0:nc] (element (l, j) at b + l*rowStep + j*colStep) into NR-column
- * panels: panel p holds, for each l, the 8 values of columns 8p..8p+7. Columns past nc are zeros.
- */
-function packPanelsB(dst: usize, b: usize, rowStep: usize, colStep: usize, kc: i32, nc: i32): void {
-  for (let jr = 0; jr < nc; jr += NR) {
-    const nr = min(NR, nc - jr);
-    let s = b + <usize>jr * colStep;
-    if (nr == NR && colStep == 4) {
-      // Rows of B are contiguous: two vector copies per k.
-      for (let l = 0; l < kc; l++) {
-        v128.store(dst, v128.load(s));
-        v128.store(dst, v128.load(s, 16), 16);
-        s += rowStep;
-        dst += NR << 2;
-      }
-    } else if (nr == NR && rowStep == 4) {
-      // transB: columns of op(B) are contiguous; transpose 4 x 4 blocks (k by 4, columns by 4).
-      const kc4 = kc & ~3;
-      for (let l = 0; l < kc4; l += 4) {
-        transpose4(dst, s, colStep);
-        transpose4(dst + 16, s + (colStep << 2), colStep);
-        s += 16;
-        dst += 4 * (NR << 2);
-      }
-      for (let l = kc4; l < kc; l++) {
-        for (let j = 0; j < NR; j++) store<f32>(dst + (<usize>j << 2), load<f32>(s + <usize>j * colStep));
-        s += 4;
-        dst += NR << 2;
-      }
-    } else {
-      for (let l = 0; l < kc; l++) {
-        for (let j = 0; j < NR; j++) {
-          let v: f32 = 0;
-          if (j < nr) v = load<f32>(s + <usize>j * colStep);
-          store<f32>(dst + (<usize>j << 2), v);
-        }
-        s += rowStep;
-        dst += NR << 2;
-      }
-    }
-  }
-}
-
-/**
- * Reads 4 rows of 4 contiguous floats (row r at src + r*srcStep) and writes their transpose
- * as 4 vectors NR floats apart: dst[q*NR + r] = src[r][q].
- */
-@inline function transpose4(dst: usize, src: usize, srcStep: usize): void {
-  const r0 = v128.load(src);
-  const r1 = v128.load(src + srcStep);
-  const r2 = v128.load(src + (srcStep << 1));
-  const r3 = v128.load(src + srcStep * 3);
-  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5); // r0[0] r1[0] r0[1] r1[1]
-  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
-  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-  v128.store(dst, i64x2.shuffle(t0, t1, 0, 2));
-  v128.store(dst, i64x2.shuffle(t0, t1, 1, 3), NR << 2);
-  v128.store(dst, i64x2.shuffle(t2, t3, 0, 2), NR << 3);
-  v128.store(dst, i64x2.shuffle(t2, t3, 1, 3), (NR << 2) * 3);
-}
-
-/**
- * GEMV, axpy form: out[j] (+)= sum_l x[l] * M[l, j] for j < len, l < k; M rows ld bytes
- * apart, x values xStep bytes apart. Streams M four rows at a time, adding into the output
- * row (which stays in L1).
- */
-function gemvAxpy(mat: usize, ld: usize, x: usize, xStep: usize, out: usize, len: i32, k: i32, add: bool): void {
-  if (!add) memory.fill(out, 0, <usize>len << 2);
-  const len4 = len & ~3;
-  let l = 0;
-  for (; l + 4 <= k; l += 4) {
-    const r0 = mat + <usize>l * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
-    const xp = x + <usize>l * xStep;
-    const s0 = load<f32>(xp), s1 = load<f32>(xp + xStep);
-    const s2 = load<f32>(xp + (xStep << 1)), s3 = load<f32>(xp + xStep * 3);
-    const x0 = f32x4.splat(s0), x1 = f32x4.splat(s1), x2 = f32x4.splat(s2), x3 = f32x4.splat(s3);
-    for (let j = 0; j < len4; j += 4) {
-      const o = <usize>j << 2;
-      let acc = v128.load(out + o);
-      acc = madd(x0, v128.load(r0 + o), acc);
-      acc = madd(x1, v128.load(r1 + o), acc);
-      acc = madd(x2, v128.load(r2 + o), acc);
-      acc = madd(x3, v128.load(r3 + o), acc);
-      v128.store(out + o, acc);
-    }
-    for (let j = len4; j < len; j++) {
-      const o = <usize>j << 2;
-      let acc = load<f32>(out + o);
-      acc += s0 * load<f32>(r0 + o);
-      acc += s1 * load<f32>(r1 + o);
-      acc += s2 * load<f32>(r2 + o);
-      acc += s3 * load<f32>(r3 + o);
-      store<f32>(out + o, acc);
-    }
-  }
-  for (; l < k; l++) {
-    const r0 = mat + <usize>l * ld;
-    const s0 = load<f32>(x + <usize>l * xStep);
-    const x0 = f32x4.splat(s0);
-    for (let j = 0; j < len4; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(out + o, madd(x0, v128.load(r0 + o), v128.load(out + o)));
-    }
-    for (let j = len4; j < len; j++) {
-      const o = <usize>j << 2;
-      store<f32>(out + o, load<f32>(out + o) + s0 * load<f32>(r0 + o));
-    }
-  }
-}
-
-/**
- * GEMV, dot form: out[j] (+)= sum_l x[l] * M[j, l] for j < len, l < k; M rows ld bytes apart.
- * Four rows at a time share each load of x; lanes are summed once per row at the end.
- */
-function gemvDot(mat: usize, ld: usize, x: usize, out: usize, len: i32, k: i32, add: bool): void {
-  const k4 = k & ~3;
-  let j = 0;
-  for (; j + 4 <= len; j += 4) {
-    const r0 = mat + <usize>j * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    for (let l = 0; l < k4; l += 4) {
-      const o = <usize>l << 2;
-      const xv = v128.load(x + o);
-      a0 = madd(xv, v128.load(r0 + o), a0);
-      a1 = madd(xv, v128.load(r1 + o), a1);
-      a2 = madd(xv, v128.load(r2 + o), a2);
-      a3 = madd(xv, v128.load(r3 + o), a3);
-    }
-    // Transpose-and-add: lane r of the sum is row r's total.
-    const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
-    const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
-    let sum = f32x4.add(i64x2.shuffle(t0, t1, 0, 2), i64x2.shuffle(t0, t1, 1, 3));
-    if (k4 < k) {
-      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-      for (let l = k4; l < k; l++) {
-        const o = <usize>l << 2;
-        const xs = load<f32>(x + o);
-        s0 += xs * load<f32>(r0 + o);
-        s1 += xs * load<f32>(r1 + o);
-        s2 += xs * load<f32>(r2 + o);
-        s3 += xs * load<f32>(r3 + o);
-      }
-      let tail = f32x4.splat(s0);
-      tail = f32x4.replace_lane(tail, 1, s1);
-      tail = f32x4.replace_lane(tail, 2, s2);
-      tail = f32x4.replace_lane(tail, 3, s3);
-      sum = f32x4.add(sum, tail);
-    }
-    const op = out + (<usize>j << 2);
-    if (add) sum = f32x4.add(sum, v128.load(op));
-    v128.store(op, sum);
-  }
-  for (; j < len; j++) {
-    const r0 = mat + <usize>j * ld;
-    let a0 = f32x4.splat(0);
-    for (let l = 0; l < k4; l += 4) {
-      const o = <usize>l << 2;
-      a0 = madd(v128.load(x + o), v128.load(r0 + o), a0);
-    }
-    let s = f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3);
-    for (let l = k4; l < k; l++) {
-      const o = <usize>l << 2;
-      s += load<f32>(x + o) * load<f32>(r0 + o);
-    }
-    const op = out + (<usize>j << 2);
-    store<f32>(op, add ? load<f32>(op) + s : s);
+    product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB, part, parts);
   }
 }
 

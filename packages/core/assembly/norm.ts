@@ -48,24 +48,19 @@ export function norm_layer_norm(px: usize, pg: usize, pb: usize, po: usize, pmea
 }
 
 /**
- * g = dy * gamma, xhat = (x - mean) * rstd;
- * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)); dgamma += sum_r dy * xhat; dbeta += sum_r dy.
- * scratch: 16 * cols4 bytes (cols4 = cols rounded up to a multiple of 4) of float64 column
- * accumulators, added to dgamma / dbeta at the end.
+ * Backward over rows of [rows, cols]: g = dy * gamma, xhat = (x - mean) * rstd;
+ * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)). With `columns`, also adds dy * xhat
+ * and dy to the float64 column accumulators dg / db (two f64x2 per four columns; lanes
+ * past cols hold zeros and land in the padding, never in dgamma / dbeta).
  */
-export function norm_layer_norm_backward(pdy: usize, px: usize, pg: usize, pmean: usize, prstd: usize, pdx: usize, pdg: usize, pdb: usize, rows: i32, cols: i32, scratch: usize): void {
+@inline function backwardRows(columns: bool, pdy: usize, px: usize, pg: usize, pmean: usize, prstd: usize, pdx: usize, rows: i32, cols: i32, dg: usize, db: usize): void {
   const rowBytes = <usize>cols << 2;
-  const cols4 = (cols + 3) & ~3;
-  const dg = scratch;
-  const db = scratch + (<usize>cols4 << 3);
-  memory.fill(scratch, 0, <usize>cols4 << 4);
   for (let r = 0; r < rows; r++) {
     const dy = pdy + <usize>r * rowBytes;
     const x = px + <usize>r * rowBytes;
     const dx = pdx + <usize>r * rowBytes;
     const mv = f32x4.splat(load<f32>(pmean + (<usize>r << 2)));
-    const rstd = load<f32>(prstd + (<usize>r << 2));
-    const rv = f32x4.splat(rstd);
+    const rv = f32x4.splat(load<f32>(prstd + (<usize>r << 2)));
     let sg = f64x2.splat(0.0);
     let sgx = f64x2.splat(0.0);
     for (let c = 0; c < cols; c += 4) {
@@ -75,15 +70,7 @@ export function norm_layer_norm_backward(pdy: usize, px: usize, pg: usize, pmean
       const g = f32x4.mul(dyv, ld(pg, c, rem));
       sg = accum4f64(sg, g);
       sgx = accum4f64(sgx, f32x4.mul(g, xhat));
-      // Column accumulators, two f64x2 per four columns. Lanes past cols hold zeros and
-      // land in the padding of the scratch rows, never in dgamma / dbeta.
-      const gx = f32x4.mul(dyv, xhat);
-      const a = dg + (<usize>c << 3);
-      const b = db + (<usize>c << 3);
-      v128.store(a, f64x2.add(v128.load(a), promoteLo(gx)));
-      v128.store(a, f64x2.add(v128.load(a, 16), promoteHi(gx)), 16);
-      v128.store(b, f64x2.add(v128.load(b), promoteLo(dyv)));
-      v128.store(b, f64x2.add(v128.load(b, 16), promoteHi(dyv)), 16);
+      if (columns) accumulateColumns(dg, db, c, f32x4.mul(dyv, xhat), dyv);
     }
     const mg = f32x4.splat(<f32>(hsum2(sg) / <f64>cols));
     const mgx = f32x4.splat(<f32>(hsum2(sgx) / <f64>cols));
@@ -94,9 +81,22 @@ export function norm_layer_norm_backward(pdy: usize, px: usize, pg: usize, pmean
       st(dx, c, rem, f32x4.mul(rv, f32x4.sub(f32x4.sub(g, mg), f32x4.mul(xhat, mgx))));
     }
   }
-  // dgamma / dbeta += the float64 column sums (one rounding, as the reference).
-  let c = 0;
-  for (; c + 4 <= cols; c += 4) {
+}
+
+/** dg[c .. c+3] += gx, db[c .. c+3] += dy, in float64. */
+@inline function accumulateColumns(dg: usize, db: usize, c: i32, gx: v128, dyv: v128): void {
+  const a = dg + (<usize>c << 3);
+  const b = db + (<usize>c << 3);
+  v128.store(a, f64x2.add(v128.load(a), promoteLo(gx)));
+  v128.store(a, f64x2.add(v128.load(a, 16), promoteHi(gx)), 16);
+  v128.store(b, f64x2.add(v128.load(b), promoteLo(dyv)));
+  v128.store(b, f64x2.add(v128.load(b, 16), promoteHi(dyv)), 16);
+}
+
+/** dgamma / dbeta [c0, c1) += the float64 column sums dg / db (one rounding, as the reference). */
+function finishColumns(pdg: usize, pdb: usize, dg: usize, db: usize, c0: i32, c1: i32): void {
+  let c = c0;
+  for (; c + 4 <= c1; c += 4) {
     const o = <usize>c << 2;
     const a = dg + (<usize>c << 3);
     const b = db + (<usize>c << 3);
@@ -105,9 +105,57 @@ export function norm_layer_norm_backward(pdy: usize, px: usize, pg: usize, pmean
     v128.store(pdg + o, demote2(f64x2.add(promoteLo(vg), v128.load(a)), f64x2.add(promoteHi(vg), v128.load(a, 16))));
     v128.store(pdb + o, demote2(f64x2.add(promoteLo(vb), v128.load(b)), f64x2.add(promoteHi(vb), v128.load(b, 16))));
   }
-  for (; c < cols; c++) {
+  for (; c < c1; c++) {
     const o = <usize>c << 2;
     store<f32>(pdg + o, <f32>(<f64>load<f32>(pdg + o) + load<f64>(dg + (<usize>c << 3))));
     store<f32>(pdb + o, <f32>(<f64>load<f32>(pdb + o) + load<f64>(db + (<usize>c << 3))));
   }
+}
+
+/**
+ * dx overwritten; dgamma += sum_r dy * xhat; dbeta += sum_r dy (see backwardRows).
+ * scratch: 16 * cols4 bytes (cols4 = cols rounded up to a multiple of 4) of float64 column
+ * accumulators, added to dgamma / dbeta at the end.
+ */
+export function norm_layer_norm_backward(pdy: usize, px: usize, pg: usize, pmean: usize, prstd: usize, pdx: usize, pdg: usize, pdb: usize, rows: i32, cols: i32, scratch: usize): void {
+  const cols4 = (cols + 3) & ~3;
+  const db = scratch + (<usize>cols4 << 3);
+  memory.fill(scratch, 0, <usize>cols4 << 4);
+  backwardRows(true, pdy, px, pg, pmean, prstd, pdx, rows, cols, scratch, db);
+  finishColumns(pdg, pdb, scratch, db, 0, cols);
+}
+
+/** The dx half of norm_layer_norm_backward, for a range of rows (threads split rows). */
+export function norm_layer_norm_backward_dx(pdy: usize, px: usize, pg: usize, pmean: usize, prstd: usize, pdx: usize, rows: i32, cols: i32): void {
+  backwardRows(false, pdy, px, pg, pmean, prstd, pdx, rows, cols, 0, 0);
+}
+
+/**
+ * The dgamma / dbeta half of norm_layer_norm_backward for columns [c0, c0 + n) (c0 a
+ * multiple of 4) over all rows: every column is summed over rows in the same order and
+ * with the same float64 operations, so the result has the same bits. scratch: as for
+ * norm_layer_norm_backward; threads with disjoint column ranges may share it.
+ */
+export function norm_layer_norm_backward_params(pdy: usize, px: usize, pmean: usize, prstd: usize, pdg: usize, pdb: usize, rows: i32, cols: i32, c0: i32, n: i32, scratch: usize): void {
+  const cols4 = (cols + 3) & ~3;
+  const c1 = c0 + n;
+  const dg = scratch;
+  const db = scratch + (<usize>cols4 << 3);
+  const span = <usize>(((c1 + 3) & ~3) - c0) << 3;
+  memory.fill(dg + (<usize>c0 << 3), 0, span);
+  memory.fill(db + (<usize>c0 << 3), 0, span);
+  const rowBytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) {
+    const dy = pdy + <usize>r * rowBytes;
+    const x = px + <usize>r * rowBytes;
+    const mv = f32x4.splat(load<f32>(pmean + (<usize>r << 2)));
+    const rv = f32x4.splat(load<f32>(prstd + (<usize>r << 2)));
+    for (let c = c0; c < c1; c += 4) {
+      const rem = cols - c;
+      const dyv = ld(dy, c, rem);
+      const xhat = v128.and(f32x4.mul(f32x4.sub(ld(x, c, rem), mv), rv), firstLanes(rem));
+      accumulateColumns(dg, db, c, f32x4.mul(dyv, xhat), dyv);
+    }
+  }
+  finishColumns(pdg, pdb, dg, db, c0, c1);
 }

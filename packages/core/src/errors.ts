@@ -35,6 +35,13 @@ export class ArgumentError extends TesseraError {}
 /** A capability the chosen backend or runtime does not have. */
 export class UnsupportedError extends TesseraError {}
 
+/**
+ * A kernel failed while running (a trap inside the wasm module, e.g. on a worker thread).
+ * Operands are validated before a kernel starts, so this means a bug, not bad input; the
+ * message names the kernel export and the thread.
+ */
+export class KernelError extends TesseraError {}
+
 /** Formats a shape as `[2, 3, 4]` for error messages. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

@@ -1,9 +1,4 @@
-/**
- * The operand validators every backend runs before a kernel. @tessera/core's
- * public entry exports only checkDense/checkStorage/checkStrided, so the
- * per-kernel validators are imported from core's build output until core
- * exports them (then this becomes `export { ... } from '@tessera/core'`).
- */
+/** The operand validators every backend runs before a kernel, shared from @tessera/core. */
 export {
   checkDense,
   checkStorage,
@@ -31,4 +26,4 @@ export {
   validateSoftmaxBackward,
   validateUnary,
   validateWhere,
-} from '../../core/dist/validate.js';
+} from '@tessera/core';

@@ -2,8 +2,10 @@ import type * as B from '../backend.js';
 import type { ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
 import { ArgumentError, UnsupportedError } from '../errors.js';
 import * as val from '../validate.js';
-import { Allocator, PAGE } from './allocator.js';
+import { ALIGN, Allocator, PAGE } from './allocator.js';
 import { WasmContext, WasmStorage, type KernelFn } from './context.js';
+import { CONTROL_BYTES, ThreadPool, detectThreadApi, type ThreadApi } from './pool.js';
+import { checkThreads, defaultThreads, track } from './threads.js';
 import * as attn from './kernels/attention.js';
 import * as ew from './kernels/elementwise.js';
 import * as mm from './kernels/matmul.js';
@@ -21,6 +23,12 @@ export interface WasmBackendOptions {
   shared?: boolean;
   /** Initial memory in bytes (default 16 MiB). */
   initialBytes?: number;
+  /**
+   * Threads kernels may use, the caller included (default: setNumThreads's value, else the
+   * available cores, at most 16). Needs shared memory and a Worker API; without them the
+   * backend runs on one thread and says so in `features` (threads false, numThreads 1).
+   */
+  threads?: number;
 }
 
 function decode(b64: string): Uint8Array {
@@ -63,8 +71,24 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const initialPages = Math.max(1, Math.ceil((options.initialBytes ?? 16 * 1024 * 1024) / PAGE));
   const memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536, shared });
-  const { instance } = await WebAssembly.instantiate(bytes as BufferSource, { env: { memory } });
-  return new WasmBackend(instance.exports as unknown as Record<string, KernelFn>, memory, { relaxed, shared });
+  const module = await WebAssembly.compile(bytes as BufferSource);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as unknown as Record<string, KernelFn>;
+  const threads = options.threads === undefined ? await defaultThreads() : checkThreads('createWasmBackend', options.threads);
+  // Threads need a shared memory and a Worker API; otherwise one thread, reported in features.
+  const api: ThreadApi = shared
+    ? await detectThreadApi()
+    : options.shared === false
+      ? { kind: 'none', why: 'the memory is not shared (shared: false)' }
+      : { kind: 'none', why: 'SharedArrayBuffer is not available (a browser page must be cross-origin isolated: COOP same-origin + COEP require-corp)' };
+  const ctrl = api.kind === 'none' ? 0 : exports.heap_base();
+  const backend = new WasmBackend(exports, memory, { relaxed, shared, heapBase: ctrl ? ctrl + CONTROL_BYTES : exports.heap_base() });
+  if (api.kind === 'none') backend.threadsUnavailable = api.why;
+  else {
+    backend.attachPool(await ThreadPool.create(api, module, memory, exports, ctrl, 0));
+    await backend.setNumThreads(threads);
+  }
+  return backend;
 }
 
 /** WebAssembly SIMD backend: one linear memory, TS-side allocator, AssemblyScript kernels. */
@@ -76,15 +100,74 @@ export class WasmBackend implements Backend {
   readonly memory: WebAssembly.Memory;
   private nextId = 1;
   private live = new Set<WasmStorage>();
+  private untrack: (() => void) | null = null;
+  private wantThreads = 1;
+  /** Why this backend cannot run more threads (null when it can): no shared memory, no Worker API, a worker that failed to start. */
+  threadsUnavailable: string | null = null;
 
-  constructor(exports: Record<string, KernelFn>, memory: WebAssembly.Memory, mode: { relaxed: boolean; shared: boolean }) {
+  /**
+   * Use createWasmBackend. `heapBase`: first byte the allocator may hand out (past the
+   * module's static data and, with threads, the pool's control block); default heap_base().
+   */
+  constructor(exports: Record<string, KernelFn>, memory: WebAssembly.Memory, mode: { relaxed: boolean; shared: boolean; heapBase?: number }) {
     this.memory = memory;
     const allocator = new Allocator(
       { byteLength: () => memory.buffer.byteLength, grow: (pages) => void memory.grow(pages) },
-      exports.heap_base(),
+      Math.ceil((mode.heapBase ?? exports.heap_base()) / ALIGN) * ALIGN,
     );
     this.ctx = new WasmContext(exports, memory, allocator);
     this.features = { simd: true, relaxedSimd: mode.relaxed, threads: false, numThreads: 1, f16: false, syncRead: true };
+  }
+
+  /** Gives the backend its worker pool (createWasmBackend does this). */
+  attachPool(pool: ThreadPool): void {
+    this.ctx.pool = pool;
+    this.untrack = track(this);
+  }
+
+  /**
+   * Sets the threads this backend's kernels use, the caller included. Lowering takes effect
+   * at once; raising starts workers and takes effect as they come up (the promise resolves
+   * when all have). Without a pool (plain memory, no Worker API) it stays at one thread.
+   */
+  async setNumThreads(n: number): Promise<void> {
+    this.wantThreads = checkThreads('setNumThreads', n);
+    const pool = this.ctx.pool;
+    if (!pool) return;
+    this.useThreads(Math.min(n, pool.size + 1));
+    if (pool.size + 1 < n) {
+      try {
+        await pool.grow(n - 1);
+      } catch (e) {
+        // No more workers (the runtime refused one): keep the ones running.
+        this.threadsUnavailable = e instanceof Error ? e.message : String(e);
+      }
+      // A later call may have asked for fewer meanwhile: its count wins.
+      if (this.ctx.pool === pool) this.useThreads(Math.min(this.wantThreads, pool.size + 1));
+    }
+  }
+
+  private useThreads(n: number): void {
+    this.ctx.threads = n;
+    this.features.threads = n > 1;
+    this.features.numThreads = n;
+  }
+
+  /**
+   * Terminates the worker pool. The backend stays usable, on the calling thread only
+   * (storage and memory are untouched; free them as usual).
+   */
+  dispose(): void {
+    this.ctx.pool?.dispose();
+    this.ctx.pool = null;
+    this.threadsUnavailable = 'the worker pool was disposed';
+    this.useThreads(1);
+    this.untrack?.();
+    this.untrack = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   alloc(bytes: number): Storage {

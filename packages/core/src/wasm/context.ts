@@ -2,6 +2,7 @@ import type { Dense, Storage } from '../backend.js';
 import { DisposedError } from '../errors.js';
 import type { Views } from '../reference/views.js';
 import type { Allocator } from './allocator.js';
+import { MAX_CHUNKS, type ThreadPool } from './pool.js';
 
 /** A kernel export: byte addresses and sizes in, an optional i32 status out. */
 export type KernelFn = (...args: number[]) => number;
@@ -27,12 +28,52 @@ export class WasmContext implements Views {
   private f32View = new Float32Array(0);
   private i32View = new Int32Array(0);
   private scratchBlocks = new Map<string, { ptr: number; bytes: number }>();
+  /** Worker pool over this memory (null: every kernel runs on the calling thread). */
+  pool: ThreadPool | null = null;
+  /** Threads a kernel may use now, the caller included (1 + at most pool.size). */
+  threads = 1;
+  /**
+   * Split every splittable call over all `threads`, ignoring the measured thresholds.
+   * For tests (partition code on small odd sizes) and benchmarks/threads-crossover.mjs.
+   */
+  splitAlways = false;
 
   constructor(
     readonly exports: Record<string, KernelFn>,
     readonly memory: WebAssembly.Memory,
     readonly allocator: Allocator,
   ) {}
+
+  /**
+   * Threads to use for `work` units (elements, rows x cols, flops: the family decides) when
+   * splitting pays off from `minWork` units on (the measured two-thread crossover): none
+   * below it, and then no thread with less than half of it. At most `parts` threads (the
+   * number of independent pieces the problem has).
+   */
+  threadsFor(work: number, minWork: number, parts = Infinity): number {
+    const cap = Math.min(this.threads, parts);
+    if (cap <= 1) return 1;
+    if (this.splitAlways) return cap;
+    if (work < minWork) return 1;
+    return Math.max(1, Math.min(cap, Math.floor((2 * work) / minWork)));
+  }
+
+  /**
+   * Calls export `name` once per chunk (argument list) on `threads` threads and returns
+   * when all are done; a thread appends tail(t) (its own scratch, t = 0 for the caller) to
+   * every chunk it runs. One chunk is a plain call on this thread.
+   */
+  run(name: string, chunks: readonly (readonly number[])[], threads: number, tail?: (t: number) => readonly number[]): void {
+    if (chunks.length === 1 || threads === 1 || !this.pool) {
+      const own = tail ? tail(0) : [];
+      for (const args of chunks) this.exports[name](...args, ...own);
+    } else this.pool.run(name, chunks, threads, tail);
+  }
+
+  /** run() over a split: one chunk per range, its arguments from args(start, count). */
+  runSplit(name: string, split: Split, args: (start: number, count: number) => readonly number[], tail?: (t: number) => readonly number[]): void {
+    this.run(name, split.ranges.map(([start, count]) => args(start, count)), split.threads, tail);
+  }
 
   /** Byte address of a dense operand's first element. */
   addr(d: Dense): number {
@@ -98,4 +139,34 @@ export class WasmContext implements Views {
       this.i32View = new Int32Array(buf);
     }
   }
+}
+
+/**
+ * Chunks per thread when a call is split (all families but matmul, whose parts each pack
+ * their own copy of a B block). With several chunks per thread, a thread that starts late
+ * (a busy machine) leaves its later chunks to the others instead of holding up the call.
+ */
+export const CHUNKS_PER_THREAD = 4;
+
+/** How a call over [0, n) runs: on `threads` threads, in [start, count] `ranges`. */
+export interface Split {
+  threads: number;
+  ranges: [number, number][];
+}
+
+/** The split of [0, n) for `threads` threads: one range, or CHUNKS_PER_THREAD per thread. */
+export function chunkRanges(n: number, threads: number, align = 1): Split {
+  return { threads, ranges: threads === 1 ? [[0, n]] : splitRange(n, Math.min(threads * CHUNKS_PER_THREAD, MAX_CHUNKS), align) };
+}
+
+/**
+ * Splits [0, n) into at most `parts` contiguous ranges as [start, count] pairs of nearly
+ * equal size, every start a multiple of `align` (so a split never lands inside a SIMD
+ * vector or a shared cache line); empty ranges are left out.
+ */
+export function splitRange(n: number, parts: number, align = 1): [number, number][] {
+  const chunk = Math.ceil(n / parts / align) * align;
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += chunk) out.push([s, Math.min(chunk, n - s)]);
+  return out;
 }

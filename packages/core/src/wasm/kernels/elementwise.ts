@@ -1,9 +1,31 @@
 // Host side of the elementwise family (assembly/elementwise.ts): collapses strided
 // operands to the lowest rank, packs shape / strides / addresses into a params block
 // and calls the SIMD kernels.
+//
+// Threads: a call over at least EW_PARALLEL_MIN elements (EW_HEAVY_PARALLEL_MIN for
+// transcendental ops) is split into contiguous ranges (flat kernels) or ranges of the
+// outermost collapsed dim (strided kernels). An element's result does not depend on where
+// it sits in a row (the kernels' tails go through the same f32x4 code), so any split gives
+// the same bits as one thread.
 import type { BinaryOp, BinaryParams, CastParams, CopyParams, Dense, FillParams, GeluBackwardParams, RandomParams, Strided, UnaryOp, UnaryParams, WhereParams } from '../../backend.js';
 import { contiguousStrides, sizeOf } from '../../shape.js';
-import type { WasmContext } from '../context.js';
+import { chunkRanges, type Split, type WasmContext } from '../context.js';
+
+/**
+ * Elements from which a cheap elementwise call (add, mul, copy, fill, ...: a few
+ * instructions per vector, bound by memory) runs on two threads: the two-thread crossover of
+ * ew_binary_flat (add), 65536 elements (x1.14 there, x0.84 at 32768), measured by
+ * `node benchmarks/threads-crossover.mjs` on the 2-core benchmark machine (docs/benchmarks.md).
+ */
+export const EW_PARALLEL_MIN = 65536;
+/**
+ * The same for transcendental ops (exp, log, tanh, sigmoid, GELU forward and backward, pow,
+ * normal random numbers: tens of instructions per vector): ew_unary_flat (gelu) crosses
+ * over at 2048 elements (x1.12; x0.89 at 1024); twice that for margin.
+ */
+export const EW_HEAVY_PARALLEL_MIN = 4096;
+/** Ranges start on multiples of 16 elements: whole vectors and whole 64-byte cache lines. */
+const ALIGN = 16;
 
 const UNARY_CODE: Record<UnaryOp, number> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, sigmoid: 6, relu: 7, gelu: 8,
@@ -13,6 +35,9 @@ const UNARY_CODE: Record<UnaryOp, number> = {
 const U_ONE = 15;
 const U_IDENT = 16;
 const U_POW_HALF = 17;
+
+/** Unary op codes of the transcendental ops (EW_HEAVY_PARALLEL_MIN). */
+const HEAVY_UNARY = new Set([UNARY_CODE.exp, UNARY_CODE.log, UNARY_CODE.tanh, UNARY_CODE.sigmoid, UNARY_CODE.gelu, UNARY_CODE.pow]);
 
 const BINARY_CODE: Record<BinaryOp, number> = {
   add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
@@ -52,17 +77,42 @@ function collapseDims(shape: readonly number[], strides: readonly (readonly numb
 }
 
 /**
- * Writes the params block of a strided kernel (layout in assembly/elementwise.ts):
- * shape | strides per operand | zeroed counters | byte address per operand. Returns [ptr, rank].
+ * Writes the params block of a strided kernel (layout in assembly/elementwise.ts) into
+ * scratch slot `slot`: shape | strides per operand | zeroed counters | byte address per
+ * operand, for dims already collapsed, with the outermost dim cut to [start, start + count).
  */
-function stridedParams(ctx: WasmContext, shape: readonly number[], ops: readonly Operand[]): [number, number] {
+function writeParams(ctx: WasmContext, slot: string, shape: readonly number[], strides: readonly (readonly number[])[], addrs: readonly number[], start: number, count: number): number {
+  const rank = shape.length;
+  const words: number[] = [count, ...shape.slice(1)];
+  for (const s of strides) words.push(...s);
+  for (let d = 0; d < rank; d++) words.push(0);
+  addrs.forEach((a, k) => words.push(a + start * strides[k][0] * 4));
+  return ctx.params(slot, words);
+}
+
+/**
+ * Runs strided kernel `name` over `ops` as name(...lead, params, rank, ...trail), split
+ * over the outermost collapsed dim when the call is large enough. The kernels step
+ * operands through the params block, so each thread gets a block of its own.
+ */
+function runStrided(ctx: WasmContext, name: string, lead: readonly number[], trail: readonly number[], shape: readonly number[], ops: readonly Operand[], minWork = EW_PARALLEL_MIN): void {
   const c = collapseDims(shape, ops.map((o) => o.strides));
   const rank = c.shape.length;
-  const words: number[] = [...c.shape];
-  for (const s of c.strides) words.push(...s);
-  for (let d = 0; d < rank; d++) words.push(0);
-  for (const o of ops) words.push(o.addr);
-  return [ctx.params('ew', words), rank];
+  const addrs = ops.map((o) => o.addr);
+  const outer = c.shape[0];
+  const threads = ctx.threadsFor(sizeOf(shape), minWork, rank === 1 ? Math.ceil(outer / ALIGN) : outer);
+  const split = chunkRanges(outer, threads, rank === 1 ? ALIGN : 1);
+  ctx.run(
+    name,
+    split.ranges.map(([start, count], i) => [...lead, writeParams(ctx, `ew#${i}`, c.shape, c.strides, addrs, start, count), rank, ...trail]),
+    split.threads,
+  );
+}
+
+/** Splits a dense range of n elements into per-thread [start, count] ranges. */
+function flatParts(ctx: WasmContext, n: number, minWork = EW_PARALLEL_MIN): Split {
+  const threads = ctx.threadsFor(n, minWork, Math.ceil(n / ALIGN));
+  return chunkRanges(n, threads, ALIGN);
 }
 
 /**
@@ -105,32 +155,41 @@ export function unary(ctx: WasmContext, p: UnaryParams): void {
     else if (alpha === -1) code = UNARY_CODE.reciprocal;
     else if (alpha === 0.5) code = U_POW_HALF;
   }
+  const minWork = HEAVY_UNARY.has(code) ? EW_HEAVY_PARALLEL_MIN : EW_PARALLEL_MIN;
   const sx = flatStride(p.x.strides, p.shape);
   if (sx >= 0) {
-    ctx.exports.ew_unary_flat(code, ctx.addr(p.x), sx, ctx.addr(p.out), sizeOf(p.shape), alpha);
+    const n = sizeOf(p.shape);
+    const x = ctx.addr(p.x);
+    const out = ctx.addr(p.out);
+    if (n < minWork && !ctx.splitAlways) ctx.exports.ew_unary_flat(code, x, sx, out, n, alpha);
+    else ctx.runSplit('ew_unary_flat', flatParts(ctx, n, minWork), (s, c) => [code, x + s * sx * 4, sx, out + s * 4, c, alpha]);
     return;
   }
-  const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.x), dense(ctx, p.out, p.shape)]);
-  ctx.exports.ew_unary(code, prm, rank, alpha);
+  runStrided(ctx, 'ew_unary', [code], [alpha], p.shape, [strided(ctx, p.x), dense(ctx, p.out, p.shape)], minWork);
 }
 
 export function binary(ctx: WasmContext, p: BinaryParams): void {
   const n = sizeOf(p.shape);
   if (n === 0) return;
+  const code = BINARY_CODE[p.op];
+  const minWork = p.op === 'pow' ? EW_HEAVY_PARALLEL_MIN : EW_PARALLEL_MIN;
   const sa = flatStride(p.a.strides, p.shape);
   const sb = flatStride(p.b.strides, p.shape);
   if (sa >= 0 && sb >= 0) {
-    ctx.exports.ew_binary_flat(BINARY_CODE[p.op], ctx.addr(p.a), sa, ctx.addr(p.b), sb, ctx.addr(p.out), n);
+    const a = ctx.addr(p.a);
+    const b = ctx.addr(p.b);
+    const out = ctx.addr(p.out);
+    if (n < minWork && !ctx.splitAlways) ctx.exports.ew_binary_flat(code, a, sa, b, sb, out, n);
+    else ctx.runSplit('ew_binary_flat', flatParts(ctx, n, minWork), (s, c) => [code, a + s * sa * 4, sa, b + s * sb * 4, sb, out + s * 4, c]);
     return;
   }
-  const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.a), strided(ctx, p.b), dense(ctx, p.out, p.shape)]);
-  ctx.exports.ew_binary(BINARY_CODE[p.op], prm, rank);
+  runStrided(ctx, 'ew_binary', [code], [], p.shape, [strided(ctx, p.a), strided(ctx, p.b), dense(ctx, p.out, p.shape)], minWork);
 }
 
 export function where(ctx: WasmContext, p: WhereParams): void {
   if (sizeOf(p.shape) === 0) return;
-  const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.cond), strided(ctx, p.a), strided(ctx, p.b), dense(ctx, p.out, p.shape)]);
-  ctx.exports.ew_where(p.condDType === 'i32' ? 1 : 0, prm, rank);
+  const ops = [strided(ctx, p.cond), strided(ctx, p.a), strided(ctx, p.b), dense(ctx, p.out, p.shape)];
+  runStrided(ctx, 'ew_where', [p.condDType === 'i32' ? 1 : 0], [], p.shape, ops);
 }
 
 /** Inclusive element range [lo, hi] a strided view of `shape` touches. */
@@ -149,6 +208,7 @@ function span(s: Strided, shape: readonly number[]): [number, number] {
  * Strided copy. When x and out share storage and their spans intersect, the copy goes
  * through a dense scratch buffer (gather, then scatter), so the result is as if every
  * element of x were read before any element of out is written, whatever the overlap.
+ * Each pass reads one buffer and writes another, so each may be split over threads.
  */
 export function copy(ctx: WasmContext, p: CopyParams): void {
   const n = sizeOf(p.shape);
@@ -157,21 +217,17 @@ export function copy(ctx: WasmContext, p: CopyParams): void {
   const [olo, ohi] = span(p.out, p.shape);
   if (p.x.storage === p.out.storage && xlo <= ohi && olo <= xhi) {
     const tmp = { addr: ctx.scratch('ew.copy', n * 4), strides: contiguousStrides(p.shape) };
-    let [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.x), tmp]);
-    ctx.exports.ew_copy(prm, rank);
-    [prm, rank] = stridedParams(ctx, p.shape, [tmp, strided(ctx, p.out)]);
-    ctx.exports.ew_copy(prm, rank);
+    runStrided(ctx, 'ew_copy', [], [], p.shape, [strided(ctx, p.x), tmp]);
+    runStrided(ctx, 'ew_copy', [], [], p.shape, [tmp, strided(ctx, p.out)]);
     return;
   }
-  const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.x), strided(ctx, p.out)]);
-  ctx.exports.ew_copy(prm, rank);
+  runStrided(ctx, 'ew_copy', [], [], p.shape, [strided(ctx, p.x), strided(ctx, p.out)]);
 }
 
 export function cast(ctx: WasmContext, p: CastParams): void {
   if (sizeOf(p.shape) === 0) return;
   const mode = p.from === p.to ? 0 : p.from === 'f32' ? 1 : 2;
-  const [prm, rank] = stridedParams(ctx, p.shape, [strided(ctx, p.x), dense(ctx, p.out, p.shape)]);
-  ctx.exports.ew_cast(mode, prm, rank);
+  runStrided(ctx, 'ew_cast', [mode], [], p.shape, [strided(ctx, p.x), dense(ctx, p.out, p.shape)]);
 }
 
 const bits = new Int32Array(1);
@@ -182,18 +238,25 @@ export function fill(ctx: WasmContext, p: FillParams): void {
   // f32: the value rounded to f32 (as Float32Array.fill); i32: ToInt32 (as Int32Array.fill).
   if (p.dtype === 'f32') bitsF32[0] = p.value;
   else bits[0] = p.value;
-  ctx.exports.ew_fill(ctx.addr(p.out), p.n, bits[0]);
+  const out = ctx.addr(p.out);
+  const v = bits[0];
+  if (p.n < EW_PARALLEL_MIN && !ctx.splitAlways) ctx.exports.ew_fill(out, p.n, v);
+  else ctx.runSplit('ew_fill', flatParts(ctx, p.n), (s, c) => [out + s * 4, c, v]);
 }
 
 export function random(ctx: WasmContext, p: RandomParams): void {
   if (p.n === 0) return;
   // src/random.ts hashes ToInt32(seed) and ToInt32(counter + i): the kernel adds i to the
-  // counter's low 32 bits with i32 wrap-around, which is the same value.
-  const fn = p.dist === 'uniform' ? ctx.exports.ew_random_uniform : ctx.exports.ew_random_normal;
-  fn(ctx.addr(p.out), p.n, p.seed | 0, p.counter | 0);
+  // counter's low 32 bits with i32 wrap-around, which is the same value; a range starting
+  // at element s starts at counter + s.
+  const name = p.dist === 'uniform' ? 'ew_random_uniform' : 'ew_random_normal';
+  const out = ctx.addr(p.out);
+  const split = flatParts(ctx, p.n, p.dist === 'normal' ? EW_HEAVY_PARALLEL_MIN : EW_PARALLEL_MIN);
+  ctx.runSplit(name, split, (s, c) => [out + s * 4, c, p.seed | 0, (p.counter + s) | 0]);
 }
 
 export function geluBackward(ctx: WasmContext, p: GeluBackwardParams): void {
   if (p.n === 0) return;
-  ctx.exports.ew_gelu_backward(ctx.addr(p.x), ctx.addr(p.dy), ctx.addr(p.dx), p.n);
+  const [x, dy, dx] = [ctx.addr(p.x), ctx.addr(p.dy), ctx.addr(p.dx)];
+  ctx.runSplit('ew_gelu_backward', flatParts(ctx, p.n, EW_HEAVY_PARALLEL_MIN), (s, c) => [x + s * 4, dy + s * 4, dx + s * 4, c]);
 }

@@ -1,0 +1,438 @@
+// Threads: f32 matmul at 512 and 1024 on 1 and 2 threads — Tessera's wasm kernels against
+// onnxruntime-web (wasm execution provider, MLAS) and TensorFlow.js's wasm backend
+// (XNNPACK) — and GPT-2 training throughput on 1 and 2 threads (Tessera, and the same
+// model in TensorFlow.js on its wasm backend).
+//
+//   node threads.bench.mjs                 3 rounds of matmul, 2 of training; writes results/threads.json
+//   node threads.bench.mjs --quick         1 round each, shorter timings
+//   node threads.bench.mjs --only matmul   (or --only gpt2)
+//
+// A library's thread count is fixed when its wasm module starts (ort.env.wasm.numThreads,
+// setThreadsCount), so every (library, threads) pair runs in a child process of its own;
+// the parent runs the children round-robin, in a rotated order each round, and keeps each
+// pair's best round (the machine may be shared: the load average is printed per round).
+// Node 20 validates relaxed-SIMD only behind --experimental-wasm-relaxed-simd: children get
+// that V8 flag there, so Tessera uses its relaxed-SIMD (FMA) build, as ORT's does.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const childAt = argv.indexOf('--child');
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? argv[onlyAt + 1] : null;
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+
+/** Seeded uniform values in [-0.5, 0.5). */
+function lcg(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+/** The GPT-2 of the training benchmark; dropout off so every library does the same math. */
+const GPT2_CONFIG = { vocab_size: 4096, n_positions: 128, n_embd: 256, n_layer: 4, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+const BATCH = 8;
+const SEQ = 128;
+/** Token ids of training step i: [BATCH, SEQ + 1], the same for every library. */
+function batchTokens(i) {
+  const rand = lcg(1000 + i);
+  return Int32Array.from({ length: BATCH * (SEQ + 1) }, () => Math.floor((rand() + 0.5) * GPT2_CONFIG.vocab_size));
+}
+
+// =============================================================================================
+// Children: one (library, threads) pair each; print one JSON line on stdout.
+
+async function matmulChild({ lib, threads, sizes, ms }) {
+  const inputs = (n) => {
+    const rand = lcg(n);
+    return [Float32Array.from({ length: n * n }, rand), Float32Array.from({ length: n * n }, rand)];
+  };
+  let runner;
+  const info = {};
+  if (lib === 'tessera') {
+    const { createWasmBackend } = await import('@tessera/core');
+    const be = await createWasmBackend({ threads });
+    info.build = be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128';
+    info.threads = be.features.numThreads;
+    if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
+    // Register-only peak of one thread (matmul_peak_probe), best of a few samples after warm-up.
+    const { matmul_peak_probe: probe, matmul_peak_flops: flops } = be.ctx.exports;
+    for (const t0 = performance.now(); performance.now() - t0 < 300; ) probe(1e6, 1);
+    info.peakGflops = 0;
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      probe(1e6, 1);
+      info.peakGflops = Math.max(info.peakGflops, (1e6 * flops()) / ((performance.now() - t0) / 1e3) / 1e9);
+    }
+    runner = (n, A, B) => {
+      const [a, b, out] = [be.alloc(n * n * 4), be.alloc(n * n * 4), be.alloc(n * n * 4)];
+      be.write(a, A);
+      be.write(b, B);
+      const p = { a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m: n, n, k: n };
+      return {
+        run: async () => {
+          be.matmul(p);
+          be.readSync(out, 'f32', 0, 1);
+        },
+        result: () => be.readSync(out, 'f32', 0, 64),
+      };
+    };
+  } else if (lib === 'ort') {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = threads;
+    const require = createRequire(import.meta.url);
+    info.version = JSON.parse(readFileSync(join(dirname(require.resolve('onnxruntime-web')), '..', 'package.json'), 'utf8')).version;
+    info.threads = threads;
+    runner = async (n, A, B) => {
+      // B is an initializer (a weight, as in a real model; ORT may pre-pack it), A the input.
+      const sess = await ort.InferenceSession.create(onnxMatMul(n, n, n, B), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      const feeds = { A: new ort.Tensor('float32', A, [n, n]) };
+      let last;
+      return {
+        run: async () => {
+          last = (await sess.run(feeds)).Y;
+        },
+        result: () => last.data.slice(0, 64),
+      };
+    };
+  } else {
+    const tf = await import('@tensorflow/tfjs');
+    const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    setThreadsCount(threads);
+    await tf.setBackend('wasm');
+    await tf.ready();
+    // tfjs-wasm runs its threaded build only where it detects browser-style worker support:
+    // in Node it falls back to one thread whatever is asked.
+    info.threads = getThreadsCount();
+    info.multithreadSupport = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    runner = (n, A, B) => {
+      const a = tf.tensor2d(A, [n, n]);
+      const b = tf.tensor2d(B, [n, n]);
+      return {
+        run: async () => {
+          const c = tf.matMul(a, b);
+          const s = tf.slice(c, [0, 0], [1, 1]);
+          s.dataSync();
+          s.dispose();
+          c.dispose();
+        },
+        result: () => {
+          const c = tf.matMul(a, b);
+          const v = tf.slice(c, [0, 0], [1, 64]);
+          const out = v.dataSync();
+          v.dispose();
+          c.dispose();
+          return out;
+        },
+      };
+    };
+  }
+  const rows = [];
+  for (const n of sizes) {
+    const [A, B] = inputs(n);
+    const task = await runner(n, A, B);
+    await task.run();
+    await task.run();
+    const times = [];
+    for (const t0 = performance.now(); times.length < 5 || performance.now() - t0 < ms; ) {
+      const s = performance.now();
+      await task.run();
+      times.push(performance.now() - s);
+    }
+    times.sort((x, y) => x - y);
+    rows.push({ n, bestMs: times[0], medianMs: times[times.length >> 1], calls: times.length, sample: Array.from(task.result()) });
+  }
+  return { lib, threads, info, rows };
+}
+
+// ---- ONNX: a one-node MatMul model, protobuf bytes written by hand (onnx.proto field numbers).
+function onnxMatMul(m, k, n, bData) {
+  const enc = new TextEncoder();
+  const varint = (v) => {
+    const out = [];
+    do {
+      let b = v % 128;
+      v = Math.floor(v / 128);
+      if (v) b |= 0x80;
+      out.push(b);
+    } while (v);
+    return out;
+  };
+  const int = (field, v) => [...varint(field << 3), ...varint(v)];
+  const bytes = (field, b) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
+  const str = (field, s) => bytes(field, [...enc.encode(s)]);
+  // TypeProto { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_value }] } } }
+  const tensorType = (dims) => bytes(1, [...int(1, 1), ...bytes(2, dims.flatMap((d) => bytes(1, int(1, d))))]);
+  const valueInfo = (name, dims) => [...str(1, name), ...bytes(2, tensorType(dims))];
+  const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'Y'), ...str(3, 'matmul'), ...str(4, 'MatMul')];
+  // TensorProto { dims, data_type: FLOAT, name, raw_data (little-endian f32) }
+  const init = [...int(1, k), ...int(1, n), ...int(2, 1), ...str(8, 'B'), ...bytes(9, [...new Uint8Array(bData.buffer, bData.byteOffset, bData.byteLength)])];
+  const graph = [...bytes(1, node), ...str(2, 'matmul'), ...bytes(5, init), ...bytes(11, valueInfo('A', [m, k])), ...bytes(12, valueInfo('Y', [m, n]))];
+  // ModelProto { ir_version 8, producer_name, graph, opset_import { domain '', version 13 } }
+  return new Uint8Array([...int(1, 8), ...str(2, 'tessera-bench'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...int(2, 13)])]);
+}
+
+async function gpt2Child({ lib, threads, steps }) {
+  const T = SEQ;
+  const times = [];
+  const losses = [];
+  let info = {};
+  if (lib === 'tessera') {
+    const { createWasmBackend } = await import('@tessera/core');
+    const { setBackend, tensor } = await import('@tessera/tensor');
+    const { GPT2 } = await import('@tessera/models');
+    const { AdamW } = await import('@tessera/optim');
+    const be = await createWasmBackend({ threads });
+    await setBackend(be);
+    info = { build: be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128', threads: be.features.numThreads };
+    const model = new GPT2(GPT2_CONFIG, { seed: 0 });
+    info.parameters = model.numParameters();
+    const opt = new AdamW(model.flat.groups(0.1), { lr: 3e-4 });
+    for (let i = 0; i < steps + 2; i++) {
+      const t0 = performance.now();
+      const batch = tensor(batchTokens(i), [BATCH, T + 1], 'i32');
+      const loss = model.loss(batch.narrow(1, 0, T), batch.narrow(1, 1, T));
+      loss.backward();
+      const l = loss.item();
+      loss.dispose();
+      batch.dispose();
+      opt.step();
+      model.zeroGrad();
+      if (i >= 2) times.push(performance.now() - t0);
+      losses.push(l);
+    }
+  } else {
+    const tf = await import('@tensorflow/tfjs');
+    const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    setThreadsCount(threads);
+    await tf.setBackend('wasm');
+    await tf.ready();
+    info = { threads: getThreadsCount() };
+    const step = tfjsGpt2(tf);
+    info.parameters = step.parameters;
+    for (let i = 0; i < steps + 2; i++) {
+      const t0 = performance.now();
+      const l = step.train(batchTokens(i));
+      if (i >= 2) times.push(performance.now() - t0);
+      losses.push(l);
+    }
+  }
+  const sorted = [...times].sort((x, y) => x - y);
+  const tokens = BATCH * T;
+  return { lib, threads, info, stepMs: times, losses, bestTokensPerSec: tokens / (sorted[0] / 1e3), medianTokensPerSec: tokens / (sorted[sorted.length >> 1] / 1e3) };
+}
+
+/**
+ * The same GPT-2 in TensorFlow.js ops (pre-LN blocks, tanh GELU, tied LM head, causal
+ * attention, mean next-token cross-entropy), trained with tfjs's Adam plus the decoupled
+ * weight decay of AdamW applied by hand to the same parameter groups. tfjs-wasm has no
+ * UnsortedSegmentSum kernel, so the embedding lookup's gradient is one-hot^T @ dY (a
+ * [V, B*T] @ [B*T, C] matmul tfjs would not need with a scatter-add).
+ */
+function tfjsGpt2(tf) {
+  const { vocab_size: V, n_positions: P, n_embd: C, n_layer: L, n_head: H } = GPT2_CONFIG;
+  const D = C / H;
+  const rand = lcg(7);
+  const normal = (shape, std) => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rand() * std * Math.sqrt(12)), shape));
+  const zeros = (shape) => tf.variable(tf.zeros(shape));
+  const ones = (shape) => tf.variable(tf.ones(shape));
+  const wte = normal([V, C], 0.02);
+  const wpe = normal([P, C], 0.01);
+  const layers = Array.from({ length: L }, () => ({
+    ln1g: ones([C]), ln1b: zeros([C]), attnW: normal([C, 3 * C], 0.02), attnB: zeros([3 * C]), projW: normal([C, C], 0.02 / Math.sqrt(2 * L)), projB: zeros([C]),
+    ln2g: ones([C]), ln2b: zeros([C]), fcW: normal([C, 4 * C], 0.02), fcB: zeros([4 * C]), fc2W: normal([4 * C, C], 0.02 / Math.sqrt(2 * L)), fc2B: zeros([C]),
+  }));
+  const lnfg = ones([C]);
+  const lnfb = zeros([C]);
+  const decayed = [wte, wpe, ...layers.flatMap((l) => [l.attnW, l.projW, l.fcW, l.fc2W])];
+  const all = [wte, wpe, lnfg, lnfb, ...layers.flatMap((l) => Object.values(l))];
+  const lr = 3e-4;
+  const wd = 0.1;
+  const opt = tf.train.adam(lr, 0.9, 0.999, 1e-8);
+  const T = SEQ;
+  const N = BATCH * T;
+  const mask = tf.tidy(() => {
+    const r = tf.range(0, T, 1, 'int32').reshape([T, 1]);
+    const c = tf.range(0, T, 1, 'int32').reshape([1, T]);
+    return tf.mul(tf.cast(tf.greater(c, r), 'float32'), -1e9);
+  });
+  // tfjs-wasm's matMul with a transpose flag is 15-20x slower than on a transposed copy
+  // (measured here: [1024, 768] @ [256, 768]^T 298 ms vs 20 ms), and tfjs's own matMul
+  // gradient uses those flags; so every product goes through mm, whose gradient transposes
+  // explicitly, and q k^T / x wte^T take explicit transposes too.
+  const tT = (t) => tf.transpose(t, t.rank === 2 ? [1, 0] : [0, 1, 3, 2]);
+  const mm = tf.customGrad((a, b, save) => {
+    save([a, b]);
+    return { value: tf.matMul(a, b), gradFunc: (dy, [sa, sb]) => [tf.matMul(dy, tT(sb)), tf.matMul(tT(sa), dy)] };
+  });
+  const embed = tf.customGrad((ids, table, save) => {
+    save([ids]);
+    return { value: tf.gather(table, ids), gradFunc: (dy, [saved]) => [tf.zerosLike(saved), tf.matMul(tT(tf.oneHot(saved, V)), dy)] };
+  });
+  const ln = (x, g, b) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
+  };
+  const gelu = (x) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))))));
+  const heads = (t) => tf.transpose(tf.reshape(t, [BATCH, T, H, D]), [0, 2, 1, 3]); // [B, H, T, D]
+  const lossOf = (ids, targets) => {
+    let x = tf.add(tf.reshape(embed(ids, wte), [BATCH, T, C]), tf.slice(wpe, [0, 0], [T, C]));
+    x = tf.reshape(x, [N, C]);
+    for (const l of layers) {
+      const qkv = tf.add(mm(ln(x, l.ln1g, l.ln1b), l.attnW), l.attnB);
+      const [q, k, v] = tf.split(qkv, 3, 1).map(heads);
+      const att = tf.softmax(tf.add(tf.mul(mm(q, tT(k)), 1 / Math.sqrt(D)), mask));
+      const y = tf.reshape(tf.transpose(mm(att, v), [0, 2, 1, 3]), [N, C]);
+      x = tf.add(x, tf.add(mm(y, l.projW), l.projB));
+      const m = gelu(tf.add(mm(ln(x, l.ln2g, l.ln2b), l.fcW), l.fcB));
+      x = tf.add(x, tf.add(mm(m, l.fc2W), l.fc2B));
+    }
+    const logits = mm(ln(x, lnfg, lnfb), tT(wte)); // [N, V]
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(targets, V), logits);
+  };
+  return {
+    parameters: all.reduce((s, v) => s + v.size, 0),
+    train(tokens) {
+      const ids = [];
+      const targets = [];
+      for (let b = 0; b < BATCH; b++) {
+        for (let t = 0; t < T; t++) {
+          ids.push(tokens[b * (T + 1) + t]);
+          targets.push(tokens[b * (T + 1) + t + 1]);
+        }
+      }
+      const idT = tf.tensor1d(ids, 'int32');
+      const tgT = tf.tensor1d(targets, 'int32');
+      // AdamW's decoupled decay (p *= 1 - lr wd) on the decayed group, then Adam.
+      tf.tidy(() => decayed.forEach((p) => p.assign(tf.mul(p, 1 - lr * wd))));
+      const loss = opt.minimize(() => lossOf(idT, tgT), true, all);
+      const l = loss.dataSync()[0];
+      loss.dispose();
+      idT.dispose();
+      tgT.dispose();
+      return l;
+    },
+  };
+}
+
+if (childAt >= 0) {
+  const spec = JSON.parse(argv[childAt + 1]);
+  const out = spec.kind === 'matmul' ? await matmulChild(spec) : await gpt2Child(spec);
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
+
+// =============================================================================================
+// Parent.
+
+const log = (...a) => console.log(...a);
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+function child(spec) {
+  const flags = nodeMajor < 22 ? [RELAXED_FLAG] : [];
+  const r = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`child ${JSON.stringify(spec)} failed (${r.status ?? r.signal}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/** Runs every spec once per round, in a rotated order, and groups the results by spec. */
+function rounds(specs, count, what) {
+  const results = specs.map(() => []);
+  for (let r = 0; r < count; r++) {
+    log(`${what}: round ${r + 1}/${count}, load average ${load()}`);
+    for (let i = 0; i < specs.length; i++) {
+      const at = (i + r) % specs.length;
+      results[at].push(child(specs[at]));
+    }
+  }
+  return results;
+}
+
+const report = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0].model, cores: os.availableParallelism(), loadBefore: os.loadavg() };
+const fmt = (v, d = 1) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
+
+if (only !== 'gpt2') {
+  const sizes = [512, 1024];
+  const ms = quick ? 400 : 1500;
+  const libs = ['tessera', 'ort', 'tfjs'];
+  const specs = libs.flatMap((lib) => [1, 2].map((threads) => ({ kind: 'matmul', lib, threads, sizes, ms })));
+  const res = rounds(specs, quick ? 1 : 3, 'matmul');
+  // Best round per (lib, threads, n); every library must compute the same product.
+  const table = {};
+  specs.forEach((s, i) => {
+    for (const n of sizes) {
+      const rows = res[i].map((r) => r.rows.find((x) => x.n === n));
+      const best = Math.min(...rows.map((r) => r.bestMs));
+      const medians = rows.map((r) => r.medianMs).sort((x, y) => x - y);
+      table[`${s.lib}/${s.threads}/${n}`] = { bestMs: best, medianMs: medians[medians.length >> 1], gflops: (2 * n ** 3) / best / 1e6, sample: rows[0].sample, info: res[i][0].info };
+    }
+  });
+  for (const n of sizes) {
+    const ref = table[`tessera/1/${n}`].sample;
+    for (const key of Object.keys(table).filter((k) => k.endsWith(`/${n}`))) {
+      const diff = Math.max(...table[key].sample.map((v, j) => Math.abs(v - ref[j])));
+      if (!(diff <= 1e-4 * Math.sqrt(n))) throw new Error(`${key} disagrees with tessera/1: max |diff| ${diff}`);
+    }
+  }
+  // The probe's best sample over every Tessera child (1- and 2-thread runs alike probe one thread).
+  const peak = Math.max(...specs.flatMap((sp, i) => (sp.lib === 'tessera' ? res[i].map((r) => r.info.peakGflops) : [])));
+  const t = (lib, th, n) => table[`${lib}/${th}/${n}`];
+  log(`\nf32 matmul C = A @ B (square), GFLOPS = 2n^3 / best call; Tessera ${t('tessera', 1, 512).info.build}, one-thread wasm SIMD peak ${peak.toFixed(1)} GFLOPS (matmul_peak_probe)`);
+  log(`tfjs-wasm threads available in this runtime: ${t('tfjs', 2, 512).info.threads} (multithread support: ${t('tfjs', 2, 512).info.multithreadSupport})\n`);
+  log('| n | threads | tessera GFLOPS (% of peak) | ORT-web GFLOPS | tfjs-wasm GFLOPS | tessera / ORT | tessera / tfjs |');
+  log('|---|---|---|---|---|---|---|');
+  for (const n of sizes) {
+    for (const th of [1, 2]) {
+      const ts = t('tessera', th, n);
+      const o = t('ort', th, n);
+      const f = t('tfjs', th, n);
+      const tfjsReal = f.info.threads === th;
+      log(`| ${n} | ${th} | ${fmt(ts.gflops)} (${fmt((100 * ts.gflops) / (peak * th), 0)}%) | ${fmt(o.gflops)} | ${tfjsReal ? fmt(f.gflops) : `${fmt(f.gflops)} (runs ${f.info.threads})`} | ${fmt(ts.gflops / o.gflops, 2)}x | ${fmt(ts.gflops / f.gflops, 2)}x |`);
+    }
+  }
+  for (const n of sizes) {
+    log(`scaling 1 -> 2 threads at ${n}: tessera x${fmt(t('tessera', 2, n).gflops / t('tessera', 1, n).gflops, 2)}, ORT x${fmt(t('ort', 2, n).gflops / t('ort', 1, n).gflops, 2)}`);
+  }
+  report.matmul = { peakGflopsOneThread: peak, table };
+}
+
+if (only !== 'matmul') {
+  const steps = quick ? 3 : 6;
+  const specs = [
+    { kind: 'gpt2', lib: 'tessera', threads: 1, steps },
+    { kind: 'gpt2', lib: 'tessera', threads: 2, steps },
+    // tfjs-wasm takes seconds per step: fewer steps.
+    { kind: 'gpt2', lib: 'tfjs', threads: 1, steps: Math.min(steps, 3) },
+  ];
+  const res = rounds(specs, quick ? 1 : 2, 'gpt2 training');
+  const summary = specs.map((s, i) => {
+    const best = Math.max(...res[i].map((r) => r.bestTokensPerSec));
+    const medians = res[i].map((r) => r.medianTokensPerSec).sort((x, y) => x - y);
+    return { ...s, bestTokensPerSec: best, medianTokensPerSec: medians[medians.length >> 1], info: res[i][0].info, losses: res[i][0].losses };
+  });
+  // Same data, same initial loss scale: a sanity check that each library trains the model it claims.
+  for (const s of summary) if (!(s.losses[0] > 7 && s.losses[0] < 9.5)) throw new Error(`${s.lib}: first loss ${s.losses[0]}, expected ~ln(4096) = 8.3`);
+  const tessOne = summary[0].bestTokensPerSec;
+  log(`\nGPT-2 training, ${GPT2_CONFIG.n_layer} layers x ${GPT2_CONFIG.n_head} heads, ${GPT2_CONFIG.n_embd} wide, context ${SEQ}, batch ${BATCH}, vocab ${GPT2_CONFIG.vocab_size} (${summary[0].info.parameters} parameters), AdamW, dropout 0`);
+  log('tokens/s = batch x context / step time (forward, backward, optimizer step, loss read back); best step, median step\n');
+  log('| library | threads | tokens/s (best) | tokens/s (median) | vs tessera 1 thread | losses (first steps) |');
+  log('|---|---|---|---|---|---|');
+  for (const s of summary) {
+    log(`| ${s.lib === 'tessera' ? `tessera (${s.info.build})` : 'tfjs-wasm'} | ${s.info.threads} | ${fmt(s.bestTokensPerSec, 0)} | ${fmt(s.medianTokensPerSec, 0)} | ${fmt(s.bestTokensPerSec / tessOne, 2)}x | ${s.losses.slice(0, 3).map((l) => l.toFixed(3)).join(', ')} |`);
+  }
+  report.gpt2 = { config: GPT2_CONFIG, batch: BATCH, seq: SEQ, summary };
+}
+
+report.loadAfter = os.loadavg();
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'threads.json'), JSON.stringify(report, null, 2));
+log(`\nload average before ${report.loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${load()}; wrote results/threads.json`);
