@@ -43,6 +43,10 @@ const log = (...a) => console.error(...a);
 // Tessera
 
 const be = await setBackend('wasm');
+// The issue's comparison is single-threaded (tfjs-wasm has no threads in Node); --threads N
+// measures Tessera's worker pool against the same one-thread tfjs run.
+const threadsArg = process.argv.indexOf('--threads');
+await be.setNumThreads(threadsArg > 0 ? Number(process.argv[threadsArg + 1]) : 1);
 let t0 = performance.now();
 const model = new GPT2({}, { seed: 0 }).eval();
 const cfg = model.config;
@@ -221,7 +225,7 @@ const targets = {
 
 const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', logicalCores: os.cpus().length, node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}` };
 const f1 = (x) => x.toFixed(1);
-console.log(`\nGPT-2 124M (random weights), 1 thread, ${machine.cpu}, Node ${machine.node}${quick ? ' (--quick)' : ''}\n`);
+console.log(`\nGPT-2 124M (random weights), Tessera ${be.features.numThreads} thread(s), tfjs-wasm 1 thread, ${machine.cpu}, Node ${machine.node}${quick ? ' (--quick)' : ''}\n`);
 console.log('| | tessera | tfjs-wasm | tessera / tfjs |');
 console.log('|---|---|---|---|');
 console.log(`| forward, ${PROMPT}-token prompt (ms, best of ${FORWARD_ROUNDS}) | ${f1(forward.tessera.best)} | ${f1(forward.tfjs.best)} | ${ratios.forward.toFixed(2)}x |`);
