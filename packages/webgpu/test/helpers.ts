@@ -4,6 +4,7 @@
 import { ReferenceBackend, type Backend, type Dense, type Storage } from '@tessera/core';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { webgpu, WebGPUUnavailableError, type WebGPUBackend } from '../src/index.js';
+export * from '../../core/test/checks.js';
 
 /** Probes for a real adapter once per test file: the backend, or why there is none. */
 async function probe(): Promise<{ be: WebGPUBackend | null; reason: string }> {
@@ -47,32 +48,6 @@ export function describeGPU(title: string, body: (get: () => Twin) => void): voi
       return twin;
     });
   });
-}
-
-/** Deterministic PRNG (mulberry32): uniform floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n uniform f32 values in [lo, hi). */
-export function randF32(r: () => number, n: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
-  return out;
-}
-
-/** n integers in [lo, hi). */
-export function randI32(r: () => number, n: number, lo: number, hi: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = lo + Math.floor((hi - lo) * r());
-  return out;
 }
 
 /** One operand living in both backends: same contents, same element offset. */
@@ -139,62 +114,3 @@ export class Twin {
     }
   }
 }
-
-function fmt(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
-}
-
-/**
- * Throws unless |got[i] - ref[i]| <= atol + rtol * |ref[i]| for every i (NaN matches NaN,
- * infinities must be equal). The message names the worst index and both values.
- */
-export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rtol: number, atol: number, what = 'values'): void {
-  if (got.length !== ref.length) throw new Error(`${what}: length ${got.length} != reference length ${ref.length}`);
-  let worst = -1;
-  let worstExcess = 0;
-  let bad = 0;
-  for (let i = 0; i < got.length; i++) {
-    const g = got[i];
-    const r = ref[i];
-    let excess: number;
-    if (Number.isNaN(r) || Number.isNaN(g)) excess = Number.isNaN(r) && Number.isNaN(g) ? 0 : Infinity;
-    else if (!Number.isFinite(r) || !Number.isFinite(g)) excess = g === r ? 0 : Infinity;
-    else excess = Math.abs(g - r) - (atol + rtol * Math.abs(r));
-    if (excess > 0) {
-      bad++;
-      if (excess > worstExcess) {
-        worstExcess = excess;
-        worst = i;
-      }
-    }
-  }
-  if (bad > 0) {
-    const g = got[worst];
-    const r = ref[worst];
-    throw new Error(
-      `${what}: ${bad} of ${got.length} elements differ beyond rtol ${rtol}, atol ${atol}; worst at [${worst}]: got ${fmt(g)}, reference ${fmt(r)} (|diff| ${Math.abs(g - r)})`,
-    );
-  }
-}
-
-/** Throws unless every element is the same value (Object.is, so -0 differs from 0), NaN matching any NaN. */
-export function expectSameValues(got: ArrayLike<number>, ref: ArrayLike<number>, what = 'values'): void {
-  if (got.length !== ref.length) throw new Error(`${what}: length ${got.length} != reference length ${ref.length}`);
-  for (let i = 0; i < got.length; i++) {
-    const g = got[i];
-    const r = ref[i];
-    if (!Object.is(g, r) && !(Number.isNaN(g) && Number.isNaN(r))) {
-      throw new Error(`${what}: element [${i}] differs: got ${fmt(g)}, reference ${fmt(r)}`);
-    }
-  }
-}
-
-/** Largest finite |value| (the scale for absolute tolerance floors). */
-export function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i])) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
-
-/** The odd sizes every kernel test covers (1 and values that miss the vec4 width and the 64-wide tiles). */
-export const ODD_SIZES = [1, 3, 17, 63, 129] as const;
