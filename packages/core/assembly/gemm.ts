@@ -11,12 +11,17 @@ export const NC: i32 = 2048;
 export const A_BYTES: i32 = 16;
 // Path thresholds (measured, docs/benchmarks.md). B untransposed: in place when A has at
 // most DIRECT_ROWS rows, or when B has at most DIRECT_COLS columns and DIRECT_B_ELEMS
-// elements (64 KiB, so it stays in cache for every 4-row strip). B transposed: one dot-form
-// GEMV per row of A when A has at most DOT_ROWS rows.
+// elements (64 KiB, so it stays in cache for every 4-row strip). B transposed (A not): 2 x 4
+// dot-form tiles when A has at most 4 rows, or at most DOT_ROWS rows and k >= DOT_MIN_K (the
+// lane sums at the end of each tile need a long k to amortise). Packing a transposed B
+// means a transpose of every 4 x 4 block, which for 64 rows of A against GPT-2's
+// 50257 x 768 embedding (the LM head) cost more than the products: 22-28 GFLOPS packed,
+// 35-40 in dot form.
 const DIRECT_ROWS: i32 = 16;
 const DIRECT_COLS: i32 = 128;
 const DIRECT_B_ELEMS: i64 = 16384;
-const DOT_ROWS: i32 = 4;
+const DOT_ROWS: i32 = 64;
+const DOT_MIN_K: i32 = 256;
 
 export const TRANS_A: i32 = 1;
 export const TRANS_B: i32 = 2;
@@ -39,7 +44,7 @@ export const ACCUMULATE: i32 = 4;
 @inline export function packs(m: i32, n: i32, k: i32, flags: i32): bool {
   if (m <= 1 || n <= 1 || k == 0) return false;
   if ((flags & TRANS_B) == 0) return m > DIRECT_ROWS && (n > DIRECT_COLS || <i64>k * <i64>n > DIRECT_B_ELEMS);
-  return (flags & TRANS_A) != 0 || m > DOT_ROWS;
+  return (flags & TRANS_A) != 0 || m > DOT_ROWS || (m > 4 && k < DOT_MIN_K);
 }
 
 /**
@@ -97,12 +102,10 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
       const len = partStart(m, 4, part + 1, parts) - i0;
       if (len > 0) gemmDirect(a + <usize>i0 * aRow, aRow, aCol, b, <usize>n << 2, c + <usize>i0 * ldc, len, n, k, add);
     } else {
-      // Rows of A and rows of B both run along k: one dot-form GEMV per row of A.
+      // Rows of A and rows of B both run along k: dot-form tiles, 2 rows of A by 4 rows of B.
       const j0 = partStart(n, 4, part, parts);
       const len = partStart(n, 4, part + 1, parts) - j0;
-      if (len <= 0) return;
-      const bj = b + <usize>j0 * (<usize>k << 2);
-      for (let i = 0; i < m; i++) gemvDot(bj, <usize>k << 2, a + <usize>i * aRow, c + <usize>i * ldc + (<usize>j0 << 2), len, k, add);
+      if (len > 0) gemmDot(a, b + <usize>j0 * (<usize>k << 2), c + (<usize>j0 << 2), ldc, m, len, k, add);
     }
     return;
   }
@@ -179,6 +182,94 @@ function gemmDirect(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, c:
     }
   }
   for (let i = m4; i < m; i++) gemvAxpy(b, ldb, a + <usize>i * aRow, aCol, c + <usize>i * ldc, n, k, add);
+}
+
+/**
+ * Unpacked product with B transposed, A untransposed: rows of A and rows of B (both k floats,
+ * contiguous) run along k. For every group of 4 rows of B (which stays in L1) the rows of A
+ * stream past in pairs, each pair making a 2 x 4 tile of dot products (dotKernel); an odd
+ * last row of A and the last n % 4 rows of B go through gemvDot. C rows are ldc bytes apart.
+ */
+function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
+  const ld = <usize>k << 2;
+  const m2 = m & ~1;
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j += 4) {
+    const bj = b + <usize>j * ld;
+    const cj = c + (<usize>j << 2);
+    for (let i = 0; i < m2; i += 2) dotKernel(a + <usize>i * ld, bj, ld, k, cj + <usize>i * ldc, ldc, add);
+    if (m2 < m) gemvDot(bj, ld, a + <usize>m2 * ld, cj + <usize>m2 * ldc, 4, k, add);
+  }
+  if (n4 < n) {
+    for (let i = 0; i < m; i++) gemvDot(b + <usize>n4 * ld, ld, a + <usize>i * ld, c + <usize>i * ldc + (<usize>n4 << 2), n - n4, k, add);
+  }
+}
+
+/**
+ * C[0:2, 0:4] (+)= A[0:2, :] . B[0:4, :] over k (rows of both ld bytes apart): 8 vector
+ * accumulators, 2 A loads and 4 B loads per 4 values of k; lanes are summed once at the end
+ * (the same order as gemvDot, so a row computes the same bits on either).
+ */
+function dotKernel(a: usize, b: usize, ld: usize, k: i32, c: usize, ldc: usize, add: bool): void {
+  const k4 = k & ~3;
+  const a1 = a + ld;
+  const b1 = b + ld, b2 = b1 + ld, b3 = b2 + ld;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  for (let l = 0; l < k4; l += 4) {
+    const o = <usize>l << 2;
+    const x0 = v128.load(a + o);
+    const x1 = v128.load(a1 + o);
+    const y0 = v128.load(b + o);
+    c00 = madd(x0, y0, c00);
+    c10 = madd(x1, y0, c10);
+    const y1 = v128.load(b1 + o);
+    c01 = madd(x0, y1, c01);
+    c11 = madd(x1, y1, c11);
+    const y2 = v128.load(b2 + o);
+    c02 = madd(x0, y2, c02);
+    c12 = madd(x1, y2, c12);
+    const y3 = v128.load(b3 + o);
+    c03 = madd(x0, y3, c03);
+    c13 = madd(x1, y3, c13);
+  }
+  let s0 = sumLanes4(c00, c01, c02, c03);
+  let s1 = sumLanes4(c10, c11, c12, c13);
+  if (k4 < k) {
+    s0 = f32x4.add(s0, dotTail4(a, b, ld, k4, k));
+    s1 = f32x4.add(s1, dotTail4(a1, b, ld, k4, k));
+  }
+  if (add) {
+    s0 = f32x4.add(s0, v128.load(c));
+    s1 = f32x4.add(s1, v128.load(c + ldc));
+  }
+  v128.store(c, s0);
+  v128.store(c + ldc, s1);
+}
+
+/** Lane r of the result is the sum of the lanes of a_r (transpose-and-add). */
+@inline function sumLanes4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(i64x2.shuffle(t0, t1, 0, 2), i64x2.shuffle(t0, t1, 1, 3));
+}
+
+/** Lane r: sum over l in [l0, l1) of x[l] * row_r[l], rows of mat ld bytes apart (scalar tail). */
+function dotTail4(x: usize, mat: usize, ld: usize, l0: i32, l1: i32): v128 {
+  const r0 = mat, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  for (let l = l0; l < l1; l++) {
+    const o = <usize>l << 2;
+    const xs = load<f32>(x + o);
+    s0 += xs * load<f32>(r0 + o);
+    s1 += xs * load<f32>(r1 + o);
+    s2 += xs * load<f32>(r2 + o);
+    s3 += xs * load<f32>(r3 + o);
+  }
+  let tail = f32x4.splat(s0);
+  tail = f32x4.replace_lane(tail, 1, s1);
+  tail = f32x4.replace_lane(tail, 2, s2);
+  return f32x4.replace_lane(tail, 3, s3);
 }
 
 /** C[0:4, 0:4] (+)= A[0:4, 0:k] @ B[0:k, 0:4] read in place (see gemmDirect for the layouts). */
@@ -343,7 +434,28 @@ function packSliversA(dst: usize, a: usize, rowStep: usize, colStep: usize, mc: 
  * panels: panel p holds, for each l, the 8 values of columns 8p..8p+7. Columns past nc are zeros.
  */
 function packPanelsB(dst: usize, b: usize, rowStep: usize, colStep: usize, kc: i32, nc: i32): void {
-  for (let jr = 0; jr < nc; jr += NR) {
+  let jr = 0;
+  if (colStep == 4) {
+    // Rows of B are contiguous: two panels per pass, so each row's 64-byte line is read
+    // whole once. (One panel per pass reads half a line per row; with a row stride that is
+    // a multiple of 4 KiB, as for n = 3072, all kc rows fall in one L1 set and the other
+    // half is evicted before the next panel wants it.)
+    const panel = (<usize>kc * NR) << 2;
+    for (; jr + 2 * NR <= nc; jr += 2 * NR) {
+      let s = b + (<usize>jr << 2);
+      let d = dst + <usize>(jr / NR) * panel;
+      for (let l = 0; l < kc; l++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        v128.store(d + panel, v128.load(s, 32));
+        v128.store(d + panel, v128.load(s, 48), 16);
+        s += rowStep;
+        d += NR << 2;
+      }
+    }
+    dst += <usize>(jr / NR) * panel;
+  }
+  for (; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
     let s = b + <usize>jr * colStep;
     if (nr == NR && colStep == 4) {
@@ -469,25 +581,8 @@ function gemvDot(mat: usize, ld: usize, x: usize, out: usize, len: i32, k: i32, 
       a3 = madd(xv, v128.load(r3 + o), a3);
     }
     // Transpose-and-add: lane r of the sum is row r's total.
-    const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
-    const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
-    let sum = f32x4.add(i64x2.shuffle(t0, t1, 0, 2), i64x2.shuffle(t0, t1, 1, 3));
-    if (k4 < k) {
-      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-      for (let l = k4; l < k; l++) {
-        const o = <usize>l << 2;
-        const xs = load<f32>(x + o);
-        s0 += xs * load<f32>(r0 + o);
-        s1 += xs * load<f32>(r1 + o);
-        s2 += xs * load<f32>(r2 + o);
-        s3 += xs * load<f32>(r3 + o);
-      }
-      let tail = f32x4.splat(s0);
-      tail = f32x4.replace_lane(tail, 1, s1);
-      tail = f32x4.replace_lane(tail, 2, s2);
-      tail = f32x4.replace_lane(tail, 3, s3);
-      sum = f32x4.add(sum, tail);
-    }
+    let sum = sumLanes4(a0, a1, a2, a3);
+    if (k4 < k) sum = f32x4.add(sum, dotTail4(x, r0, ld, k4, k));
     const op = out + (<usize>j << 2);
     if (add) sum = f32x4.add(sum, v128.load(op));
     v128.store(op, sum);

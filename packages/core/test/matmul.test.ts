@@ -204,8 +204,12 @@ for (const { simd, ok } of builds) {
         [{ m: 18, n: 129, k: 17, transA: true }, true], // packed: B wider than 128 columns
         [{ m: 19, n: 64, k: 257 }, true], // packed: B over 16384 elements
         [{ m: 16, n: 300, k: 70, transA: true }, false], // in place: few rows
-        [{ m: 4, n: 77, k: 33, transB: true }, false], // one dot-form GEMV per row of A
-        [{ m: 5, n: 77, k: 33, transB: true }, true],
+        [{ m: 4, n: 77, k: 33, transB: true }, false], // dot-form tiles: few rows of A
+        [{ m: 5, n: 77, k: 33, transB: true }, true], // packed: k too short for dot tiles
+        [{ m: 5, n: 77, k: 255, transB: true }, true],
+        [{ m: 5, n: 77, k: 256, transB: true }, false], // dot-form tiles: m <= 64, k >= 256
+        [{ m: 64, n: 9, k: 259, transB: true }, false],
+        [{ m: 65, n: 9, k: 259, transB: true }, true], // packed: more than 64 rows of A
         [{ m: 3, n: 77, k: 33, transA: true, transB: true }, true],
       ];
       let seed = 400;
@@ -214,6 +218,17 @@ for (const { simd, ok } of builds) {
         check(be, c, seed++);
         check(be, { ...c, accumulate: true }, seed++);
       }
+    });
+
+    it('dot-form tiles (transB, m <= 64, k >= 256): odd rows of A, n % 4 columns, k % 4 tails', () => {
+      let seed = 500;
+      for (const m of [2, 3, 17, 63, 64]) {
+        for (const [n, k] of [[1, 256], [3, 257], [17, 259], [129, 300], [64, 1027]] as const) {
+          check(be, { m, n, k, transB: true }, seed++);
+          check(be, { m, n, k, transB: true, accumulate: true }, seed++);
+        }
+      }
+      check(be, { m: 64, n: 4099, k: 768, transB: true }, seed++); // LM-head-like: 64 tokens x a wide vocabulary
     });
 
     it('crosses every cache block (k > 256, m > 48, n > 2048)', () => {

@@ -106,7 +106,8 @@ for (const build of BUILDS) {
         [63, 1, 17, true, false, 1], // GEMV axpy over columns of A^T
         [17, 63, 3, false, false, 1], // in place, m > 16 with a small B
         [13, 129, 17, false, false, 1], // in place, few rows
-        [3, 129, 63, false, true, 1], // dot form per row (transB, m <= 4)
+        [3, 129, 63, false, true, 1], // dot-form tiles (transB, m <= 4)
+        [37, 131, 259, false, true, 1], // dot-form tiles (transB, m <= 64, k >= 256)
         [129, 150, 130, false, false, 1], // packed, split by rows (n <= 4m)
         [20, 300, 70, false, false, 1], // packed, split by columns (n > 4m)
         [129, 63, 300, true, false, 1], // packed, transA, k across two k-blocks
