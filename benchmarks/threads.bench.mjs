@@ -1,24 +1,36 @@
-// Threads: f32 matmul at 512 and 1024 on 1 and 2 threads — Tessera's wasm kernels against
-// onnxruntime-web (wasm execution provider, MLAS) and TensorFlow.js's wasm backend
-// (XNNPACK) — and GPT-2 training throughput on 1 and 2 threads (Tessera, and the same
-// model in TensorFlow.js on its wasm backend).
+// Threads: Tessera's wasm kernels on 1 and 2 threads against its peers, side by side in one
+// run, every figure also given as a ratio against a peer measured in the same run:
+//   - f32 matmul at 512 and 1024 (Tessera, onnxruntime-web's wasm execution provider (MLAS),
+//     TensorFlow.js's wasm backend (XNNPACK), and onnxruntime-node's native CPU execution
+//     provider as the ceiling: native code, not a wasm peer);
+//   - GPT-2 training throughput (Tessera, and the same model in TensorFlow.js on wasm);
+//   - GPT-2 124M forward over a 64-token prompt, full logits read back (Tessera 1/2 threads,
+//     tfjs-wasm 1 thread, ORT-web 1/2 threads, ORT-node 1/2 threads), the same random
+//     weights in every library (Tessera's seeded initialisation, exported to ONNX by
+//     onnx-graph.mjs for ORT and copied into tfjs tensors); target: Tessera on 2 threads
+//     >= 3x tfjs-wasm.
 //
-//   node threads.bench.mjs                 3 rounds of matmul, 2 of training; writes results/threads.json
+//   node threads.bench.mjs                 3 rounds of matmul, 2 of training, 2 of forward; writes results/threads.json
 //   node threads.bench.mjs --quick         1 round each, shorter timings
-//   node threads.bench.mjs --only matmul   (or --only gpt2)
+//   node threads.bench.mjs --only matmul   (or --only gpt2, --only forward)
 //
-// A library's thread count is fixed when its wasm module starts (ort.env.wasm.numThreads,
-// setThreadsCount), so every (library, threads) pair runs in a child process of its own;
-// the parent runs the children round-robin, in a rotated order each round, and keeps each
-// pair's best round (the machine may be shared: the load average is printed per round).
+// A library's thread count is fixed when its runtime starts (ort.env.wasm.numThreads,
+// setThreadsCount, ORT-node's intraOpNumThreads per session, Tessera's pool), so every
+// (library, threads) pair runs in a child process of its own (one 124M model per child in
+// the forward section); the parent runs the children round-robin, in a rotated order each
+// round, and keeps each pair's best round (the machine may be shared: the load average is
+// printed per round). Every library's results are checked against Tessera's (a matmul's
+// first row, a strided sample of the logits). A peer that cannot load here (onnxruntime-node
+// without a binding for the platform) is reported with the reason and its column skipped.
 // Node 20 validates relaxed-SIMD only behind --experimental-wasm-relaxed-simd: children get
-// that V8 flag there, so Tessera uses its relaxed-SIMD (FMA) build, as ORT's does.
+// that V8 flag there, so Tessera uses its relaxed-SIMD (FMA) build, as ORT-web's does.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gpt2Model, matMulModel } from './onnx-graph.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -46,6 +58,56 @@ const SEQ = 128;
 function batchTokens(i) {
   const rand = lcg(1000 + i);
   return Int32Array.from({ length: BATCH * (SEQ + 1) }, () => Math.floor((rand() + 0.5) * GPT2_CONFIG.vocab_size));
+}
+
+
+// =============================================================================================
+// Peers.
+
+/** A peer library that cannot run here: the child reports it, the parent skips its column. */
+class PeerUnavailableError extends Error {
+  name = 'PeerUnavailableError';
+}
+
+/** Version of an installed package (its package.json, found above its resolved entry point). */
+function packageVersion(name) {
+  const require = createRequire(import.meta.url);
+  for (let dir = dirname(require.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === name) return pkg.version;
+    } catch {
+      // no package.json at this level
+    }
+  }
+  return 'unknown';
+}
+
+/**
+ * ONNX Runtime for a (library, threads) pair: onnxruntime-web's wasm execution provider
+ * (thread count fixed when its wasm module starts) or onnxruntime-node's native CPU
+ * execution provider (intra-op pool of `threads`, no inter-op parallelism). For
+ * onnxruntime-node, a one-element MatMul is run first, so a binding that does not load
+ * throws PeerUnavailableError with the reason before any timing starts.
+ */
+async function ortRuntime(lib, threads) {
+  if (lib === 'ort-web') {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = threads;
+    return { ort, options: { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }, info: { version: packageVersion('onnxruntime-web'), threads, ep: 'wasm' } };
+  }
+  const options = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  let ort;
+  try {
+    ort = await import('onnxruntime-node');
+    const probe = await ort.InferenceSession.create(matMulModel(1, 1, 1, Float32Array.of(2)), options);
+    const y = (await probe.run({ A: new ort.Tensor('float32', Float32Array.of(3), [1, 1]) })).Y.data[0];
+    await probe.release();
+    if (y !== 6) throw new Error(`probe MatMul 3 x 2 gave ${y}`);
+  } catch (e) {
+    throw new PeerUnavailableError(`onnxruntime-node (${process.platform}-${process.arch}) cannot run: ${e?.message ?? e}`);
+  }
+  return { ort, options, info: { version: packageVersion('onnxruntime-node'), threads, ep: 'cpu (native)' } };
 }
 
 // =============================================================================================
@@ -86,15 +148,12 @@ async function matmulChild({ lib, threads, sizes, ms }) {
         result: () => be.readSync(out, 'f32', 0, 64),
       };
     };
-  } else if (lib === 'ort') {
-    const ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = threads;
-    const require = createRequire(import.meta.url);
-    info.version = JSON.parse(readFileSync(join(dirname(require.resolve('onnxruntime-web')), '..', 'package.json'), 'utf8')).version;
-    info.threads = threads;
+  } else if (lib === 'ort-web' || lib === 'ort-node') {
+    const { ort, options, info: ortInfo } = await ortRuntime(lib, threads);
+    Object.assign(info, ortInfo);
     runner = async (n, A, B) => {
       // B is an initializer (a weight, as in a real model; ORT may pre-pack it), A the input.
-      const sess = await ort.InferenceSession.create(onnxMatMul(n, n, n, B), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      const sess = await ort.InferenceSession.create(matMulModel(n, n, n, B), options);
       const feeds = { A: new ort.Tensor('float32', A, [n, n]) };
       let last;
       return {
@@ -152,33 +211,6 @@ async function matmulChild({ lib, threads, sizes, ms }) {
     rows.push({ n, bestMs: times[0], medianMs: times[times.length >> 1], calls: times.length, sample: Array.from(task.result()) });
   }
   return { lib, threads, info, rows };
-}
-
-// ---- ONNX: a one-node MatMul model, protobuf bytes written by hand (onnx.proto field numbers).
-function onnxMatMul(m, k, n, bData) {
-  const enc = new TextEncoder();
-  const varint = (v) => {
-    const out = [];
-    do {
-      let b = v % 128;
-      v = Math.floor(v / 128);
-      if (v) b |= 0x80;
-      out.push(b);
-    } while (v);
-    return out;
-  };
-  const int = (field, v) => [...varint(field << 3), ...varint(v)];
-  const bytes = (field, b) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
-  const str = (field, s) => bytes(field, [...enc.encode(s)]);
-  // TypeProto { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_value }] } } }
-  const tensorType = (dims) => bytes(1, [...int(1, 1), ...bytes(2, dims.flatMap((d) => bytes(1, int(1, d))))]);
-  const valueInfo = (name, dims) => [...str(1, name), ...bytes(2, tensorType(dims))];
-  const node = [...str(1, 'A'), ...str(1, 'B'), ...str(2, 'Y'), ...str(3, 'matmul'), ...str(4, 'MatMul')];
-  // TensorProto { dims, data_type: FLOAT, name, raw_data (little-endian f32) }
-  const init = [...int(1, k), ...int(1, n), ...int(2, 1), ...str(8, 'B'), ...bytes(9, [...new Uint8Array(bData.buffer, bData.byteOffset, bData.byteLength)])];
-  const graph = [...bytes(1, node), ...str(2, 'matmul'), ...bytes(5, init), ...bytes(11, valueInfo('A', [m, k])), ...bytes(12, valueInfo('Y', [m, n]))];
-  // ModelProto { ir_version 8, producer_name, graph, opset_import { domain '', version 13 } }
-  return new Uint8Array([...int(1, 8), ...str(2, 'tessera-bench'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...int(2, 13)])]);
 }
 
 async function gpt2Child({ lib, threads, steps }) {
@@ -324,10 +356,154 @@ function tfjsGpt2(tf) {
   };
 }
 
+
+// ---- GPT-2 124M forward over a 64-token prompt, full logits read back.
+
+const PROMPT = 64;
+/** A fixed pseudo-random prompt of ordinary token ids (the one of gpt2.bench.mjs). */
+const FORWARD_PROMPT = Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % 50000);
+/** Every SAMPLE_STRIDE-th logit of [1, 64, 50257] goes back to the parent for the cross-check (~32k values). */
+const SAMPLE_STRIDE = 101;
+
+/**
+ * Every child builds GPT-2 124M with Tessera's seeded initialisation (the same weights in
+ * every process), then hands those weights to its library: Tessera runs the model itself;
+ * ORT gets an ONNX graph (onnx-graph.mjs) whose initializers are copied from the
+ * parameters as the model bytes are written; tfjs gets tensors of the same values.
+ */
+async function forwardChild({ lib, threads, reps }) {
+  const { createWasmBackend } = await import('@tessera/core');
+  const { noGrad, setBackend, tensor } = await import('@tessera/tensor');
+  const { GPT2 } = await import('@tessera/models');
+  // Only Tessera's own run uses its thread pool; elsewhere it just initialises the weights.
+  const be = await createWasmBackend({ threads: lib === 'tessera' ? threads : 1 });
+  await setBackend(be);
+  let t0 = performance.now();
+  const model = new GPT2({}, { seed: 0 }).eval();
+  const cfg = model.config;
+  const info = { setup: { initMs: performance.now() - t0 }, parameters: model.numParameters(), vocab: cfg.vocab_size };
+  let forward;
+  if (lib === 'tessera') {
+    info.build = be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128';
+    info.threads = be.features.numThreads;
+    if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
+    forward = () =>
+      noGrad(() => {
+        const ids = tensor([FORWARD_PROMPT], undefined, 'i32');
+        const logits = model.forward(ids);
+        const out = logits.dataSync();
+        logits.dispose();
+        ids.dispose();
+        return out;
+      });
+  } else if (lib === 'ort-web' || lib === 'ort-node') {
+    const { ort, options, info: ortInfo } = await ortRuntime(lib, threads);
+    Object.assign(info, ortInfo);
+    const params = new Map(model.namedParameters());
+    const used = new Set();
+    const weight = (name, dims) => {
+      const p = params.get(name);
+      used.add(name);
+      if (!p) throw new Error(`GPT-2 ONNX graph: Tessera's model has no parameter ${name}`);
+      if (p.shape.join() !== dims.join()) throw new Error(`GPT-2 ONNX graph: ${name} is [${p.shape}] in Tessera's model, the graph wants [${dims}]`);
+      return p.dataSync();
+    };
+    t0 = performance.now();
+    let bytes = gpt2Model({ config: cfg, T: PROMPT, weight });
+    const unused = [...params.keys()].filter((n) => !used.has(n));
+    if (unused.length) throw new Error(`GPT-2 ONNX graph leaves out parameters of Tessera's model: ${unused.join(', ')}`);
+    info.setup.onnxBytes = bytes.length;
+    info.setup.graphMs = performance.now() - t0;
+    model.dispose();
+    t0 = performance.now();
+    const sess = await ort.InferenceSession.create(bytes, options);
+    bytes = null;
+    info.setup.sessionMs = performance.now() - t0;
+    const feeds = { ids: new ort.Tensor('int64', BigInt64Array.from(FORWARD_PROMPT, BigInt), [1, PROMPT]) };
+    forward = async () => (await sess.run(feeds)).logits.data;
+  } else {
+    const tf = await import('@tensorflow/tfjs');
+    const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+    setThreadsCount(threads);
+    await tf.setBackend('wasm');
+    await tf.ready();
+    info.threads = getThreadsCount();
+    info.version = tf.version.tfjs;
+    t0 = performance.now();
+    const net = tfjsGpt2Forward(tf, cfg, model.namedParameters());
+    info.setup.copyMs = performance.now() - t0;
+    model.dispose();
+    forward = () => {
+      const logits = net(FORWARD_PROMPT);
+      const out = logits.dataSync();
+      logits.dispose();
+      return out;
+    };
+  }
+  const first = await forward(); // warm-up (ORT's first run also allocates its arena)
+  if (first.length !== PROMPT * cfg.vocab_size) throw new Error(`${lib}: ${first.length} logits, expected ${PROMPT} x ${cfg.vocab_size}`);
+  const ms = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    await forward();
+    ms.push(performance.now() - s);
+  }
+  const sample = [];
+  for (let i = 0; i < first.length; i += SAMPLE_STRIDE) sample.push(first[i]);
+  return { lib, threads, info, ms, sample };
+}
+
+/**
+ * GPT-2 forward in TensorFlow.js ops (the network of gpt2.bench.mjs), weights copied from
+ * Tessera's named parameters; returns ids -> logits [T, V]. The tied LM head gets a
+ * pre-transposed copy of wte: tfjs-wasm's matMul with transposeB is an order of magnitude
+ * slower.
+ */
+function tfjsGpt2Forward(tf, cfg, namedParameters) {
+  const { n_embd: C, n_head: H, n_layer: L, layer_norm_epsilon: eps } = cfg;
+  const D = C / H;
+  const params = new Map(namedParameters.map(([name, p]) => [name, tf.tensor(p.dataSync(), p.shape)]));
+  params.set('lm_head.weight.T', tf.transpose(params.get('transformer.wte.weight')));
+  const P = (name) => params.get(name);
+  const ln = (x, prefix) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), P(`${prefix}.weight`)), P(`${prefix}.bias`));
+  };
+  const linear = (x, prefix) => tf.add(tf.matMul(x, P(`${prefix}.weight`)), P(`${prefix}.bias`));
+  const gelu = (x) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))))));
+  return (ids) =>
+    tf.tidy(() => {
+      const T = ids.length;
+      let x = tf.add(tf.gather(P('transformer.wte.weight'), tf.tensor1d(ids, 'int32')), tf.slice(P('transformer.wpe.weight'), [0, 0], [T, C]));
+      const rows = tf.range(0, T, 1, 'int32').reshape([T, 1]);
+      const cols = tf.range(0, T, 1, 'int32').reshape([1, T]);
+      const mask = tf.mul(tf.cast(tf.greater(cols, rows), 'float32'), -1e9); // [T, T] causal
+      for (let l = 0; l < L; l++) {
+        const p = `transformer.h.${l}`;
+        const qkv = linear(ln(x, `${p}.ln_1`), `${p}.attn.c_attn`); // [T, 3C]
+        const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [T, H, D]), [1, 0, 2])); // [H, T, D]
+        const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), mask));
+        const y = tf.reshape(tf.transpose(tf.matMul(att, v), [1, 0, 2]), [T, C]);
+        x = tf.add(x, linear(y, `${p}.attn.c_proj`));
+        x = tf.add(x, linear(gelu(linear(ln(x, `${p}.ln_2`), `${p}.mlp.c_fc`)), `${p}.mlp.c_proj`));
+      }
+      return tf.matMul(ln(x, 'transformer.ln_f'), P('lm_head.weight.T'));
+    });
+}
+
 if (childAt >= 0) {
   const spec = JSON.parse(argv[childAt + 1]);
-  const out = spec.kind === 'matmul' ? await matmulChild(spec) : await gpt2Child(spec);
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  const run = { matmul: matmulChild, gpt2: gpt2Child, forward: forwardChild }[spec.kind];
+  let out;
+  try {
+    out = await run(spec);
+  } catch (e) {
+    if (!(e instanceof PeerUnavailableError)) throw e;
+    out = { lib: spec.lib, threads: spec.threads, unavailable: e.message };
+  }
+  // Exit once the line is flushed: a pipe may take a large line (the forward section's logits
+  // sample) in several writes, and worker threads would keep the process alive otherwise.
+  await new Promise((resolve) => process.stdout.write(`${JSON.stringify(out)}\n`, resolve));
   process.exit(0);
 }
 
@@ -357,25 +533,43 @@ function rounds(specs, count, what) {
   return results;
 }
 
+const SECTIONS = ['matmul', 'gpt2', 'forward'];
+if (only !== null && !SECTIONS.includes(only)) throw new Error(`--only ${only}: expected one of ${SECTIONS.join(', ')}`);
+const runs = (section) => only === null || only === section;
+
 const report = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0].model, cores: os.availableParallelism(), loadBefore: os.loadavg() };
 const fmt = (v, d = 1) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(d));
+/** Speed ratio "a / b" of two rates (higher is faster for a), 'n/a' where either is missing. */
+const ratio = (a, b) => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`);
 
-if (only !== 'gpt2') {
+/** Drops the specs whose library could not run here (saying why); returns the others' indices. */
+function available(specs, res) {
+  const ok = [];
+  specs.forEach((s, i) => {
+    const gone = res[i].find((r) => r.unavailable);
+    if (gone) log(`${s.lib} (${s.threads} thread${s.threads > 1 ? 's' : ''}) skipped: ${gone.unavailable}`);
+    else ok.push(i);
+  });
+  return ok;
+}
+
+if (runs('matmul')) {
   const sizes = [512, 1024];
   const ms = quick ? 400 : 1500;
-  const libs = ['tessera', 'ort', 'tfjs'];
+  const libs = ['tessera', 'ort-web', 'tfjs', 'ort-node'];
   const specs = libs.flatMap((lib) => [1, 2].map((threads) => ({ kind: 'matmul', lib, threads, sizes, ms })));
   const res = rounds(specs, quick ? 1 : 3, 'matmul');
   // Best round per (lib, threads, n); every library must compute the same product.
   const table = {};
-  specs.forEach((s, i) => {
+  for (const i of available(specs, res)) {
+    const s = specs[i];
     for (const n of sizes) {
       const rows = res[i].map((r) => r.rows.find((x) => x.n === n));
       const best = Math.min(...rows.map((r) => r.bestMs));
       const medians = rows.map((r) => r.medianMs).sort((x, y) => x - y);
       table[`${s.lib}/${s.threads}/${n}`] = { bestMs: best, medianMs: medians[medians.length >> 1], gflops: (2 * n ** 3) / best / 1e6, sample: rows[0].sample, info: res[i][0].info };
     }
-  });
+  }
   for (const n of sizes) {
     const ref = table[`tessera/1/${n}`].sample;
     for (const key of Object.keys(table).filter((k) => k.endsWith(`/${n}`))) {
@@ -386,26 +580,31 @@ if (only !== 'gpt2') {
   // The probe's best sample over every Tessera child (1- and 2-thread runs alike probe one thread).
   const peak = Math.max(...specs.flatMap((sp, i) => (sp.lib === 'tessera' ? res[i].map((r) => r.info.peakGflops) : [])));
   const t = (lib, th, n) => table[`${lib}/${th}/${n}`];
+  const g = (lib, th, n) => t(lib, th, n)?.gflops;
   log(`\nf32 matmul C = A @ B (square), GFLOPS = 2n^3 / best call; Tessera ${t('tessera', 1, 512).info.build}, one-thread wasm SIMD peak ${peak.toFixed(1)} GFLOPS (matmul_peak_probe)`);
+  log(`ORT-web ${t('ort-web', 1, 512).info.version} (wasm EP); ORT-node ${t('ort-node', 1, 512)?.info.version ?? 'unavailable'} (native CPU EP: the ceiling, not a wasm peer)`);
   log(`tfjs-wasm threads available in this runtime: ${t('tfjs', 2, 512).info.threads} (multithread support: ${t('tfjs', 2, 512).info.multithreadSupport})\n`);
-  log('| n | threads | tessera GFLOPS (% of peak) | ORT-web GFLOPS | tfjs-wasm GFLOPS | tessera / ORT | tessera / tfjs |');
-  log('|---|---|---|---|---|---|---|');
+  log('| n | threads | tessera GFLOPS (% of peak) | ORT-web GFLOPS | tfjs-wasm GFLOPS | ORT-node GFLOPS (native ceiling) | tessera / ORT-web | tessera / tfjs | tessera / ORT-node |');
+  log('|---|---|---|---|---|---|---|---|---|');
   for (const n of sizes) {
     for (const th of [1, 2]) {
       const ts = t('tessera', th, n);
-      const o = t('ort', th, n);
       const f = t('tfjs', th, n);
       const tfjsReal = f.info.threads === th;
-      log(`| ${n} | ${th} | ${fmt(ts.gflops)} (${fmt((100 * ts.gflops) / (peak * th), 0)}%) | ${fmt(o.gflops)} | ${tfjsReal ? fmt(f.gflops) : `${fmt(f.gflops)} (runs ${f.info.threads})`} | ${fmt(ts.gflops / o.gflops, 2)}x | ${fmt(ts.gflops / f.gflops, 2)}x |`);
+      log(
+        `| ${n} | ${th} | ${fmt(ts.gflops)} (${fmt((100 * ts.gflops) / (peak * th), 0)}%) | ${fmt(g('ort-web', th, n))} | ${tfjsReal ? fmt(f.gflops) : `${fmt(f.gflops)} (runs ${f.info.threads})`} | ${fmt(g('ort-node', th, n))} | ` +
+          `${ratio(ts.gflops, g('ort-web', th, n))} | ${ratio(ts.gflops, f.gflops)} | ${ratio(ts.gflops, g('ort-node', th, n))} |`,
+      );
     }
   }
   for (const n of sizes) {
-    log(`scaling 1 -> 2 threads at ${n}: tessera x${fmt(t('tessera', 2, n).gflops / t('tessera', 1, n).gflops, 2)}, ORT x${fmt(t('ort', 2, n).gflops / t('ort', 1, n).gflops, 2)}`);
+    const scale = (lib) => (g(lib, 1, n) === undefined ? 'n/a' : `x${fmt(g(lib, 2, n) / g(lib, 1, n), 2)}`);
+    log(`scaling 1 -> 2 threads at ${n}: tessera ${scale('tessera')}, ORT-web ${scale('ort-web')}, ORT-node ${scale('ort-node')}`);
   }
   report.matmul = { peakGflopsOneThread: peak, table };
 }
 
-if (only !== 'matmul') {
+if (runs('gpt2')) {
   const steps = quick ? 3 : 6;
   const specs = [
     { kind: 'gpt2', lib: 'tessera', threads: 1, steps },
@@ -430,6 +629,57 @@ if (only !== 'matmul') {
     log(`| ${s.lib === 'tessera' ? `tessera (${s.info.build})` : 'tfjs-wasm'} | ${s.info.threads} | ${fmt(s.bestTokensPerSec, 0)} | ${fmt(s.medianTokensPerSec, 0)} | ${fmt(s.bestTokensPerSec / tessOne, 2)}x | ${s.losses.slice(0, 3).map((l) => l.toFixed(3)).join(', ')} |`);
   }
   report.gpt2 = { config: GPT2_CONFIG, batch: BATCH, seq: SEQ, summary };
+}
+
+if (runs('forward')) {
+  const reps = quick ? 3 : 5;
+  const specs = [
+    { lib: 'tessera', threads: 1 },
+    { lib: 'tessera', threads: 2 },
+    // tfjs-wasm has no threads in Node (see the matmul section): one thread only.
+    { lib: 'tfjs', threads: 1 },
+    { lib: 'ort-web', threads: 1 },
+    { lib: 'ort-web', threads: 2 },
+    { lib: 'ort-node', threads: 1 },
+    { lib: 'ort-node', threads: 2 },
+  ].map((s) => ({ kind: 'forward', ...s, reps }));
+  const res = rounds(specs, quick ? 1 : 2, 'gpt2 forward');
+  const rows = {};
+  for (const i of available(specs, res)) {
+    const all = res[i].flatMap((r) => r.ms).sort((x, y) => x - y);
+    rows[`${specs[i].lib}/${specs[i].threads}`] = { ...specs[i], bestMs: all[0], medianMs: all[all.length >> 1], info: res[i][0].info, sample: res[i][0].sample };
+  }
+  const ref = rows['tessera/1'];
+  if (!ref) throw new Error('gpt2 forward: no tessera/1 result to check the peers against');
+  // Every library runs the same weights on the same prompt: compare a strided sample of the logits.
+  const checks = [];
+  for (const [key, r] of Object.entries(rows)) {
+    if (r.sample.length !== ref.sample.length) throw new Error(`gpt2 forward: ${key} returned ${r.sample.length} sampled logits, tessera/1 ${ref.sample.length}`);
+    r.maxAbsDiff = r.sample.reduce((m, v, j) => Math.max(m, Math.abs(v - ref.sample[j])), 0);
+    checks.push(`${key} ${r.maxAbsDiff.toExponential(1)}`);
+  }
+  const scale = ref.sample.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  log(`\ncross-check, ${ref.sample.length} logits (1 in ${SAMPLE_STRIDE} of [1, ${PROMPT}, ${ref.info.vocab}]), max |x - tessera/1| (max |logit| ${scale.toFixed(2)}): ${checks.join(', ')}`);
+  for (const [key, r] of Object.entries(rows)) if (!(r.maxAbsDiff <= 1e-3)) throw new Error(`gpt2 forward: ${key} logits differ from tessera/1 by up to ${r.maxAbsDiff} (limit 1e-3)`);
+
+  const ms = (lib, th) => rows[`${lib}/${th}`]?.bestMs;
+  const tfjs1 = ms('tfjs', 1);
+  const name = { tessera: `tessera (${ref.info.build})`, tfjs: `tfjs-wasm ${rows['tfjs/1']?.info.version ?? ''}`, 'ort-web': `ORT-web ${rows['ort-web/1']?.info.version ?? ''} (wasm EP)`, 'ort-node': `ORT-node ${rows['ort-node/1']?.info.version ?? ''} (native CPU EP, ceiling)` };
+  log(`\nGPT-2 124M (random weights, the same in every library), forward over a ${PROMPT}-token prompt, full logits [${PROMPT}, ${ref.info.vocab}] read back; best of ${quick ? 1 : 2} round(s) x ${reps} calls after a warm-up call`);
+  log('speed ratios: the other library\'s ms / this row\'s ms (above 1x: this row is faster)\n');
+  log('| library | threads | ms (best) | ms (median) | vs tfjs-wasm, 1 thread | vs ORT-web, same threads | vs ORT-node, same threads |');
+  log('|---|---|---:|---:|---:|---:|---:|');
+  for (const s of specs) {
+    const r = rows[`${s.lib}/${s.threads}`];
+    if (!r) {
+      log(`| ${s.lib} | ${s.threads} | unavailable | | | | |`);
+      continue;
+    }
+    log(`| ${name[s.lib]} | ${r.info.threads ?? s.threads} | ${fmt(r.bestMs)} | ${fmt(r.medianMs)} | ${ratio(tfjs1, r.bestMs)} | ${ratio(ms('ort-web', s.threads), r.bestMs)} | ${ratio(ms('ort-node', s.threads), r.bestMs)} |`);
+  }
+  const target = tfjs1 / ms('tessera', 2);
+  log(`\nTarget: tessera on 2 threads >= 3x tfjs-wasm (1 thread): ${target >= 3 ? 'met' : 'NOT met'} (${fmt(target, 2)}x). ORT-node is native code (MLAS kernels for the host's own vector extensions): the ceiling, not a wasm peer.`);
+  report.forward = { prompt: PROMPT, reps, rows: Object.fromEntries(Object.entries(rows).map(([k, { sample, ...r }]) => [k, r])), targets: { tessera2ThreadsAtLeast3xTfjs: target >= 3, ratio: target } };
 }
 
 report.loadAfter = os.loadavg();
