@@ -11,10 +11,22 @@
  *  2. load: the Python script writes random HF-layout directories (what
  *     save_pretrained writes, and the older hub layout); GPT2.fromPretrained
  *     loads each and its logits are compared with the Python reference.
+ *  3. transformers itself, when that Python imports it (else the line
+ *     `transformers: not importable (skipped)`), for GPT2LMHeadModel and
+ *     GPT2ForSequenceClassification (3 labels, a pad token; pooled at the last
+ *     non-pad token):
+ *     - transformersLoad / transformersClsLoad: from_pretrained(..,
+ *       output_loading_info=True) of Tessera's saved directory, with no
+ *       missing, unexpected or mismatched key, computes Tessera's logits;
+ *     - transformersSave / transformersClsSave: a random transformers model's
+ *       save_pretrained directory, loaded by GPT2.fromPretrained /
+ *       GPT2ForSequenceClassification.fromPretrained, computes its logits.
  *
  * Needs the built package (`npx turbo run build`) and python3 with torch
  * (`TESSERA_PYTHON` names another interpreter). Exits non-zero on any
  * difference above 1e-4 (`--tol`); `--keep` leaves the directories in place.
+ * The last line is `RESULT {"ok", "failed" (keys), "tol", "maxDiff": {save, loadHf, loadLegacy,
+ * transformers...}, "transformers": {version, loadingInfo} or "not importable (skipped)"}`.
  *
  *   node packages/models/scripts/hf-gpt2-check.mjs [--tol 1e-4] [--keep]
  */
@@ -24,7 +36,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GPT2 } from '@tessera/models';
+import { GPT2, GPT2ForSequenceClassification, seededRandom } from '@tessera/models';
 import { noGrad, ready, tensor } from '@tessera/tensor';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,18 +53,12 @@ const CONFIG = { n_layer: 2, n_head: 2, n_embd: 32, vocab_size: 97, n_positions:
 const SEED = 20240905;
 // Printable ASCII (32..126) as ids 0..94: two rows of 16 tokens, so every position of wpe is used.
 const PROMPT = ['The quick brown ', 'fox jumps over t'];
-
-/** mulberry32: seeded uniforms in [0, 1). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const toIds = (s) => [...s].map((c) => c.charCodeAt(0) - 32);
+// The classifier: 3 labels, id 96 (unused by the prompt) as pad_token_id; a third row padded at the end.
+const NUM_LABELS = 3;
+const PAD = 96;
+const CLS_IDS = [...PROMPT.map(toIds), [...toIds('lazy dog.'), ...Array(7).fill(PAD)]];
+const SKIPPED = 3; // exit code of the Python transformers steps when `import transformers` fails
 
 /**
  * Replaces GPT-2's initialisation (N(0, 0.02) weights, zero biases, unit
@@ -60,7 +66,7 @@ function rng(seed) {
  * seeded uniforms large enough that every parameter shows in the logits.
  */
 function randomizeWeights(model, seed) {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const u = (scale, mean = 0) => mean + scale * (2 * r() - 1);
   const dict = new Map();
   for (const [name, p] of model.namedParameters()) {
@@ -71,6 +77,7 @@ function randomizeWeights(model, seed) {
     else if (name.endsWith('.bias')) f = () => u(0.3);
     else if (name.endsWith('wte.weight')) f = () => u(1.7);
     else if (name.endsWith('wpe.weight')) f = () => u(0.8);
+    else if (name === 'score.weight') f = () => u(Math.sqrt(3 / p.shape[1])); // Linear [out, in]
     else f = () => u(Math.sqrt(3 / p.shape[0])); // Conv1D [in, out]: unit-variance outputs
     for (let i = 0; i < n; i++) data[i] = f();
     dict.set(name, { shape: p.shape, data });
@@ -96,19 +103,17 @@ function indent(text) {
     .join('\n');
 }
 
-/** Tessera runs a fixed prompt and saves; returns the Python check job. */
-async function prepareSave(root) {
-  const model = new GPT2(CONFIG, { seed: SEED });
+/** Tessera runs ids through a model with seeded random weights, saves it and its logits; returns the paths. */
+async function saveTessera(root, name, model, ids) {
   randomizeWeights(model, SEED);
   model.eval();
-  const ids = PROMPT.map((s) => [...s].map((c) => c.charCodeAt(0) - 32));
   const { shape, data } = logitsOf(model, ids);
-  const dir = join(root, 'tessera-saved');
+  const dir = join(root, name);
   await model.savePretrained(dir);
   model.dispose();
-  const file = join(root, 'tessera-logits.json');
+  const file = join(root, `${name}-logits.json`);
   await writeFile(file, JSON.stringify({ ids, shape, logits: Array.from(data) }));
-  return { title: `save: Tessera savePretrained -> PyTorch HF-convention reader (${dir})`, job: ['check', dir, '--logits', file, '--tol', String(TOL)] };
+  return { dir, file };
 }
 
 /** The Python job that writes an HF-layout directory and its reference logits. */
@@ -116,17 +121,32 @@ function writeJob(root, layout, seed) {
   const dir = join(root, `torch-written-${layout}`);
   const refFile = join(root, `torch-logits-${layout}.json`);
   const extra = layout === 'legacy' ? ['--n-inner', '80', '--seq', '16'] : [];
-  return { dir, refFile, title: `load: PyTorch HF-layout writer (${layout}) -> Tessera GPT2.fromPretrained (${dir})`, job: ['write', dir, '--out', refFile, '--seed', String(seed), '--layout', layout, ...extra] };
+  return { dir, refFile, Model: GPT2, title: `load: PyTorch HF-layout writer (${layout}) -> Tessera GPT2.fromPretrained (${dir})`, job: ['write', dir, '--out', refFile, '--seed', String(seed), '--layout', layout, ...extra] };
 }
 
-/** Tessera loads what the Python script wrote and compares logits with its reference. */
-async function checkLoad({ dir, refFile }) {
+/** The Python job where transformers' own save_pretrained writes a random model and its logits. */
+function transformersSaveJob(root, head, seed) {
+  const dir = join(root, `transformers-saved-${head}`);
+  const refFile = join(root, `transformers-logits-${head}.json`);
+  const Model = head === 'lm' ? GPT2 : GPT2ForSequenceClassification;
+  const size = ['--n-layer', '2', '--n-head', '2', '--n-embd', '32', '--n-positions', '16', '--vocab-size', '97', '--seq', '16', '--batch', head === 'lm' ? '2' : '3'];
+  return {
+    dir,
+    refFile,
+    Model,
+    title: `load: transformers ${head === 'lm' ? 'GPT2LMHeadModel' : 'GPT2ForSequenceClassification'}.save_pretrained -> Tessera ${Model.name}.fromPretrained (${dir})`,
+    job: ['transformers-save', dir, '--out', refFile, '--head', head, '--seed', String(seed), '--num-labels', String(NUM_LABELS), ...size],
+  };
+}
+
+/** Tessera loads what the Python script wrote and compares logits ([B, T, V] or [B, numLabels]) with its reference. */
+async function checkLoad({ dir, refFile, Model }) {
   const ref = JSON.parse(await readFile(refFile, 'utf8'));
   let model;
   try {
-    model = await GPT2.fromPretrained(dir);
+    model = await Model.fromPretrained(dir);
   } catch (e) {
-    console.log(`    FAIL: GPT2.fromPretrained rejected the directory: ${e.message}`);
+    console.log(`    FAIL: ${Model.name}.fromPretrained rejected the directory: ${e.message}`);
     return { ok: false, maxDiff: NaN };
   }
   model.eval(); // the config has HF's dropout 0.1
@@ -144,22 +164,35 @@ async function checkLoad({ dir, refFile }) {
     if (!(d <= maxDiff)) [maxDiff, at] = [d, i]; // NaN counts as the worst
     maxRef = Math.max(maxRef, Math.abs(ref.logits[i]));
   }
-  const [, T, V] = shape;
-  const where = `[${Math.floor(at / (T * V))}, ${Math.floor(at / V) % T}, ${at % V}]`;
+  const where = shape.map((_, k) => Math.floor(at / shape.slice(k + 1).reduce((a, b) => a * b, 1)) % shape[k]);
   const ok = maxDiff <= TOL;
-  console.log(`    Tessera logits [${shape}]: max |reference| ${maxRef.toPrecision(4)}, max abs difference ${maxDiff.toExponential(3)} at ${where} (tolerance ${TOL})`);
-  console.log(`    ${ok ? 'OK' : 'FAIL'}: GPT2.fromPretrained ${ok ? 'computes' : 'does not compute'} the model the HF-layout files describe`);
+  console.log(`    Tessera logits [${shape}]: max |reference| ${maxRef.toPrecision(4)}, max abs difference ${maxDiff.toExponential(3)} at [${where.join(', ')}] (tolerance ${TOL})`);
+  console.log(`    ${ok ? 'OK' : 'FAIL'}: ${Model.name}.fromPretrained ${ok ? 'computes' : 'does not compute'} the model the HF-layout files describe`);
   return { ok, maxDiff };
 }
 
 await ready();
 const root = await mkdtemp(join(tmpdir(), 'tessera-hf-check-'));
 let results;
+let transformers = 'not importable (skipped)';
 try {
-  const save = await prepareSave(root);
-  const loads = { loadHf: writeJob(root, 'hf', 11), loadLegacy: writeJob(root, 'legacy', 12) };
-  const jobs = [save, ...Object.values(loads)];
-  // One Python process for all three jobs: importing torch costs more than the checks.
+  const lm = await saveTessera(root, 'tessera-saved', new GPT2(CONFIG, { seed: SEED }), PROMPT.map(toIds));
+  const cls = await saveTessera(root, 'tessera-saved-cls', new GPT2ForSequenceClassification({ ...CONFIG, pad_token_id: PAD }, { numLabels: NUM_LABELS, seed: SEED }), CLS_IDS);
+  // Python-side checks of what Tessera saved: [key, title, job]; the max difference is parsed from their output.
+  const checks = [
+    ['save', `save: Tessera savePretrained -> PyTorch HF-convention reader (${lm.dir})`, ['check', lm.dir, '--logits', lm.file, '--tol', String(TOL)]],
+    ['transformersLoad', `save: Tessera GPT2.savePretrained -> transformers GPT2LMHeadModel.from_pretrained (${lm.dir})`, ['transformers-load', lm.dir, '--logits', lm.file, '--head', 'lm', '--tol', String(TOL)]],
+    ['transformersClsLoad', `save: Tessera GPT2ForSequenceClassification.savePretrained -> transformers GPT2ForSequenceClassification.from_pretrained (${cls.dir})`, ['transformers-load', cls.dir, '--logits', cls.file, '--head', 'cls', '--tol', String(TOL)]],
+  ].map(([key, title, job]) => ({ key, title, job }));
+  // Python writes, Tessera loads.
+  const loads = [
+    ['loadHf', writeJob(root, 'hf', 11)],
+    ['loadLegacy', writeJob(root, 'legacy', 12)],
+    ['transformersSave', transformersSaveJob(root, 'lm', 13)],
+    ['transformersClsSave', transformersSaveJob(root, 'cls', 14)],
+  ].map(([key, load]) => ({ key, ...load }));
+  const jobs = [...checks, ...loads];
+  // One Python process for all jobs: importing torch (and transformers) costs more than the checks.
   const res = spawnSync(PYTHON, [PY_SCRIPT, 'batch', ...jobs.flatMap((j) => ['--', ...j.job])], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: '1' },
@@ -174,18 +207,30 @@ try {
   if (res.status !== 0 && res.stderr) console.log(`${PYTHON} ${PY_SCRIPT} stderr:\n${indent(res.stderr.trimEnd())}`);
 
   results = {};
-  console.log(save.title);
-  console.log(indent(outcome[0].out));
-  const m = /max abs difference (\S+)/.exec(outcome[0].out);
-  results.save = { ok: outcome[0].code === 0, maxDiff: m ? Number(m[1]) : NaN };
-  for (const [i, [key, load]] of Object.entries(loads).entries()) {
-    console.log(load.title);
-    console.log(indent(outcome[i + 1].out));
-    results[key] = outcome[i + 1].code === 0 ? await checkLoad(load) : { ok: false, maxDiff: NaN };
+  const loadingInfo = {};
+  let skipReason = '';
+  for (const [i, job] of jobs.entries()) {
+    const { code, out } = outcome[i];
+    if (code === SKIPPED) {
+      skipReason ||= /^SKIP: (.*)$/m.exec(out)?.[1] ?? '';
+      continue;
+    }
+    console.log(job.title);
+    console.log(indent(out));
+    if (i < checks.length) {
+      const m = /max abs difference (\S+)/.exec(out);
+      results[job.key] = { ok: code === 0, maxDiff: m ? Number(m[1]) : NaN };
+      const info = /^loading info: (.*)$/m.exec(out);
+      if (info) loadingInfo[job.key === 'transformersLoad' ? 'lm' : 'cls'] = JSON.parse(info[1]);
+    } else results[job.key] = code === 0 ? await checkLoad(job) : { ok: false, maxDiff: NaN };
+    const version = /^transformers (\S+) /m.exec(out);
+    if (version && typeof transformers === 'string') transformers = { version: version[1], loadingInfo };
   }
+  if (typeof transformers === 'string') console.log(`transformers: not importable (skipped)${skipReason ? `: ${skipReason.replace(/^transformers not importable: /, '')}` : ''}`);
 } finally {
   if (!keep) await rm(root, { recursive: true, force: true });
 }
 const ok = Object.values(results).every((r) => r.ok);
-console.log(`RESULT ${JSON.stringify({ ok, tol: TOL, maxDiff: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.maxDiff])) })}`);
+const failed = Object.keys(results).filter((k) => !results[k].ok);
+console.log(`RESULT ${JSON.stringify({ ok, failed, tol: TOL, maxDiff: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.maxDiff])), transformers })}`);
 process.exitCode = ok ? 0 : 1;

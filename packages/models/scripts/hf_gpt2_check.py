@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent check of Tessera's GPT-2 model directories against Hugging Face's conventions.
 
-Uses only the Python standard library and torch: no `safetensors` or
-`transformers` package. It parses model.safetensors itself, reads config.json
+The reader and writer use only the Python standard library and torch: no
+`safetensors` or `transformers` package (only the transformers-load and
+transformers-save steps below import `transformers`, to check against it). It parses model.safetensors itself, reads config.json
 and computes GPT2LMHeadModel's forward pass the way transformers' eager code
 does (Conv1D weights [in, out] used as x @ W + b, c_attn split into q, k, v in
 that order, a causal mask, the configured activation, an LM head tied to wte),
@@ -29,6 +30,28 @@ in float64.
       `h.N.attn.bias` buffers, `n_ctx` in the config). FILE receives random ids and the reference
       logits computed from the written file: {"ids", "shape", "logits"}.
 
+  transformers-load DIR --logits FILE [--head lm|cls] [--tol 1e-4]
+      The one step that uses the `transformers` package itself: loads DIR
+      (written by Tessera's savePretrained) with GPT2LMHeadModel (--head lm)
+      or GPT2ForSequenceClassification (--head cls) `.from_pretrained(DIR,
+      output_loading_info=True)`, fails on any missing, unexpected or
+      mismatched key or load error (transformers already leaves out what it
+      ignores: the tied lm_head.weight, attn.bias buffers), runs FILE's ids in
+      float64 and compares with FILE's logits ([B, T, V], or [B, num_labels]
+      for cls); exits 1 above --tol. Prints `loading info: {json}`.
+
+  transformers-save DIR --out FILE [--head lm|cls] [--seed N] [--batch B]
+            [--seq T] [--num-labels L] [size options as for write]
+      Builds a transformers GPT2LMHeadModel (or GPT2ForSequenceClassification
+      with L labels and pad_token_id = vocab_size - 1) with the same random
+      weights `write` uses, writes it with save_pretrained, and FILE receives
+      ids and the model's float64 logits (cls: some rows padded with the pad
+      token, at the end and in the middle; pooled at the last non-pad token
+      by transformers itself).
+
+  Both transformers steps print `SKIP: transformers not importable: REASON`
+  and exit 3 when `import transformers` fails.
+
   batch -- JOB [-- JOB ...]
       Runs several of the above in one process (importing torch takes longer
       than a tiny check); after each job prints `JOB i EXIT code`, and exits
@@ -38,6 +61,7 @@ in float64.
 import argparse
 import json
 import math
+import os
 import re
 import struct
 import sys
@@ -53,6 +77,9 @@ class CheckError(Exception):
     pass
 
 
+SKIPPED = 3  # exit code of a transformers step when `import transformers` fails
+
+
 # ---------------------------------------------------------------- safetensors
 
 
@@ -65,10 +92,8 @@ def _no_duplicates(pairs):
     return out
 
 
-def read_safetensors(path):
-    """Returns (metadata, {name: (dtype, shape, float64 tensor)}), validating the file like the safetensors library."""
-    with open(path, "rb") as f:
-        data = f.read()
+def parse_safetensors_header(path, data):
+    """The JSON header of safetensors bytes `data`, validated; returns (header dict, header length)."""
     if len(data) < 8:
         raise CheckError(f"{path}: {len(data)} bytes, shorter than the 8-byte header length")
     (n,) = struct.unpack("<Q", data[:8])
@@ -83,6 +108,14 @@ def read_safetensors(path):
         raise CheckError(f"{path}: header is not UTF-8 JSON: {e}") from e
     if not isinstance(header, dict):
         raise CheckError(f"{path}: header is not a JSON object")
+    return header, n
+
+
+def read_safetensors(path):
+    """Returns (metadata, {name: (dtype, shape, float64 tensor)}), validating the file like the safetensors library."""
+    with open(path, "rb") as f:
+        data = f.read()
+    header, n = parse_safetensors_header(path, data)
     metadata = header.pop("__metadata__", None)
     if metadata is not None:
         if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
@@ -416,18 +449,15 @@ def hf_config(a, layout):
     return cfg
 
 
-def cmd_write(args):
-    import os
-
-    cfg = hf_config(args, args.layout)
-    g = torch.Generator().manual_seed(args.seed)
+def random_params(cfg, g):
+    """Random GPT2LMHeadModel weights (`transformer.` names, float64) from generator g, large enough
+    that the logits are O(1) and every part of the network shows in them."""
 
     def randn(*shape, std=1.0, mean=0.0):
         return mean + std * torch.randn(*shape, generator=g, dtype=torch.float64)
 
     C = cfg["n_embd"]
-    inner = cfg["n_inner"] or 4 * C
-    # Weights large enough that the logits are O(1) and every part of the network shows in them.
+    inner = cfg.get("n_inner") or 4 * C
     params = {
         "transformer.wte.weight": randn(cfg["vocab_size"], C),
         "transformer.wpe.weight": randn(cfg["n_positions"], C, std=0.5),
@@ -442,6 +472,13 @@ def cmd_write(args):
         for name, (nx, nf) in {"attn.c_attn": (C, 3 * C), "attn.c_proj": (C, C), "mlp.c_fc": (C, inner), "mlp.c_proj": (inner, C)}.items():
             params[f"{h}.{name}.weight"] = randn(nx, nf, std=nx**-0.5)
             params[f"{h}.{name}.bias"] = randn(nf, std=0.2)
+    return params
+
+
+def cmd_write(args):
+    cfg = hf_config(args, args.layout)
+    g = torch.Generator().manual_seed(args.seed)
+    params = random_params(cfg, g)
     if args.layout == "legacy":
         P = cfg["n_positions"]
         params = {k.removeprefix("transformer."): v for k, v in params.items()}
@@ -460,6 +497,128 @@ def cmd_write(args):
         json.dump({"ids": ids.tolist(), "shape": list(ref.shape), "logits": ref.reshape(-1).tolist()}, f)
     print(f"wrote {args.dir} ({args.layout} layout, seed {args.seed}; {'; '.join(notes) or 'strict key set'}), reference logits {list(ref.shape)} in {args.out}")
     return 0
+
+
+# ---------------------------------------------------------------- transformers itself
+
+
+def import_transformers():
+    """The transformers module, or None after printing why it cannot be imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local directories only; never reach for the Hub
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        import transformers
+        from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel  # noqa: F401
+    except Exception as e:  # ImportError, or a transformers that does not fit this torch
+        print(f"SKIP: transformers not importable: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        return None
+    return transformers
+
+
+def transformers_class(tf, head):
+    return tf.GPT2LMHeadModel if head == "lm" else tf.GPT2ForSequenceClassification
+
+
+def model_outputs(model, ids):
+    with torch.no_grad():
+        return model(ids).logits.to(torch.float64)
+
+
+def cmd_transformers_load(args):
+    tf = import_transformers()
+    if tf is None:
+        return SKIPPED
+    cls = transformers_class(tf, args.head)
+    try:
+        model, info = cls.from_pretrained(args.dir, output_loading_info=True)
+    except Exception as e:
+        raise CheckError(f"transformers {tf.__version__} {cls.__name__}.from_pretrained({args.dir}) raised {type(e).__name__}: {e}") from e
+    info = {k: sorted(map(str, info.get(k) or [])) for k in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")}
+    print(f"transformers {tf.__version__} {cls.__name__}.from_pretrained: {sum(p.numel() for p in model.parameters())} parameters, dtype {model.dtype}, attention {model.config._attn_implementation}")
+    print(f"loading info: {json.dumps(info)}")
+    bad = {k: v for k, v in info.items() if v}
+    model = model.to(torch.float64).eval()
+    with open(args.logits, encoding="utf-8") as f:
+        given = json.load(f)
+    ids = torch.tensor(given["ids"], dtype=torch.long)
+    ref = model_outputs(model, ids)
+    if list(given["shape"]) != list(ref.shape):
+        raise CheckError(f"{args.logits}: logits shape {given['shape']}, transformers computes {list(ref.shape)}")
+    theirs = torch.tensor(given["logits"], dtype=torch.float64).reshape(ref.shape)
+    diff = (theirs - ref).abs()
+    maxdiff = float(diff.max())
+    at = list(map(int, torch.unravel_index(diff.argmax(), diff.shape)))
+    print(f"logits {list(ref.shape)}: max |transformers| {float(ref.abs().max()):.4g}, max abs difference {maxdiff:.3e} at {at} (tolerance {args.tol:g})")
+    if bad:
+        print(f"FAIL: transformers reports {'; '.join(f'{k} {v}' for k, v in bad.items())}")
+        return 1
+    if not maxdiff <= args.tol:
+        print(f"FAIL: Tessera's logits differ from transformers' by {maxdiff:.3e} > {args.tol:g}")
+        return 1
+    print(f"OK: transformers' {cls.__name__} loads the directory with no missing or unexpected keys and computes Tessera's logits")
+    return 0
+
+
+def cmd_transformers_save(args):
+    tf = import_transformers()
+    if tf is None:
+        return SKIPPED
+    cls = transformers_class(tf, args.head)
+    V = args.vocab_size
+    extra = {"pad_token_id": V - 1, "num_labels": args.num_labels} if args.head == "cls" else {}
+    config = tf.GPT2Config(
+        n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd, n_positions=args.n_positions,
+        vocab_size=V, n_inner=args.n_inner, bos_token_id=V - 1, eos_token_id=V - 1, **extra,
+    )  # fmt: skip
+    torch.manual_seed(args.seed)  # transformers' own initialisation, replaced below
+    model = cls(config).eval()
+    g = torch.Generator().manual_seed(args.seed)
+    params = random_params(config.to_dict(), g)
+    if args.head == "cls":
+        params["score.weight"] = torch.randn(args.num_labels, args.n_embd, generator=g, dtype=torch.float64) * args.n_embd**-0.5
+    result = model.load_state_dict({k: v.to(torch.float32) for k, v in params.items()}, strict=False)
+    missing = sorted(set(result.missing_keys) - {"lm_head.weight"})  # tied to wte
+    if missing or result.unexpected_keys:
+        raise CheckError(f"random weights do not fit {cls.__name__}: missing {missing}, unexpected {sorted(result.unexpected_keys)}")
+    if args.head == "lm" and model.lm_head.weight.data_ptr() != model.transformer.wte.weight.data_ptr():
+        raise CheckError("GPT2LMHeadModel's lm_head is not tied to wte")
+    model.save_pretrained(args.dir)
+    with open(f"{args.dir}/model.safetensors", "rb") as f:
+        header, _ = parse_safetensors_header(f"{args.dir}/model.safetensors", f.read())
+    metadata = header.pop("__metadata__", None)
+    print(
+        f"transformers {tf.__version__} {cls.__name__}.save_pretrained: {sorted(os.listdir(args.dir))}, {len(header)} tensors, "
+        f"dtypes {sorted({v['dtype'] for v in header.values()})}, metadata {metadata}, lm_head.weight saved: {'lm_head.weight' in header}, "
+        f"non-transformer keys {sorted(k for k in header if not k.startswith('transformer.'))}"
+    )
+    B, T = args.batch, args.seq
+    if args.head == "lm":
+        ids = torch.randint(0, V, (B, T), generator=g)
+    else:  # rows padded at the end, and in the middle and the end; pooled at the last non-pad token
+        ids = torch.randint(0, V - 1, (B, T), generator=g)
+        if B > 1:
+            ids[1, T - T // 3 :] = V - 1
+        if B > 2:
+            ids[2, T // 4] = V - 1
+            ids[2, T - 2 :] = V - 1
+    ref = model_outputs(model.to(torch.float64), ids)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump({"ids": ids.tolist(), "shape": list(ref.shape), "logits": ref.reshape(-1).tolist()}, f)
+    print(f"logits {list(ref.shape)} (float64) for ids {list(ids.shape)} in {args.out}, max |logit| {float(ref.abs().max()):.4g}")
+    return 0
+
+
+def add_size_args(p, *, batch=2):
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--seq", type=int, default=12)
+    p.add_argument("--n-layer", type=int, default=2)
+    p.add_argument("--n-head", type=int, default=2)
+    p.add_argument("--n-embd", type=int, default=32)
+    p.add_argument("--n-positions", type=int, default=16)
+    p.add_argument("--vocab-size", type=int, default=97)
+    p.add_argument("--n-inner", type=int, default=None)
 
 
 def main(argv):
@@ -489,20 +648,24 @@ def main(argv):
     w = sub.add_parser("write", help="write a random HF-layout GPT-2 and its reference logits")
     w.add_argument("dir")
     w.add_argument("--out", required=True)
-    w.add_argument("--seed", type=int, default=0)
     w.add_argument("--layout", choices=("hf", "legacy"), default="hf")
-    w.add_argument("--batch", type=int, default=2)
-    w.add_argument("--seq", type=int, default=12)
-    w.add_argument("--n-layer", type=int, default=2)
-    w.add_argument("--n-head", type=int, default=2)
-    w.add_argument("--n-embd", type=int, default=32)
-    w.add_argument("--n-positions", type=int, default=16)
-    w.add_argument("--vocab-size", type=int, default=97)
-    w.add_argument("--n-inner", type=int, default=None)
+    add_size_args(w)
+    tl = sub.add_parser("transformers-load", help="load a directory Tessera saved with transformers itself and compare logits")
+    tl.add_argument("dir")
+    tl.add_argument("--logits", required=True)
+    tl.add_argument("--head", choices=("lm", "cls"), default="lm")
+    tl.add_argument("--tol", type=float, default=1e-4)
+    ts = sub.add_parser("transformers-save", help="save_pretrained a random transformers GPT-2 and write its logits")
+    ts.add_argument("dir")
+    ts.add_argument("--out", required=True)
+    ts.add_argument("--head", choices=("lm", "cls"), default="lm")
+    ts.add_argument("--num-labels", type=int, default=3)
+    add_size_args(ts, batch=3)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    commands = {"check": cmd_check, "write": cmd_write, "transformers-load": cmd_transformers_load, "transformers-save": cmd_transformers_save}
     try:
-        return cmd_check(args) if args.cmd == "check" else cmd_write(args)
+        return commands[args.cmd](args)
     except CheckError as e:
         print(f"FAIL: {e}")
         return 1
