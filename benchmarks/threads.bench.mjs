@@ -113,6 +113,47 @@ async function ortRuntime(lib, threads) {
 // =============================================================================================
 // Children: one (library, threads) pair each; print one JSON line on stdout.
 
+/**
+ * Register-only f32 SIMD peak of one thread in GFLOPS (matmul_peak_probe, packages/core/
+ * assembly/matmul.ts): best of a few samples after a warm-up that lets V8 tier it up.
+ */
+function wasmPeakGflops(be) {
+  const { matmul_peak_probe: probe, matmul_peak_flops: flops } = be.ctx.exports;
+  for (const t0 = performance.now(); performance.now() - t0 < 300; ) probe(1e6, 1);
+  let peak = 0;
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    probe(1e6, 1);
+    peak = Math.max(peak, (1e6 * flops()) / ((performance.now() - t0) / 1e3) / 1e9);
+  }
+  return peak;
+}
+
+/**
+ * Floating-point operations of a GPT-2 forward over `batch` sequences of `T` tokens as the
+ * kernels run it: per layer and token 2 x 12 C^2 in the four weight products, per layer and
+ * sequence 2 x 2 T^2 C in attention's two products (full T x T, mask applied after), and the
+ * LM head's 2 T C V. A training step runs each product three times (forward, and the two
+ * gradients of the backward): 3x.
+ */
+function gpt2Flops({ n_layer: L, n_embd: C, vocab_size: V }, T, batch) {
+  return batch * (L * (24 * C * C * T + 4 * T * T * C) + 2 * T * C * V);
+}
+
+/**
+ * TensorFlow.js on its wasm backend, asked for `threads`. tfjs-wasm runs its threaded build
+ * only where it detects browser-style worker support: in Node it falls back to one thread
+ * whatever is asked, and `threadsRun` says what it runs.
+ */
+async function tfjsWasm(threads) {
+  const tf = await import('@tensorflow/tfjs');
+  const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+  setThreadsCount(threads);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return { tf, threadsRun: getThreadsCount() };
+}
+
 async function matmulChild({ lib, threads, sizes, ms }) {
   const inputs = (n) => {
     const rand = lcg(n);
@@ -126,15 +167,7 @@ async function matmulChild({ lib, threads, sizes, ms }) {
     info.build = be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128';
     info.threads = be.features.numThreads;
     if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
-    // Register-only peak of one thread (matmul_peak_probe), best of a few samples after warm-up.
-    const { matmul_peak_probe: probe, matmul_peak_flops: flops } = be.ctx.exports;
-    for (const t0 = performance.now(); performance.now() - t0 < 300; ) probe(1e6, 1);
-    info.peakGflops = 0;
-    for (let i = 0; i < 10; i++) {
-      const t0 = performance.now();
-      probe(1e6, 1);
-      info.peakGflops = Math.max(info.peakGflops, (1e6 * flops()) / ((performance.now() - t0) / 1e3) / 1e9);
-    }
+    info.peakGflops = wasmPeakGflops(be);
     runner = (n, A, B) => {
       const [a, b, out] = [be.alloc(n * n * 4), be.alloc(n * n * 4), be.alloc(n * n * 4)];
       be.write(a, A);
@@ -164,14 +197,8 @@ async function matmulChild({ lib, threads, sizes, ms }) {
       };
     };
   } else {
-    const tf = await import('@tensorflow/tfjs');
-    const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
-    setThreadsCount(threads);
-    await tf.setBackend('wasm');
-    await tf.ready();
-    // tfjs-wasm runs its threaded build only where it detects browser-style worker support:
-    // in Node it falls back to one thread whatever is asked.
-    info.threads = getThreadsCount();
+    const { tf, threadsRun } = await tfjsWasm(threads);
+    info.threads = threadsRun;
     info.multithreadSupport = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
     runner = (n, A, B) => {
       const a = tf.tensor2d(A, [n, n]);
@@ -225,7 +252,7 @@ async function gpt2Child({ lib, threads, steps }) {
     const { AdamW } = await import('@tessera/optim');
     const be = await createWasmBackend({ threads });
     await setBackend(be);
-    info = { build: be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128', threads: be.features.numThreads };
+    info = { build: be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128', threads: be.features.numThreads, peakGflops: wasmPeakGflops(be) };
     const model = new GPT2(GPT2_CONFIG, { seed: 0 });
     info.parameters = model.numParameters();
     const opt = new AdamW(model.flat.groups(0.1), { lr: 3e-4 });
@@ -243,12 +270,8 @@ async function gpt2Child({ lib, threads, steps }) {
       losses.push(l);
     }
   } else {
-    const tf = await import('@tensorflow/tfjs');
-    const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
-    setThreadsCount(threads);
-    await tf.setBackend('wasm');
-    await tf.ready();
-    info = { threads: getThreadsCount() };
+    const { tf, threadsRun } = await tfjsWasm(threads);
+    info = { threads: threadsRun };
     const step = tfjsGpt2(tf);
     info.parameters = step.parameters;
     for (let i = 0; i < steps + 2; i++) {
@@ -381,12 +404,13 @@ async function forwardChild({ lib, threads, reps }) {
   let t0 = performance.now();
   const model = new GPT2({}, { seed: 0 }).eval();
   const cfg = model.config;
-  const info = { setup: { initMs: performance.now() - t0 }, parameters: model.numParameters(), vocab: cfg.vocab_size };
+  const info = { setup: { initMs: performance.now() - t0 }, parameters: model.numParameters(), vocab: cfg.vocab_size, config: { n_layer: cfg.n_layer, n_embd: cfg.n_embd, vocab_size: cfg.vocab_size } };
   let forward;
   if (lib === 'tessera') {
     info.build = be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128';
     info.threads = be.features.numThreads;
     if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
+    info.peakGflops = wasmPeakGflops(be);
     forward = () =>
       noGrad(() => {
         const ids = tensor([FORWARD_PROMPT], undefined, 'i32');
@@ -422,12 +446,8 @@ async function forwardChild({ lib, threads, reps }) {
     const feeds = { ids: new ort.Tensor('int64', BigInt64Array.from(FORWARD_PROMPT, BigInt), [1, PROMPT]) };
     forward = async () => (await sess.run(feeds)).logits.data;
   } else {
-    const tf = await import('@tensorflow/tfjs');
-    const { setThreadsCount, getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
-    setThreadsCount(threads);
-    await tf.setBackend('wasm');
-    await tf.ready();
-    info.threads = getThreadsCount();
+    const { tf, threadsRun } = await tfjsWasm(threads);
+    info.threads = threadsRun;
     info.version = tf.version.tfjs;
     t0 = performance.now();
     const net = tfjsGpt2Forward(tf, cfg, model.namedParameters());
@@ -601,7 +621,12 @@ if (runs('matmul')) {
     const scale = (lib) => (g(lib, 1, n) === undefined ? 'n/a' : `x${fmt(g(lib, 2, n) / g(lib, 1, n), 2)}`);
     log(`scaling 1 -> 2 threads at ${n}: tessera ${scale('tessera')}, ORT-web ${scale('ort-web')}, ORT-node ${scale('ort-node')}`);
   }
-  report.matmul = { peakGflopsOneThread: peak, table };
+  const matmulTargets = sizes.map((n) => {
+    const [one, two] = [g('tessera', 1, n), g('tessera', 2, n)];
+    return { n, oneThread: one, twoThreads: two, met: one >= 42 && two >= 80 };
+  });
+  for (const r of matmulTargets) log(`Target at ${r.n}: tessera 1 thread >= 42 GFLOPS (${fmt(r.oneThread)}), 2 threads >= 80 GFLOPS (${fmt(r.twoThreads)}): ${r.met ? 'met' : 'NOT met'}`);
+  report.matmul = { peakGflopsOneThread: peak, table, targets: matmulTargets };
 }
 
 if (runs('gpt2')) {
@@ -623,12 +648,21 @@ if (runs('gpt2')) {
   const tessOne = summary[0].bestTokensPerSec;
   log(`\nGPT-2 training, ${GPT2_CONFIG.n_layer} layers x ${GPT2_CONFIG.n_head} heads, ${GPT2_CONFIG.n_embd} wide, context ${SEQ}, batch ${BATCH}, vocab ${GPT2_CONFIG.vocab_size} (${summary[0].info.parameters} parameters), AdamW, dropout 0`);
   log('tokens/s = batch x context / step time (forward, backward, optimizer step, loss read back); best step, median step\n');
-  log('| library | threads | tokens/s (best) | tokens/s (median) | vs tessera 1 thread | losses (first steps) |');
-  log('|---|---|---|---|---|---|');
+  // Achieved GFLOPS of the best step: 3 x the forward's products (gpt2Flops) per BATCH x SEQ tokens.
+  const flopsPerToken = (3 * gpt2Flops(GPT2_CONFIG, SEQ, BATCH)) / (BATCH * SEQ);
+  const peak = Math.max(...summary.filter((s) => s.lib === 'tessera').map((s) => s.info.peakGflops));
+  const tfjsOne = summary.find((s) => s.lib === 'tfjs').bestTokensPerSec;
+  log(`achieved GFLOPS = ${(flopsPerToken / 1e6).toFixed(1)} MFLOP per token (products only) x tokens/s; % of the one-thread wasm SIMD peak (${fmt(peak)} GFLOPS) x threads\n`);
+  log('| library | threads | tokens/s (best) | tokens/s (median) | vs tessera 1 thread | vs tfjs-wasm | GFLOPS (% of peak) | losses (first steps) |');
+  log('|---|---|---|---|---|---|---|---|');
   for (const s of summary) {
-    log(`| ${s.lib === 'tessera' ? `tessera (${s.info.build})` : 'tfjs-wasm'} | ${s.info.threads} | ${fmt(s.bestTokensPerSec, 0)} | ${fmt(s.medianTokensPerSec, 0)} | ${fmt(s.bestTokensPerSec / tessOne, 2)}x | ${s.losses.slice(0, 3).map((l) => l.toFixed(3)).join(', ')} |`);
+    const gflops = (s.bestTokensPerSec * flopsPerToken) / 1e9;
+    const ofPeak = s.lib === 'tessera' ? ` (${fmt((100 * gflops) / (peak * s.info.threads), 0)}%)` : '';
+    log(`| ${s.lib === 'tessera' ? `tessera (${s.info.build})` : 'tfjs-wasm'} | ${s.info.threads} | ${fmt(s.bestTokensPerSec, 0)} | ${fmt(s.medianTokensPerSec, 0)} | ${fmt(s.bestTokensPerSec / tessOne, 2)}x | ${fmt(s.bestTokensPerSec / tfjsOne, 1)}x | ${fmt(gflops)}${ofPeak} | ${s.losses.slice(0, 3).map((l) => l.toFixed(3)).join(', ')} |`);
   }
-  report.gpt2 = { config: GPT2_CONFIG, batch: BATCH, seq: SEQ, summary };
+  const two = summary.find((s) => s.lib === 'tessera' && s.threads === 2).bestTokensPerSec;
+  log(`\nTarget: tessera on 2 threads >= 1,500 tokens/s: ${two >= 1500 ? 'met' : 'NOT met'} (${fmt(two, 0)})`);
+  report.gpt2 = { config: GPT2_CONFIG, batch: BATCH, seq: SEQ, flopsPerToken, peakGflopsOneThread: peak, summary, targets: { tessera2ThreadsAtLeast1500: two >= 1500 } };
 }
 
 if (runs('forward')) {
@@ -667,15 +701,20 @@ if (runs('forward')) {
   const name = { tessera: `tessera (${ref.info.build})`, tfjs: `tfjs-wasm ${rows['tfjs/1']?.info.version ?? ''}`, 'ort-web': `ORT-web ${rows['ort-web/1']?.info.version ?? ''} (wasm EP)`, 'ort-node': `ORT-node ${rows['ort-node/1']?.info.version ?? ''} (native CPU EP, ceiling)` };
   log(`\nGPT-2 124M (random weights, the same in every library), forward over a ${PROMPT}-token prompt, full logits [${PROMPT}, ${ref.info.vocab}] read back; best of ${quick ? 1 : 2} round(s) x ${reps} calls after a warm-up call`);
   log('speed ratios: the other library\'s ms / this row\'s ms (above 1x: this row is faster)\n');
-  log('| library | threads | ms (best) | ms (median) | vs tfjs-wasm, 1 thread | vs ORT-web, same threads | vs ORT-node, same threads |');
-  log('|---|---|---:|---:|---:|---:|---:|');
+  const forwardFlops = gpt2Flops(ref.info.config, PROMPT, 1);
+  const peak = Math.max(rows['tessera/1'].info.peakGflops, rows['tessera/2']?.info.peakGflops ?? 0);
+  log(`achieved GFLOPS = ${(forwardFlops / 1e9).toFixed(2)} GFLOP (the products) / best time; for Tessera also the % of the one-thread wasm SIMD peak (${fmt(peak)} GFLOPS) x threads\n`);
+  log('| library | threads | ms (best) | ms (median) | GFLOPS | vs tfjs-wasm, 1 thread | vs ORT-web, same threads | vs ORT-node, same threads |');
+  log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const s of specs) {
     const r = rows[`${s.lib}/${s.threads}`];
     if (!r) {
-      log(`| ${s.lib} | ${s.threads} | unavailable | | | | |`);
+      log(`| ${s.lib} | ${s.threads} | unavailable | | | | | |`);
       continue;
     }
-    log(`| ${name[s.lib]} | ${r.info.threads ?? s.threads} | ${fmt(r.bestMs)} | ${fmt(r.medianMs)} | ${ratio(tfjs1, r.bestMs)} | ${ratio(ms('ort-web', s.threads), r.bestMs)} | ${ratio(ms('ort-node', s.threads), r.bestMs)} |`);
+    const gflops = forwardFlops / (r.bestMs / 1e3) / 1e9;
+    const ofPeak = s.lib === 'tessera' ? ` (${fmt((100 * gflops) / (peak * s.threads), 0)}%)` : '';
+    log(`| ${name[s.lib]} | ${r.info.threads ?? s.threads} | ${fmt(r.bestMs)} | ${fmt(r.medianMs)} | ${fmt(gflops)}${ofPeak} | ${ratio(tfjs1, r.bestMs)} | ${ratio(ms('ort-web', s.threads), r.bestMs)} | ${ratio(ms('ort-node', s.threads), r.bestMs)} |`);
   }
   const target = tfjs1 / ms('tessera', 2);
   log(`\nTarget: tessera on 2 threads >= 3x tfjs-wasm (1 thread): ${target >= 3 ? 'met' : 'NOT met'} (${fmt(target, 2)}x). ORT-node is native code (MLAS kernels for the host's own vector extensions): the ceiling, not a wasm peer.`);
