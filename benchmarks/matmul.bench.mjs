@@ -27,12 +27,13 @@ const { setThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
 
 const quick = process.argv.includes('--quick');
 const square = (n) => ({ label: String(n), m: n, n, k: n, transB: false });
-/** GPT-2 small (d = 768) products: one decoding step (m = 1) and a 64-token prefill. */
+/** GPT-2 small (d = 768) products: one decoding step (m = 1) and a 64-token prefill (MLP up, LM head). */
 const GPT2 = [
   { label: 'x[1,768] @ W[768,2304] (qkv, decode)', m: 1, n: 2304, k: 768, transB: false },
   { label: 'x[1,3072] @ W[3072,768] (mlp down, decode)', m: 1, n: 768, k: 3072, transB: false },
   { label: 'x[1,768] @ wte[50257,768]^T (logits, decode)', m: 1, n: 50257, k: 768, transB: true },
   { label: 'x[64,768] @ W[768,3072] (mlp up, prefill)', m: 64, n: 3072, k: 768, transB: false },
+  { label: 'x[64,768] @ wte[50257,768]^T (logits, prefill)', m: 64, n: 50257, k: 768, transB: true },
 ];
 const CASES = quick ? [128, 256, 512].map(square) : [...[128, 256, 512, 1024, 2048].map(square), ...GPT2];
 /** Rounds per case; tasks run in a rotated order each round (see `best` below). */
