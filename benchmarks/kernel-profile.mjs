@@ -7,6 +7,7 @@
 //   node kernel-profile.mjs --train            small GPT-2 training step (threads suite's model)
 //   node kernel-profile.mjs --threads 2        the worker pool (default: 1 thread)
 //   node kernel-profile.mjs --rounds 5         timed repetitions after 2 (forward) / 3 warm-ups
+//   node kernel-profile.mjs --no-prepack       forward without model.prepackWeights()
 //
 // The table is per repetition: ms per kernel (matmul split by [batch x m x n x k] and
 // transposes), calls, GFLOPS for matmul, and the share of the step; "outside kernels" is the
@@ -83,9 +84,11 @@ if (train) {
     model.zeroGrad();
   };
 } else {
+  // Weights packed once for the GEMM, as gpt2.bench.mjs does (--no-prepack: packed per call).
   const model = new GPT2({}, { seed: 0 }).eval();
+  if (!argv.includes('--no-prepack')) model.prepackWeights();
   const prompt = Array.from({ length: 64 }, (_, i) => (i * 7919 + 13) % 50000);
-  what = 'GPT-2 124M forward over a 64-token prompt, full logits [64, 50257] read back';
+  what = `GPT-2 124M forward over a 64-token prompt, full logits [64, 50257] read back${argv.includes('--no-prepack') ? '' : ', weights prepacked'}`;
   step = () =>
     noGrad(() => {
       const ids = tensor([prompt], undefined, 'i32');

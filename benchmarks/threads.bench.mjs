@@ -411,6 +411,9 @@ async function forwardChild({ lib, threads, reps }) {
     info.threads = be.features.numThreads;
     if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
     info.peakGflops = wasmPeakGflops(be);
+    // Inference setup, as tfjs-wasm (XNNPACK caches packed weights per tensor) and ORT
+    // (pre-packed initializers) do theirs: the weight matrices packed once for the GEMM.
+    model.prepackWeights();
     forward = () =>
       noGrad(() => {
         const ids = tensor([FORWARD_PROMPT], undefined, 'i32');

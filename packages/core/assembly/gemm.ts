@@ -64,7 +64,7 @@ export const ACCUMULATE: i32 = 4;
  * else columns in multiples of NR; every element then runs through the micro-kernel with
  * the same k blocks, whichever tile it falls in.
  */
-export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32, packA: usize, packB: usize, part: i32, parts: i32): void {
+export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32, packA: usize, packB: usize, part: i32, parts: i32, prepacked: usize = 0): void {
   const transA = (flags & TRANS_A) != 0;
   const transB = (flags & TRANS_B) != 0;
   const add = (flags & ACCUMULATE) != 0;
@@ -112,22 +112,30 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
   const bRow: usize = transB ? 4 : <usize>n << 2;
   const bCol: usize = transB ? <usize>k << 2 : 4;
   if (parts == 1) {
-    gemm(a, aRow, aCol, b, bRow, bCol, c, ldc, m, n, k, add, packA, packB);
+    gemm(a, aRow, aCol, b, bRow, bCol, c, ldc, m, n, k, add, packA, packB, prepacked);
   } else if (n <= 4 * m || n < parts * NR) {
     const i0 = partStart(m, MR, part, parts);
     const len = partStart(m, MR, part + 1, parts) - i0;
-    if (len > 0) gemm(a + <usize>i0 * aRow, aRow, aCol, b, bRow, bCol, c + <usize>i0 * ldc, ldc, len, n, k, add, packA, packB);
+    if (len > 0) gemm(a + <usize>i0 * aRow, aRow, aCol, b, bRow, bCol, c + <usize>i0 * ldc, ldc, len, n, k, add, packA, packB, prepacked);
   } else {
     const j0 = partStart(n, NR, part, parts);
     const len = partStart(n, NR, part + 1, parts) - j0;
-    if (len > 0) gemm(a, aRow, aCol, b + <usize>j0 * bCol, bRow, bCol, c + (<usize>j0 << 2), ldc, m, len, k, add, packA, packB);
+    // A prepacked B starts this part at panel j0 / NR (each panel: k rows of NR floats).
+    const pre = prepacked != 0 ? prepacked + ((<usize>j0 * <usize>k) << 2) : 0;
+    if (len > 0) gemm(a, aRow, aCol, b + <usize>j0 * bCol, bRow, bCol, c + (<usize>j0 << 2), ldc, m, len, k, add, packA, packB, pre);
   }
 }
 
-/** Packed GEMM of op(A) [m, k] by op(B) [k, n] into C (rows ldc bytes apart). */
+/**
+ * Packed GEMM of op(A) [m, k] by op(B) [k, n] into C (rows ldc bytes apart). `prepacked`,
+ * when not 0, holds op(B) already in panels (matmul_prepack_b: panel p = columns
+ * NR p .. NR p + NR - 1, k rows of NR floats, zero-padded), so the (jc, pc) blocks read
+ * their kc x NR slices from it instead of packing B: the micro-kernel sees the same panels
+ * in the same order, and the result has the same bits.
+ */
 function gemm(
   a: usize, aRow: usize, aCol: usize, b: usize, bRow: usize, bCol: usize,
-  c: usize, ldc: usize, m: i32, n: i32, k: i32, accumulate: bool, packA: usize, packB: usize,
+  c: usize, ldc: usize, m: i32, n: i32, k: i32, accumulate: bool, packA: usize, packB: usize, prepacked: usize,
 ): void {
   const tile = packB + ((<usize>min(KC, k) * <usize>min(NC, roundUp(n, NR))) << 2);
   for (let jc = 0; jc < n; jc += NC) {
@@ -136,13 +144,21 @@ function gemm(
       const kc = min(KC, k - pc);
       // The first k block overwrites C unless the caller accumulates; later ones add.
       const add = accumulate || pc > 0;
-      packPanelsB(packB, b + <usize>pc * bRow + <usize>jc * bCol, bRow, bCol, kc, nc);
+      // Panel jr / NR of this block: kc x NR floats, at bBlock + jr * panelStep.
+      let bBlock = packB;
+      let panelStep = <usize>kc << 2;
+      if (prepacked != 0) {
+        bBlock = prepacked + ((<usize>jc * <usize>k + <usize>pc * NR) << 2);
+        panelStep = <usize>k << 2;
+      } else {
+        packPanelsB(packB, b + <usize>pc * bRow + <usize>jc * bCol, bRow, bCol, kc, nc);
+      }
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packSliversA(packA, a + <usize>ic * aRow + <usize>pc * aCol, aRow, aCol, mc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          const bp = packB + ((<usize>jr * <usize>kc) << 2);
+          const bp = bBlock + <usize>jr * panelStep;
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
             const ap = packA + <usize>ir * <usize>kc * A_BYTES;
@@ -602,6 +618,21 @@ function gemvDot(mat: usize, ld: usize, x: usize, out: usize, len: i32, k: i32, 
     const op = out + (<usize>j << 2);
     store<f32>(op, add ? load<f32>(op) + s : s);
   }
+}
+
+/** Bytes of op(B) [k, n] packed whole into NR-column panels (prepackB). */
+export function prepackBBytes(n: i32, k: i32): i64 {
+  return (<i64>roundUp(n, NR) * <i64>k) << 2;
+}
+
+/**
+ * Packs op(B) [k, n] (element (l, j) at b + l*bRow + j*bCol) whole into NR-column panels of
+ * k rows each, zero-padded: the layout `product` reads a prepacked B in.
+ */
+export function prepackB(dst: usize, b: usize, n: i32, k: i32, flags: i32): void {
+  const transB = (flags & TRANS_B) != 0;
+  if (n == 0 || k == 0) return;
+  packPanelsB(dst, b, transB ? 4 : <usize>n << 2, transB ? <usize>k << 2 : 4, k, n);
 }
 
 /** Bytes of the A packing scratch `product` needs for one [m, k] x [k, n] product (0: none). */

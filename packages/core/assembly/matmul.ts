@@ -30,7 +30,7 @@
 // in L1 while the A block (MC x KC x 16 B = 192 KiB) streams from L2; the B block
 // (KC x NC x 4 B = 2 MiB) lives in L3.
 
-import { TRANS_A, packABytes, packBBytes, partStart, product } from './gemm';
+import { TRANS_A, packABytes, packBBytes, partStart, prepackB, prepackBBytes, product } from './gemm';
 
 /**
  * Rows of the products matmul_f32 runs: batch * m when every batch shares one B and the A
@@ -55,12 +55,28 @@ export function matmul_pack_b_bytes(m: i32, n: i32, k: i32, flags: i32, batch: i
  * ([n, k]), out: [m, n]; strideA / strideB are element distances between batch matrices
  * (0 broadcasts). flags: 1 transA, 2 transB, 4 accumulate into out. packA / packB: scratch
  * of matmul_pack_a_bytes / matmul_pack_b_bytes bytes (same arguments), 16-byte aligned.
+ * bPacked: 0, or B prepacked by matmul_prepack_b (same n, k, transB); used where the product
+ * takes the packed path and every batch shares B, with the same result bits either way.
  */
 export function matmul_f32(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32,
-  batch: i32, strideA: i32, strideB: i32, packA: usize, packB: usize,
+  batch: i32, strideA: i32, strideB: i32, packA: usize, packB: usize, bPacked: usize,
 ): void {
-  matmul_f32_part(a, b, c, m, n, k, flags, batch, strideA, strideB, 0, 1, packA, packB);
+  matmul_f32_part(a, b, c, m, n, k, flags, batch, strideA, strideB, 0, 1, packA, packB, bPacked);
+}
+
+/** Bytes matmul_prepack_b writes for a B of [k, n] ([n, k] when transposed), as f64 (may exceed 2^31). */
+export function matmul_prepack_b_bytes(n: i32, k: i32): f64 {
+  return <f64>prepackBBytes(n, k);
+}
+
+/**
+ * Packs B ([k, n], or [n, k] with flags & 2) once into the panels the packed GEMM reads, so
+ * that products with this B (a weight, at inference) skip packing it: pass the result as
+ * matmul_f32's bPacked. dst: matmul_prepack_b_bytes bytes, 16-byte aligned.
+ */
+export function matmul_prepack_b(b: usize, dst: usize, n: i32, k: i32, flags: i32): void {
+  prepackB(dst, b, n, k, flags);
 }
 
 /**
@@ -74,9 +90,11 @@ export function matmul_f32(
  */
 export function matmul_f32_part(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32,
-  batch: i32, strideA: i32, strideB: i32, part: i32, parts: i32, packA: usize, packB: usize,
+  batch: i32, strideA: i32, strideB: i32, part: i32, parts: i32, packA: usize, packB: usize, bPacked: usize,
 ): void {
   if (m == 0 || n == 0) return;
+  // A prepacked B serves every batch only when they all share it.
+  if (batch > 1 && strideB != 0) bPacked = 0;
   const rows = productRows(m, k, flags, batch, strideA, strideB);
   if (rows != m) {
     m = rows;
@@ -89,12 +107,12 @@ export function matmul_f32_part(
     // Whole products per part: balanced (an equal count, or at least 4 each).
     const b1 = partStart(batch, 1, part + 1, parts);
     for (let i = partStart(batch, 1, part, parts); i < b1; i++) {
-      product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB, 0, 1);
+      product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB, 0, 1, bPacked);
     }
     return;
   }
   for (let i = 0; i < batch; i++) {
-    product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB, part, parts);
+    product(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, n, k, flags, packA, packB, part, parts, bPacked);
   }
 }
 

@@ -113,6 +113,24 @@ export interface MatmulParams {
   strideB?: number;
   /** Add into `out` instead of overwriting it. */
   accumulate?: boolean;
+  /**
+   * B already packed by this backend's `prepackMatmulB` (same k, n, transB), for a B used
+   * by many products (a weight at inference): the product reads the packed panels instead
+   * of packing B itself. A backend uses it where the product takes its packed path and
+   * every batch shares B (batch 1 or strideB 0), and ignores it otherwise; the result is
+   * the same either way, bit for bit.
+   */
+  bPacked?: Dense;
+}
+
+/** B of a matmul ([k, n], or [n, k] when transB) packed ahead into `out` (see MatmulParams.bPacked). */
+export interface PrepackMatmulBParams {
+  b: Dense;
+  /** Receives the packed panels: `prepackedMatmulBElements(k, n)` f32 elements. */
+  out: Dense;
+  k: number;
+  n: number;
+  transB?: boolean;
 }
 
 /** out = op(x) elementwise over `shape`; `alpha` is pow's exponent. f32. */
@@ -455,6 +473,14 @@ export interface Backend {
   attentionBackward(p: AttentionBackwardParams): void;
   sgdStep(p: SgdParams): void;
   adamStep(p: AdamParams): void;
+
+  /**
+   * Optional (the wasm backend has it): packs a matmul B ahead, for MatmulParams.bPacked.
+   * Backends without a packed GEMM leave both members undefined.
+   */
+  prepackMatmulB?(p: PrepackMatmulBParams): void;
+  /** f32 elements `prepackMatmulB` writes for a B of [k, n]. */
+  prepackedMatmulBElements?(k: number, n: number): number;
 }
 
 /** Names of every kernel method; a coverage test checks each backend has them all. */

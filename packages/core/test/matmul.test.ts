@@ -237,6 +237,80 @@ for (const { simd, ok } of builds) {
       check(be, { m: 6, n: 2100, k: 5, transB: true, accumulate: true }, 302);
     });
 
+    it('a B prepacked once (prepackMatmulB) gives the same bits as packing per call, on 1 and 3 threads', async () => {
+      // [m, n, k, transB, batch, strideB]: packed products (plain and transposed B, edge
+      // panels, several k and n blocks, batches sharing B) and shapes that never pack (GEMV,
+      // few rows in place, dot tiles), where bPacked is ignored.
+      const cases: [number, number, number, boolean, number, number | undefined][] = [
+        [64, 3072, 768, false, 1, undefined],
+        [63, 129, 300, false, 1, undefined],
+        [100, 2100, 17, false, 1, undefined],
+        [129, 63, 520, true, 1, undefined],
+        [37, 17, 3, false, 3, 0],
+        [1, 129, 63, false, 1, undefined],
+        [16, 300, 70, false, 1, undefined],
+        [40, 77, 300, true, 1, undefined],
+      ];
+      let seed = 700;
+      for (const threads of [1, 3]) {
+        const tb = await createWasmBackend({ simd, threads: Math.min(threads, be.features.threads ? 3 : 1) });
+        for (const [m, n, k, transB, batch, strideB] of cases) {
+          const rand = lcg(seed++);
+          const sa = m * k;
+          const [a, b] = [tb.alloc(4 * sa * batch), tb.alloc(4 * k * n)];
+          tb.write(a, randomArray(sa * batch, rand));
+          tb.write(b, randomArray(k * n, rand));
+          const packed = tb.alloc(4 * tb.prepackedMatmulBElements(k, n));
+          tb.prepackMatmulB({ b: { storage: b, offset: 0 }, out: { storage: packed, offset: 0 }, k, n, transB });
+          const run = (bPacked?: { storage: typeof packed; offset: number }) => {
+            const out = tb.alloc(4 * batch * m * n);
+            tb.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, transB, batch, strideB, bPacked });
+            const r = new Int32Array(tb.readSync(out, 'f32').buffer);
+            tb.free(out);
+            return r;
+          };
+          expect(run({ storage: packed, offset: 0 }), `${m}x${n}x${k} transB=${transB} batch=${batch} threads=${threads}`).toEqual(run());
+          [a, b, packed].forEach((st) => tb.free(st));
+        }
+        tb.dispose();
+      }
+    });
+
+    it('reads a prepacked B where the product packs, and ignores it where it does not', () => {
+      // Panels of zeros stand in for B: the packed path must read them (all-zero product),
+      // the in-place path (few rows) must not.
+      const [k, n] = [40, 200];
+      const b = be.alloc(4 * k * n);
+      be.write(b, randomArray(k * n, lcg(11)));
+      const zeros = be.alloc(4 * be.prepackedMatmulBElements(k, n));
+      be.fill({ out: { storage: zeros, offset: 0 }, n: be.prepackedMatmulBElements(k, n), value: 0, dtype: 'f32' });
+      for (const [m, packedPath] of [[64, true], [3, false]] as const) {
+        const a = be.alloc(4 * m * k);
+        be.write(a, randomArray(m * k, lcg(12)));
+        const out = be.alloc(4 * m * n);
+        be.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, bPacked: { storage: zeros, offset: 0 } });
+        const allZero = be.readSync(out, 'f32').every((v) => v === 0);
+        expect(allZero, `m = ${m}`).toBe(packedPath);
+        [a, out].forEach((st) => be.free(st));
+      }
+      [b, zeros].forEach((st) => be.free(st));
+    });
+
+    it('rejects a prepacked B that is too small or overlaps the output', () => {
+      const [k, n] = [20, 30];
+      const b = be.alloc(4 * k * n);
+      const small = be.alloc(4 * k * n);
+      expect(be.prepackedMatmulBElements(k, n)).toBe(32 * k);
+      expect(() => be.prepackMatmulB({ b: { storage: b, offset: 0 }, out: { storage: small, offset: 0 }, k, n })).toThrow(/prepackMatmulB out.*exceed/);
+      expect(() => be.prepackMatmulB({ b: { storage: b, offset: 0 }, out: { storage: b, offset: 0 }, k, n })).toThrow(BoundsError);
+      const a = be.alloc(4 * 64 * k);
+      const out = be.alloc(4 * 64 * n);
+      expect(() =>
+        be.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m: 64, n, k, bPacked: { storage: small, offset: 0 } }),
+      ).toThrow(/matmul bPacked.*exceed/);
+      [a, b, small, out].forEach((st) => be.free(st));
+    });
+
     it('rejects an out-of-bounds operand, freed storage and an output overlapping an input', () => {
       const a = be.alloc(4 * 12);
       const b = be.alloc(4 * 12);

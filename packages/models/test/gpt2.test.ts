@@ -298,3 +298,35 @@ describe('generation', () => {
     m.dispose();
   });
 });
+
+describe('GPT2.prepackWeights', () => {
+  it('gives the same logits bit for bit, follows a training step, and frees its copies', () => {
+    const model = new GPT2({ vocab_size: 300, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }, { seed: 3 });
+    const x = ids(randomIds(2, 20, 300, 9));
+    const y = ids(randomIds(2, 20, 300, 10));
+    const logitsBits = () => noGrad(() => tidy(() => Array.from(new Int32Array(Float32Array.from(model.forward(x).dataSync()).buffer))));
+    const plain = logitsBits();
+    const before = memory().numBytes;
+    model.eval().prepackWeights();
+    // Conv1D weights only (4 per block), each packed once: about the blocks' weight size again.
+    const blockWeights = 2 * (64 * 192 + 64 * 64 + 64 * 256 + 256 * 64) * 4;
+    expect(memory().numBytes - before).toBeGreaterThanOrEqual(blockWeights);
+    expect(memory().numBytes - before).toBeLessThan(blockWeights * 1.1);
+    expect(logitsBits()).toEqual(plain);
+    // A training step writes the weights: the packed copies are repacked before their next use.
+    const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+    tidy(() => model.train().loss(x, y).backward());
+    opt.step();
+    model.zeroGrad();
+    model.eval();
+    const packedAfter = logitsBits();
+    const withPacks = memory().numBytes;
+    model.releasePackedWeights();
+    expect(withPacks - memory().numBytes).toBeGreaterThanOrEqual(blockWeights);
+    expect(withPacks - memory().numBytes).toBeLessThan(blockWeights * 1.1);
+    expect(logitsBits()).toEqual(packedAfter);
+    expect(packedAfter).not.toEqual(plain);
+    x.dispose();
+    y.dispose();
+  });
+});

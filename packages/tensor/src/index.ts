@@ -68,7 +68,7 @@ export {
   cast,
 } from './ops/elementwise.js';
 export { sum, mean, variance, variance as var, max, min, maxWithIndices, minWithIndices, argmax, argmin, sumToShape } from './ops/reduce.js';
-export { matmul } from './ops/matmul.js';
+export { matmul, prepackMatmulWeights, releaseMatmulPacks } from './ops/matmul.js';
 export {
   reshape,
   view,

@@ -16,6 +16,12 @@ export class StorageRef {
   refs = 0;
   /** Bumped by every in-place write; autograd checks it on saved tensors. */
   version = 0;
+  /**
+   * Matmul B operands packed ahead from this storage (prepackMatmulWeights), keyed by
+   * `offset:k:n:transB`; an entry whose version is behind `version` is repacked before use.
+   * Freed with the storage.
+   */
+  packs: Map<string, { storage: Storage; version: number }> | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -32,7 +38,18 @@ export class StorageRef {
     if (--this.refs === 0) {
       counters.bytes -= this.storage.bytes;
       this.backend.free(this.storage);
+      this.dropPacks();
     }
+  }
+
+  /** Frees every packed copy made from this storage. */
+  dropPacks(): void {
+    if (!this.packs) return;
+    for (const p of this.packs.values()) {
+      counters.bytes -= p.storage.bytes;
+      this.backend.free(p.storage);
+    }
+    this.packs = null;
   }
 }
 

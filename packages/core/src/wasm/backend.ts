@@ -216,7 +216,26 @@ export class WasmBackend implements Backend {
 
   matmul(p: B.MatmulParams): void {
     val.validateMatmul(this.name, p);
+    if (p.bPacked) {
+      const count = mm.prepackedElements(this.ctx, p.k, p.n);
+      val.checkDense(this.name, p.bPacked, count, 'matmul bPacked');
+      val.checkNoOverlap(p.out, (p.batch ?? 1) * p.m * p.n, p.bPacked, count, 'matmul (bPacked)');
+    }
     mm.matmul(this.ctx, p);
+  }
+  prepackMatmulB(p: B.PrepackMatmulBParams): void {
+    val.checkCount(p.k, 'prepackMatmulB k');
+    val.checkCount(p.n, 'prepackMatmulB n');
+    val.checkDense(this.name, p.b, p.k * p.n, 'prepackMatmulB b');
+    const count = mm.prepackedElements(this.ctx, p.k, p.n);
+    val.checkDense(this.name, p.out, count, 'prepackMatmulB out');
+    val.checkNoOverlap(p.out, count, p.b, p.k * p.n, 'prepackMatmulB');
+    mm.prepackB(this.ctx, p);
+  }
+  prepackedMatmulBElements(k: number, n: number): number {
+    val.checkCount(k, 'prepackedMatmulBElements k');
+    val.checkCount(n, 'prepackedMatmulBElements n');
+    return mm.prepackedElements(this.ctx, k, n);
   }
   unary(p: B.UnaryParams): void {
     val.validateUnary(this.name, p);

@@ -35,6 +35,10 @@ export class Conv1D extends Module {
   }
 
   /** x: [..., in] -> [..., out] */
+  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return [{ weight: this.weight, transposed: false }];
+  }
+
   forward(x: Tensor): Tensor {
     return tidy(() => add(matmul(x, this.weight), this.bias));
   }

@@ -52,6 +52,10 @@ export class Linear extends Module {
   }
 
   /** x: [..., in] -> [..., out] */
+  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return [{ weight: this.weight, transposed: true }];
+  }
+
   forward(x: Tensor): Tensor {
     return tidy(() => {
       const y = matmul(x, this.weight.T);

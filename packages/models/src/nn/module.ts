@@ -5,7 +5,7 @@
  */
 
 import { ArgumentError, DTypeError, ReferenceBackend, fmtShape, sizeOf } from '@tessera/core';
-import { Tensor, keep, noGrad } from '@tessera/tensor';
+import { Tensor, keep, noGrad, prepackMatmulWeights, releaseMatmulPacks } from '@tessera/tensor';
 import { StateDictError, type ShapeMismatch } from './errors.js';
 
 /** A state-dict value: a tensor, or host data such as a loaded safetensors entry. */
@@ -159,6 +159,40 @@ export class Module {
   /** Sets evaluation mode (dropout off); returns this. */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * The weights this module (not its children) multiplies inputs by: `transposed` when the
+   * product reads the weight transposed (Linear's x @ W^T). Layers with a weight matrix
+   * override it; see prepackWeights.
+   */
+  protected matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return [];
+  }
+
+  /**
+   * Packs every weight matrix of this module tree (Linear, Conv1D) once into the matmul
+   * kernel's layout, for inference: later forward passes skip packing them (the wasm
+   * backend; others ignore it). The results are the same bit for bit. Costs a packed copy
+   * of each matrix (about the model's weight size again) until releasePackedWeights() or
+   * the parameters are freed; a training step that writes the weights makes the next
+   * product repack them, so this is for inference, not training.
+   * @example const model = (await GPT2.fromPretrained(dir)).eval().prepackWeights();
+   */
+  prepackWeights(): this {
+    for (const [, m] of this.namedModules()) {
+      for (const transposed of [false, true]) {
+        const ws = m.matmulWeights().filter((w) => w.transposed === transposed).map((w) => w.weight);
+        if (ws.length > 0) prepackMatmulWeights(ws, { transposed });
+      }
+    }
+    return this;
+  }
+
+  /** Frees what prepackWeights() packed. */
+  releasePackedWeights(): this {
+    for (const [, m] of this.namedModules()) releaseMatmulPacks(m.matmulWeights().map((w) => w.weight));
+    return this;
   }
 
   /** Drops (`setToNone`, default) or zero-fills every parameter's gradient. */

@@ -5,10 +5,11 @@
  * batch that is a single stride apart (or broadcast, stride 0) needs no copy.
  */
 
-import { ShapeError, fmtShape, sizeOf, type Dense } from '@tessera/core';
+import { ArgumentError, ShapeError, fmtShape, sizeOf, type Backend, type Dense } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, copyContiguous, dense, empty, expectDType } from '../kernels.js';
 import { tidy } from '../scope.js';
+import { counters } from '../storage.js';
 import type { Tensor } from '../tensor.js';
 import { broadcastFor } from './elementwise.js';
 import { sumToShape } from './reduce.js';
@@ -59,6 +60,74 @@ function plan(x: Tensor, batchShape: readonly number[]): Operand {
   }
 }
 
+/** The key of a packed B: where it starts in its storage, its shape and layout. */
+const packKey = (offset: number, k: number, n: number, trans: boolean) => `${offset}:${k}:${n}:${trans ? 't' : 'n'}`;
+
+/**
+ * b's packed copy for a product with this k, n and layout, when prepackMatmulWeights made
+ * one: repacked first if b's storage was written since (its version moved on).
+ */
+function packedB(b: Tensor, k: number, n: number, trans: boolean): Dense | undefined {
+  const ref = b._ref;
+  const entry = ref.packs?.get(packKey(b.offset, k, n, trans));
+  if (!entry) return undefined;
+  if (entry.version !== ref.version) {
+    ref.backend.prepackMatmulB!({ b: dense(b), out: { storage: entry.storage, offset: 0 }, k, n, transB: trans });
+    entry.version = ref.version;
+  }
+  return { storage: entry.storage, offset: 0 };
+}
+
+/**
+ * Packs 2-D f32 matrices that will be the right-hand operand (B) of many products — the
+ * weights of a model at inference — into the layout of the backend's packed GEMM, once:
+ * every later `matmul(x, w)` with one of them then skips packing it (with `transposed`,
+ * `matmul(x, w.t())`, as nn.Linear computes). The results are the same, bit for bit; the
+ * cost is a packed copy per matrix (about its own size) until the matrix's storage is
+ * freed or `releaseMatmulPacks` is called. A write to the storage (an optimizer step)
+ * makes the next product repack the copy first. Backends without a packed GEMM
+ * (reference, WebGPU) ignore this; so do products too small to pack B (few rows of x).
+ * @example prepackMatmulWeights(weights) // then y = matmul(x, weights[i])
+ */
+export function prepackMatmulWeights(weights: readonly Tensor[], options: { transposed?: boolean } = {}): void {
+  const trans = options.transposed ?? false;
+  for (const w of weights) {
+    const be = backendOf('prepackMatmulWeights', w);
+    expectDType('prepackMatmulWeights', w, 'f32');
+    if (w.rank !== 2) throw new ShapeError(`prepackMatmulWeights: expected 2-D matrices, got ${fmtShape(w.shape)}`);
+    const [rows, cols] = w.shape;
+    const [sr, sc] = w.strides;
+    if (!((sc === 1 || cols === 1) && (sr === cols || rows === 1))) {
+      throw new ArgumentError(`prepackMatmulWeights: the matrix ${fmtShape(w.shape)} with strides [${sr}, ${sc}] is not contiguous (pack a contiguous copy)`);
+    }
+    if (!be.prepackMatmulB || !be.prepackedMatmulBElements) continue;
+    // As B, w is [k, n]; transposed, matmul reads w^T = [cols, rows] from w's rows.
+    if (trans) prepackOne(be, w, cols, rows, true);
+    else prepackOne(be, w, rows, cols, false);
+  }
+}
+
+function prepackOne(be: Backend, w: Tensor, k: number, n: number, trans: boolean): void {
+  const ref = w._ref;
+  const key = packKey(w.offset, k, n, trans);
+  if (ref.packs?.has(key)) return;
+  const storage = be.alloc(be.prepackedMatmulBElements!(k, n) * 4);
+  counters.bytes += storage.bytes;
+  try {
+    be.prepackMatmulB!({ b: dense(w), out: { storage, offset: 0 }, k, n, transB: trans });
+  } catch (e) {
+    counters.bytes -= storage.bytes;
+    be.free(storage);
+    throw e;
+  }
+  (ref.packs ??= new Map()).set(key, { storage, version: ref.version });
+}
+
+/** Frees the packed copies prepackMatmulWeights made of these matrices' storages. */
+export function releaseMatmulPacks(weights: readonly Tensor[]): void {
+  for (const w of weights) w._ref.dropPacks();
+}
+
 /** a: [..., m, k] @ b: [..., k, n] with broadcast batch dims. */
 function mm(a: Tensor, b: Tensor): Tensor {
   const be = backendOf('matmul', a, b);
@@ -72,6 +141,7 @@ function mm(a: Tensor, b: Tensor): Tensor {
     const pa = plan(a, batchShape);
     const pb = plan(b, batchShape);
     try {
+      const batch = sizeOf(batchShape);
       be.matmul({
         a: pa.d,
         b: pb.d,
@@ -81,9 +151,10 @@ function mm(a: Tensor, b: Tensor): Tensor {
         k,
         transA: pa.trans,
         transB: pb.trans,
-        batch: sizeOf(batchShape),
+        batch,
         strideA: pa.stride,
         strideB: pb.stride,
+        bPacked: pb.temp === null && (batch === 1 || pb.stride === 0) ? packedB(b, k, n, pb.trans) : undefined,
       });
     } finally {
       pa.temp?.dispose();

@@ -1,0 +1,70 @@
+import { createWasmBackend } from '@tessera/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matmul, memory, noGrad, prepackMatmulWeights, randn, releaseMatmulPacks, setBackend, tensor, type Tensor } from '../src/index.js';
+
+/** The bits of a tensor's values, to compare products exactly. */
+const bits = (t: Tensor) => Array.from(new Int32Array(Float32Array.from(t.dataSync()).buffer));
+
+describe('prepackMatmulWeights (wasm backend)', () => {
+  beforeAll(async () => {
+    await setBackend(await createWasmBackend({ threads: 2 }));
+  });
+  afterAll(async () => {
+    await setBackend('reference');
+  });
+
+  it('gives the same bits as unpacked products, as B and transposed, and costs one packed copy', () => {
+    const x = randn([2, 40, 96], { seed: 1 });
+    const w = randn([96, 200], { seed: 2 });
+    const wt = randn([200, 96], { seed: 3 });
+    const plain = [matmul(x, w), matmul(x, wt.T)];
+    const before = memory().numBytes;
+    prepackMatmulWeights([w]);
+    prepackMatmulWeights([wt], { transposed: true });
+    prepackMatmulWeights([w]); // packing twice is a no-op
+    const packedBytes = memory().numBytes - before;
+    expect(packedBytes).toBeGreaterThanOrEqual(2 * 96 * 200 * 4);
+    expect(packedBytes).toBeLessThan(2 * 96 * 208 * 4 + 4096);
+    const packed = [matmul(x, w), matmul(x, wt.T)];
+    expect(bits(packed[0])).toEqual(bits(plain[0]));
+    expect(bits(packed[1])).toEqual(bits(plain[1]));
+    packed.forEach((t) => t.dispose());
+    releaseMatmulPacks([w, wt]);
+    expect(memory().numBytes).toBe(before);
+    [x, w, wt, ...plain].forEach((t) => t.dispose());
+  });
+
+  it('repacks after an in-place write (an optimizer step), and frees the copy with the weight', () => {
+    const x = randn([64, 32], { seed: 4 });
+    const w = randn([32, 300], { seed: 5 });
+    const base = memory().numBytes;
+    prepackMatmulWeights([w]);
+    const y0 = matmul(x, w);
+    noGrad(() => w.mul_(0.5)); // bumps w's version: the packed copy is stale
+    const y1 = matmul(x, w);
+    const expected = matmul(x, w.mul(1)); // a fresh tensor, never packed
+    expect(bits(y1)).toEqual(bits(expected));
+    expect(bits(y1)).not.toEqual(bits(y0));
+    [y0, y1, expected, x].forEach((t) => t.dispose());
+    w.dispose(); // the packed copy goes with the storage
+    expect(memory().numBytes).toBe(base - 64 * 32 * 4);
+  });
+
+  it('rejects what cannot be a packed B', () => {
+    expect(() => prepackMatmulWeights([randn([2, 3, 4], { seed: 6 })])).toThrow(/expected 2-D matrices, got \[2, 3, 4\]/);
+    const w = randn([8, 6], { seed: 7 });
+    expect(() => prepackMatmulWeights([w.T])).toThrow(/\[6, 8\] with strides \[1, 6\] is not contiguous/);
+    expect(() => prepackMatmulWeights([tensor([[1, 2]], undefined, 'i32')])).toThrow(/i32/);
+  });
+});
+
+describe('prepackMatmulWeights (reference backend)', () => {
+  it('is a no-op where the backend has no packed GEMM', async () => {
+    await setBackend('reference');
+    const w = randn([4, 5], { seed: 8 });
+    const before = memory().numBytes;
+    prepackMatmulWeights([w]);
+    expect(memory().numBytes).toBe(before);
+    w.dispose();
+  });
+});
