@@ -116,3 +116,34 @@ describe('TransformerEncoderClassifier', () => {
     clf.dispose();
   });
 });
+
+describe('TransformerEncoderClassifier.savePretrained / fromPretrained', () => {
+  it('round-trips options and weights bit for bit, and rejects a directory that does not fit', async () => {
+    const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = await mkdtemp(join(tmpdir(), 'tessera-encoder-'));
+    try {
+      const clf = new TransformerEncoderClassifier({ vocabSize: 50, numLabels: 3, maxLength: 12, dModel: 16, numHeads: 2, numLayers: 1, padTokenId: 0, seed: 4 }).eval();
+      const x = ids([[5, 9, 3, 0, 0], [7, 1, 2, 8, 4]]);
+      const before = noGrad(() => values(clf.forward(x)));
+      await clf.savePretrained(join(root, 'clf'));
+      const config = JSON.parse(await readFile(join(root, 'clf', 'config.json'), 'utf8'));
+      expect(config).toMatchObject({ model_type: 'tessera-encoder-classifier', vocabSize: 50, numLabels: 3, maxLength: 12, dModel: 16, numHeads: 2, numLayers: 1, dFF: 64, dropout: 0.1, padTokenId: 0 });
+      const again = (await TransformerEncoderClassifier.fromPretrained(join(root, 'clf'))).eval();
+      expect(noGrad(() => values(again.forward(x)))).toEqual(before);
+      expect(again.padTokenId).toBe(0);
+
+      await writeFile(join(root, 'clf', 'config.json'), JSON.stringify({ ...config, numHeads: 0 }));
+      await expect(TransformerEncoderClassifier.fromPretrained(join(root, 'clf'))).rejects.toThrow(/numHeads must be a positive integer, got 0/);
+      await writeFile(join(root, 'clf', 'config.json'), JSON.stringify({ ...config, dModel: 32, numHeads: 2 }));
+      await expect(TransformerEncoderClassifier.fromPretrained(join(root, 'clf'))).rejects.toThrow(/shape mismatch: "encoder\.layers\.0\.attn\.out\.bias" is \[16\] but the parameter is \[32\]/);
+      await writeFile(join(root, 'clf', 'config.json'), JSON.stringify({ ...config, model_type: 'gpt2' }));
+      await expect(TransformerEncoderClassifier.fromPretrained(join(root, 'clf'))).rejects.toThrow(/model_type "gpt2", expected "tessera-encoder-classifier"/);
+      [clf, again].forEach((m) => m.dispose());
+      x.dispose();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,7 +13,8 @@ import { Embedding } from '../nn/embedding.js';
 import { ConfigError } from '../nn/errors.js';
 import { deriveSeed } from '../nn/init.js';
 import { Linear, checkPositiveInt } from '../nn/linear.js';
-import { Module } from '../nn/module.js';
+import { Module, type StateDictValue } from '../nn/module.js';
+import { parametersToSave, readPretrained, writePretrained, type SavableTokenizer } from '../gpt2/pretrained.js';
 import { LearnedPositionalEmbedding } from '../nn/positional.js';
 import { TransformerEncoder } from '../nn/transformer-encoder.js';
 
@@ -52,6 +53,8 @@ export class TransformerEncoderClassifier extends Module {
   readonly head: Linear;
   readonly numLabels: number;
   readonly padTokenId: number | undefined;
+  /** The options this model was built with, defaults filled in (what savePretrained writes). */
+  readonly options: Required<Omit<TransformerEncoderClassifierOptions, 'padTokenId' | 'seed'>> & { padTokenId?: number };
 
   constructor(options: TransformerEncoderClassifierOptions) {
     super();
@@ -66,6 +69,10 @@ export class TransformerEncoderClassifier extends Module {
     }
     this.numLabels = numLabels;
     this.padTokenId = options.padTokenId;
+    this.options = {
+      vocabSize, numLabels, maxLength, dModel, numHeads: options.numHeads ?? 4, numLayers: options.numLayers ?? 2,
+      dFF: options.dFF ?? 4 * dModel, dropout, ...(options.padTokenId === undefined ? {} : { padTokenId: options.padTokenId }),
+    };
     this.tokens = this.registerModule('tokens', new Embedding(vocabSize, dModel, { std: 0.02, seed: deriveSeed(seed, 0) }));
     this.positions = this.registerModule('positions', new LearnedPositionalEmbedding(maxLength, dModel, { std: 0.02, seed: deriveSeed(seed, 1) }));
     this.drop = this.registerModule('drop', new Dropout(dropout, { seed: deriveSeed(seed, 2) }));
@@ -101,4 +108,52 @@ export class TransformerEncoderClassifier extends Module {
   loss(ids: Tensor, labels: Labels, mask: Tensor | null = null): Tensor {
     return tidy(() => classificationLoss('TransformerEncoderClassifier.loss', this.forward(ids, mask), labels, this.numLabels));
   }
+
+  /**
+   * Writes `dir/config.json` (`model_type` "tessera-encoder-classifier" and the
+   * options) and `dir/model.safetensors` (the state dict by its dotted names),
+   * each file written aside and renamed into place; `tokenizer` adds its files.
+   * @example await clf.savePretrained('checkpoints/clf'); const again = await TransformerEncoderClassifier.fromPretrained('checkpoints/clf');
+   */
+  async savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
+    await writePretrained(dir, {
+      config: { model_type: ENCODER_MODEL_TYPE, architectures: ['TransformerEncoderClassifier'], ...this.options },
+      tensors: await parametersToSave(this.namedParameters()),
+      tokenizer: options.tokenizer ?? null,
+    });
+  }
+
+  /**
+   * Loads what savePretrained wrote. The config is checked like the constructor's
+   * options (ConfigError naming the key) and the weights must fit exactly
+   * (StateDictError naming missing, unexpected or mis-shaped tensors).
+   */
+  static async fromPretrained(dir: string): Promise<TransformerEncoderClassifier> {
+    const files = await readPretrained(dir, { tokenizer: false });
+    const c = files.config;
+    if (c.model_type !== ENCODER_MODEL_TYPE) {
+      throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: ${dir}/config.json has model_type ${JSON.stringify(c.model_type)}, expected "${ENCODER_MODEL_TYPE}"`);
+    }
+    const keys = ['vocabSize', 'numLabels', 'maxLength', 'dModel', 'numHeads', 'numLayers', 'dFF'] as const;
+    for (const k of keys) {
+      if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+    }
+    if (typeof c.dropout !== 'number') throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number, got ${JSON.stringify(c.dropout)}`);
+    const model = new TransformerEncoderClassifier({
+      ...(Object.fromEntries(keys.map((k) => [k, c[k] as number])) as Pick<TransformerEncoderClassifierOptions, (typeof keys)[number]>),
+      dropout: c.dropout,
+      padTokenId: c.padTokenId === undefined ? undefined : (c.padTokenId as number),
+    });
+    try {
+      const dict = new Map<string, StateDictValue>();
+      for (const name of files.weights.names()) dict.set(name, files.weights.get(name));
+      model.loadStateDict(dict, { strict: true });
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
+  }
 }
+
+const ENCODER_MODEL_TYPE = 'tessera-encoder-classifier';
