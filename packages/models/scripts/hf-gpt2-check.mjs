@@ -32,11 +32,11 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GPT2, GPT2ForSequenceClassification, seededRandom } from '@tessera/models';
+import { GPT2, GPT2ForSequenceClassification, loadGPT2Tokenizer, saveTokenizer, seededRandom } from '@tessera/models';
 import { noGrad, ready, tensor } from '@tessera/tensor';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -178,11 +178,28 @@ let transformers = 'not importable (skipped)';
 try {
   const lm = await saveTessera(root, 'tessera-saved', new GPT2(CONFIG, { seed: SEED }), PROMPT.map(toIds));
   const cls = await saveTessera(root, 'tessera-saved-cls', new GPT2ForSequenceClassification({ ...CONFIG, pad_token_id: PAD }, { numLabels: NUM_LABELS, seed: SEED }), CLS_IDS);
+  // GPT-2's byte-level BPE as Tessera saves it (vocab.json + merges.txt), and Tessera's ids for texts that
+  // exercise the pre-tokenizer: contractions, digits, runs of spaces and newlines, accents, CJK, emoji.
+  const tokDir = join(root, 'tessera-tokenizer');
+  const tokenizer = await loadGPT2Tokenizer();
+  await mkdir(tokDir, { recursive: true });
+  await saveTokenizer(tokDir, tokenizer);
+  const texts = [
+    "Call me Ishmael. Some years ago—never mind how long precisely—having little or no money in my purse, I thought I'd sail about.",
+    "  leading spaces, trailing spaces   \n\n\tTabs and\r\nCRLF; don't, can't, it's, we've, they'll, I'm, you'd",
+    'Numbers 1234567 3.14159 -42 1e-5 and 2026-11-29',
+    'naïve café résumé Ærøskøbing Straße',
+    '日本語のテキスト、中文文本，한국어 텍스트',
+    'emoji 👍🏽 🧑‍🚀 🇫🇷 and symbols ∑∫√ ≠ ≤',
+  ];
+  const tokIds = join(root, 'tessera-tokenizer-ids.json');
+  await writeFile(tokIds, JSON.stringify({ texts, ids: texts.map((t) => tokenizer.encode(t)) }));
   // Python-side checks of what Tessera saved: [key, title, job]; the max difference is parsed from their output.
   const checks = [
     ['save', `save: Tessera savePretrained -> PyTorch HF-convention reader (${lm.dir})`, ['check', lm.dir, '--logits', lm.file, '--tol', String(TOL)]],
     ['transformersLoad', `save: Tessera GPT2.savePretrained -> transformers GPT2LMHeadModel.from_pretrained (${lm.dir})`, ['transformers-load', lm.dir, '--logits', lm.file, '--head', 'lm', '--tol', String(TOL)]],
     ['transformersClsLoad', `save: Tessera GPT2ForSequenceClassification.savePretrained -> transformers GPT2ForSequenceClassification.from_pretrained (${cls.dir})`, ['transformers-load', cls.dir, '--logits', cls.file, '--head', 'cls', '--tol', String(TOL)]],
+    ['transformersTokenizer', `save: Tessera's GPT-2 tokenizer files -> transformers GPT2TokenizerFast.from_pretrained (${tokDir})`, ['transformers-tokenizer', tokDir, '--ids', tokIds]],
   ].map(([key, title, job]) => ({ key, title, job }));
   // Python writes, Tessera loads.
   const loads = [

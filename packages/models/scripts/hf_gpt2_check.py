@@ -609,6 +609,34 @@ def cmd_transformers_save(args):
     return 0
 
 
+def cmd_transformers_tokenizer(args):
+    """transformers' GPT2TokenizerFast loads the vocab.json + merges.txt Tessera saved and encodes as Tessera did."""
+    tf = import_transformers()
+    if tf is None:
+        return SKIPPED
+    try:
+        tok = tf.GPT2TokenizerFast.from_pretrained(args.dir)
+    except Exception as e:
+        raise CheckError(f"transformers {tf.__version__} GPT2TokenizerFast.from_pretrained({args.dir}) raised {type(e).__name__}: {e}") from e
+    with open(args.ids, encoding="utf-8") as f:
+        given = json.load(f)
+    print(f"transformers {tf.__version__} GPT2TokenizerFast.from_pretrained: vocabulary {len(tok)}")
+    bad = 0
+    for i, (text, ids) in enumerate(zip(given["texts"], given["ids"])):
+        theirs = tok(text, add_special_tokens=False)["input_ids"]
+        back = tok.decode(ids, clean_up_tokenization_spaces=False)
+        if theirs != ids or back != text:
+            bad += 1
+            first = next((j for j, (x, y) in enumerate(zip(theirs, ids)) if x != y), min(len(theirs), len(ids)))
+            print(f"text {i} ({len(text)} chars): transformers {len(theirs)} ids, Tessera {len(ids)}; first difference at id {first}; decode round trip {'ok' if back == text else 'differs'}")
+    print(f"{len(given['texts'])} texts, {sum(map(len, given['ids']))} ids: max abs difference {0 if bad == 0 else 1} ({bad} texts differ)")
+    if bad:
+        print("FAIL: transformers' tokenizer encodes differently from Tessera's")
+        return 1
+    print("OK: transformers' GPT2TokenizerFast reads Tessera's tokenizer files and gives Tessera's ids and texts")
+    return 0
+
+
 def add_size_args(p, *, batch=2):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=batch)
@@ -661,9 +689,12 @@ def main(argv):
     ts.add_argument("--head", choices=("lm", "cls"), default="lm")
     ts.add_argument("--num-labels", type=int, default=3)
     add_size_args(ts, batch=3)
+    tt = sub.add_parser("transformers-tokenizer", help="encode texts with transformers' GPT2TokenizerFast from Tessera's tokenizer files")
+    tt.add_argument("dir")
+    tt.add_argument("--ids", required=True)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    commands = {"check": cmd_check, "write": cmd_write, "transformers-load": cmd_transformers_load, "transformers-save": cmd_transformers_save}
+    commands = {"check": cmd_check, "write": cmd_write, "transformers-load": cmd_transformers_load, "transformers-save": cmd_transformers_save, "transformers-tokenizer": cmd_transformers_tokenizer}
     try:
         return commands[args.cmd](args)
     except CheckError as e:

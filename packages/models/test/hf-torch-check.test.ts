@@ -64,6 +64,8 @@ describe('Hugging Face GPT-2 conventions, checked by PyTorch', () => {
       for (const key of ['transformersLoad', 'transformersClsLoad', 'transformersSave', 'transformersClsSave']) {
         expect(result.maxDiff[key], `${key}\n${output}`).toBeLessThanOrEqual(1e-4);
       }
+      // GPT2TokenizerFast from Tessera's vocab.json + merges.txt: the same ids on every text, and back.
+      expect(result.maxDiff.transformersTokenizer, `transformersTokenizer\n${output}`).toBe(0);
       const { loadingInfo } = result.transformers as Exclude<Result['transformers'], string>;
       expect(Object.keys(loadingInfo).sort(), output).toEqual(['cls', 'lm']);
       for (const [head, info] of Object.entries(loadingInfo)) {
