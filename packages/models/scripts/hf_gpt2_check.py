@@ -516,6 +516,14 @@ def import_transformers():
     return transformers
 
 
+def from_pretrained(tf, cls, directory, **kwargs):
+    """cls.from_pretrained(directory), any failure turned into a CheckError that names the class and directory."""
+    try:
+        return cls.from_pretrained(directory, **kwargs)
+    except Exception as e:
+        raise CheckError(f"transformers {tf.__version__} {cls.__name__}.from_pretrained({directory}) raised {type(e).__name__}: {e}") from e
+
+
 def transformers_class(tf, head):
     return tf.GPT2LMHeadModel if head == "lm" else tf.GPT2ForSequenceClassification
 
@@ -530,10 +538,7 @@ def cmd_transformers_load(args):
     if tf is None:
         return SKIPPED
     cls = transformers_class(tf, args.head)
-    try:
-        model, info = cls.from_pretrained(args.dir, output_loading_info=True)
-    except Exception as e:
-        raise CheckError(f"transformers {tf.__version__} {cls.__name__}.from_pretrained({args.dir}) raised {type(e).__name__}: {e}") from e
+    model, info = from_pretrained(tf, cls, args.dir, output_loading_info=True)
     info = {k: sorted(map(str, info.get(k) or [])) for k in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")}
     print(f"transformers {tf.__version__} {cls.__name__}.from_pretrained: {sum(p.numel() for p in model.parameters())} parameters, dtype {model.dtype}, attention {model.config._attn_implementation}")
     print(f"loading info: {json.dumps(info)}")
@@ -614,10 +619,7 @@ def cmd_transformers_tokenizer(args):
     tf = import_transformers()
     if tf is None:
         return SKIPPED
-    try:
-        tok = tf.GPT2TokenizerFast.from_pretrained(args.dir)
-    except Exception as e:
-        raise CheckError(f"transformers {tf.__version__} GPT2TokenizerFast.from_pretrained({args.dir}) raised {type(e).__name__}: {e}") from e
+    tok = from_pretrained(tf, tf.GPT2TokenizerFast, args.dir)
     with open(args.ids, encoding="utf-8") as f:
         given = json.load(f)
     print(f"transformers {tf.__version__} GPT2TokenizerFast.from_pretrained: vocabulary {len(tok)}")
