@@ -72,6 +72,10 @@ async function kernelTour(gpu, wasm) {
   const [m, n, k] = [17, 9, 13];
   const a = both(m * k), b = both(k * n), c = both(m * n);
   run('matmul', (s) => ({ a: D(a, s), b: D(b, s), out: D(c, s), m, n, k, transB: false }), [c]);
+  // One decoding step (m = 1: the GEMV shaders), B as it is and transposed.
+  const vx = both(260), vb = both(260 * 36), vy = both(36), vyt = both(36);
+  run('matmul', (s) => ({ a: D(vx, s), b: D(vb, s), out: D(vy, s), m: 1, n: 36, k: 260 }), [vy]);
+  run('matmul', (s) => ({ a: D(vx, s), b: D(vb, s), out: D(vyt, s), m: 1, n: 36, k: 260, transB: true }), [vyt]);
   const x = both(63, 'f32', 0.1, 3), u = both(63), y = both(63);
   run('unary', (s) => ({ op: 'gelu', x: S(x, s, [1]), out: D(u, s), shape: [63] }), [u]);
   run('binary', (s) => ({ op: 'pow', a: S(x, s, [7, 1]), b: S(u, s, [0, 1]), out: D(y, s), shape: [9, 7] }), [y]);

@@ -153,6 +153,19 @@ describeGPU('matmul', (twin) => {
     }
   });
 
+  it('GEMV path (m = 1, one decoding step): aligned and unaligned, k over several staged chunks, tails, accumulate, batches', async () => {
+    const be = twin().gpu;
+    let seed = 300;
+    for (const [transA, transB] of TRANS) {
+      for (const [n, k] of [[1, 1], [3, 17], [129, 63], [260, 513], [768, 768], [64, 1027]] as const) {
+        await check(be, { m: 1, n, k, transA, transB }, seed++);
+      }
+      await check(be, { m: 1, n: 132, k: 300, transA, transB, accumulate: true }, seed++);
+      await check(be, { m: 1, n: 131, k: 301, transA, transB, offA: 1, offB: 3, offOut: 2 }, seed++);
+      await check(be, { m: 1, n: 40, k: 260, transA, transB, batch: 3, strideB: 260 * 40 + 4 }, seed++);
+    }
+  });
+
   it('a and b in the same storage, and out beside them (one shared binding)', async () => {
     const t = twin();
     const r = rng(5);

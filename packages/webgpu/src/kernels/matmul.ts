@@ -16,7 +16,8 @@
  * bounds-checked scalar accesses. `accumulate` is a uniform branch, not a
  * separate shader, to keep the number of pipelines (and compile time on
  * software adapters) down.
- * Batches beyond 65535 are split over several dispatches.
+ * Batches beyond 65535 are split over several dispatches. Products with one row of A (m = 1,
+ * decoding with a KV cache) take the GEMV shaders below instead of 64 x 64 tiles.
  */
 
 import type { MatmulParams } from '@tessera/core';
@@ -148,6 +149,91 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
 }
 
+/** x values staged in workgroup memory per pass of the GEMV shaders. */
+const GEMV_CHUNK = 256;
+
+/**
+ * GEMV (m = 1: one token at decode time): out[j] = alpha * sum_l x[l] op(B)[l, j]. x (A's
+ * single row, contiguous whether or not A is transposed) is staged in workgroup memory
+ * GEMV_CHUNK values at a time. B untransposed: each of the 64 invocations owns 4
+ * consecutive outputs and walks B's rows (neighbouring invocations read neighbouring
+ * vec4s). B transposed: each invocation owns one output and walks that row of B.
+ */
+function gemvShader(decls: string, transB: boolean, vec4: boolean): string {
+  const body = transB
+    ? `let j = i32(wid.x) * 64 + i32(lid.x);
+  var acc = 0.0;
+  for (var k0 = 0; k0 < K; k0 = k0 + ${GEMV_CHUNK}) {
+    stage(aBase, k0, K, i32(lid.x));
+    workgroupBarrier();
+    let kn = min(${GEMV_CHUNK}, K - k0);
+    if (j < N) {
+      let row = bBase + j * K + k0;
+      var kk = 0;
+      ${vec4 ? `for (; kk + 3 < kn; kk = kk + 4) {
+        acc = acc + dot(vec4<f32>(xs[kk], xs[kk + 1], xs[kk + 2], xs[kk + 3]), b_v4(row + kk));
+      }` : ''}
+      for (; kk < kn; kk++) { acc = acc + xs[kk] * b_f(row + kk); }
+    }
+    workgroupBarrier();
+  }
+  if (j < N) {
+    let v = acc * P.alpha;
+    let at = cBase + j;
+    out_sf(at, select(v, v + out_f(at), P.acc != 0u));
+  }`
+    : `let j = (i32(wid.x) * 64 + i32(lid.x)) * 4;
+  var acc = vec4<f32>(0.0);
+  for (var k0 = 0; k0 < K; k0 = k0 + ${GEMV_CHUNK}) {
+    stage(aBase, k0, K, i32(lid.x));
+    workgroupBarrier();
+    let kn = min(${GEMV_CHUNK}, K - k0);
+    if (j < N) {
+      for (var kk = 0; kk < kn; kk++) {
+        let at = bBase + (k0 + kk) * N + j;
+        var bv = vec4<f32>(0.0);
+        if (j + 3 < N) {
+          bv = b_v4(at);
+        } else {
+          for (var q = 0; q < 4; q++) { if (j + q < N) { bv[q] = b_f(at + q); } }
+        }
+        acc = acc + xs[kk] * bv;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (j < N) {
+    let v = acc * P.alpha;
+    let at = cBase + j;
+    let add = P.acc != 0u;
+    if (j + 3 < N) {
+      out_sv4(at, select(v, v + out_v4(at), add));
+    } else {
+      for (var q = 0; q < 4; q++) { if (j + q < N) { out_sf(at + q, select(v[q], v[q] + out_f(at + q), add)); } }
+    }
+  }`;
+  return `${decls}
+var<workgroup> xs: array<f32, ${GEMV_CHUNK}>;
+fn stage(aBase: i32, k0: i32, K: i32, t: i32) {
+  for (var q = 0; q < ${GEMV_CHUNK / 64}; q++) {
+    let kk = t * ${GEMV_CHUNK / 64} + q;
+    var v = 0.0;
+    if (k0 + kk < K) { v = a_f(aBase + k0 + kk); }
+    xs[kk] = v;
+  }
+}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let bi = wid.z + P.b0;
+  let N = i32(P.n);
+  let K = i32(P.k);
+  let aBase = i32(P.a_o + bi * P.sa);
+  let bBase = i32(P.b_o + bi * P.sb);
+  let cBase = i32(P.out_o + bi * P.n);
+  ${body}
+}`;
+}
+
 /** Encodes a matmul job (no validation; callers validated the public params). */
 export function encodeMatmul(ctx: GpuContext, j: MatmulJob): void {
   const { m, n, k, batch } = j;
@@ -160,7 +246,10 @@ export function encodeMatmul(ctx: GpuContext, j: MatmulJob): void {
   // One flag for all three keeps the variants per transpose pair at two (aligned model shapes, anything else).
   const vec4 =
     j.a.offset % 4 === 0 && j.strideA % 4 === 0 && lda % 4 === 0 && j.b.offset % 4 === 0 && j.strideB % 4 === 0 && ldb % 4 === 0 && j.out.offset % 4 === 0 && n % 4 === 0;
-  const key = `matmul.${j.transA ? 't' : 'n'}${j.transB ? 't' : 'n'}`;
+  const gemv = m === 1 && k > 0;
+  const key = gemv ? `matmul.gemv.${j.transB ? 't' : 'n'}` : `matmul.${j.transA ? 't' : 'n'}${j.transB ? 't' : 'n'}`;
+  // GEMV: 64 invocations own 256 outputs (B untransposed) or 64 (transposed).
+  const groups = gemv ? [Math.ceil(n / (j.transB ? 64 : 256)), 1] : [gx, gy];
   for (let b0 = 0; b0 < batch; b0 += MAX_Z) {
     ctx.dispatch({
       key,
@@ -182,8 +271,8 @@ export function encodeMatmul(ctx: GpuContext, j: MatmulJob): void {
         alpha: ['f32', j.alpha],
         acc: ['u32', j.accumulate ? 1 : 0],
       },
-      groups: [gx, gy, Math.min(MAX_Z, batch - b0)],
-      wgsl: (decls) => shader(decls, j.transA, j.transB),
+      groups: [groups[0], groups[1], Math.min(MAX_Z, batch - b0)],
+      wgsl: (decls) => (gemv ? gemvShader(decls, j.transB, vec4) : shader(decls, j.transA, j.transB)),
     });
   }
 }
