@@ -182,16 +182,25 @@ fn main(${ENTRY_ARGS}) {
   return keys;
 }
 
-export function indexAdd(h: SelectHost, p: IndexAddParams): void {
-  const { outer, axisLen, inner, count } = p;
-  if (count === 0) return;
-  const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
-  const st = status(h.checks.encode(idx, count, axisLen, 'indexAdd'));
-  const n = outer * count * inner;
-  if (n === 0) return;
-  const keys = sortPositions(h.ctx, 'index', count, idx, count, inner);
+/**
+ * The accumulation pass shared by indexAdd and scatterAdd: one invocation per sorted
+ * position (`keys`, from sortPositions); the first position of each run of equal
+ * destinations sums the run's dOut values into dx. `body` is the WGSL after the guard,
+ * with `s` the sorted position (scatterAdd adds `column` to the declarations).
+ */
+function accumulateRuns(
+  h: SelectHost,
+  key: string,
+  p: IndexAddParams | ScatterAddParams,
+  keys: GPUBuffer,
+  idx: { buffer: GPUBuffer; offset: number },
+  st: ReturnType<typeof status>,
+  n: number,
+  extraDecls: string,
+  body: string,
+): void {
   h.ctx.dispatch({
-    key: 'indexAdd.runs',
+    key,
     operands: [
       { name: 'keys', buffer: keys },
       { name: 'idx', buffer: idx.buffer },
@@ -204,36 +213,49 @@ export function indexAdd(h: SelectHost, p: IndexAddParams): void {
       idx_o: ['u32', idx.offset],
       dOut_o: ['u32', p.dOut.offset],
       dx_o: ['u32', p.dx.offset],
-      axis: ['u32', axisLen],
-      inner: ['u32', inner],
-      count: ['u32', count],
+      axis: ['u32', p.axisLen],
+      inner: ['u32', p.inner],
+      count: ['u32', p.count],
       ...st.param,
     },
     groups: grid2d(Math.ceil(n / WG)),
     wgsl: (decls) => `${decls}
+${extraDecls}
 @compute @workgroup_size(${WG})
 fn main(${ENTRY_ARGS}) {
-  let gi = ${GLOBAL_ID(WG)};
-  if (gi >= P.n) { return; }
+  let s = ${GLOBAL_ID(WG)};
+  if (s >= P.n) { return; }
   ${GUARD_WGSL}
-  let i = gi % P.inner;
-  let t = gi / P.inner;
-  let s = t % P.count;
+  ${body}
+}`,
+  });
+  h.ctx.storagePool.release(keys);
+}
+
+export function indexAdd(h: SelectHost, p: IndexAddParams): void {
+  const { outer, axisLen, inner, count } = p;
+  if (count === 0) return;
+  const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
+  const st = status(h.checks.encode(idx, count, axisLen, 'indexAdd'));
+  const n = outer * count * inner;
+  if (n === 0) return;
+  const keys = sortPositions(h.ctx, 'index', count, idx, count, inner);
+  // s runs over (outer, sorted position, inner): each column of inner values is a separate run.
+  accumulateRuns(h, 'indexAdd.runs', p, keys, idx, st, n, '', `let i = s % P.inner;
+  let t = s / P.inner;
+  let r = t % P.count;
   let o = t / P.count;
-  let a = idx_i(i32(P.idx_o + keys_u(i32(s))));
+  let a = idx_i(i32(P.idx_o + keys_u(i32(r))));
   // Only the first position of a run of equal indices writes.
-  if (s > 0u && idx_i(i32(P.idx_o + keys_u(i32(s) - 1))) == a) { return; }
+  if (r > 0u && idx_i(i32(P.idx_o + keys_u(i32(r) - 1))) == a) { return; }
   let dst = i32(P.dx_o + (o * P.axis + u32(a)) * P.inner + i);
   var acc = dx_f(dst);
-  for (var q = s; q < P.count; q = q + 1u) {
+  for (var q = r; q < P.count; q = q + 1u) {
     let c = keys_u(i32(q));
     if (idx_i(i32(P.idx_o + c)) != a) { break; }
     acc = acc + dOut_f(i32(P.dOut_o + (o * P.count + c) * P.inner + i));
   }
-  dx_sf(dst, acc);
-}`,
-  });
-  h.ctx.storagePool.release(keys);
+  dx_sf(dst, acc);`);
 }
 
 export function scatterAdd(h: SelectHost, p: ScatterAddParams): void {
@@ -243,34 +265,16 @@ export function scatterAdd(h: SelectHost, p: ScatterAddParams): void {
   const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
   const st = status(h.checks.encode(idx, n, axisLen, 'scatterAdd'));
   const keys = sortPositions(h.ctx, 'scatter', n, idx, count, inner);
-  h.ctx.dispatch({
-    key: 'scatterAdd.runs',
-    operands: [
-      { name: 'keys', buffer: keys },
-      { name: 'idx', buffer: idx.buffer },
-      { name: 'dOut', buffer: bufferOf(p.dOut.storage) },
-      { name: 'dx', buffer: bufferOf(p.dx.storage), write: true },
-      st.operand,
-    ],
-    params: {
-      n: ['u32', n],
-      idx_o: ['u32', idx.offset],
-      dOut_o: ['u32', p.dOut.offset],
-      dx_o: ['u32', p.dx.offset],
-      axis: ['u32', axisLen],
-      inner: ['u32', inner],
-      count: ['u32', count],
-      ...st.param,
-    },
-    groups: grid2d(Math.ceil(n / WG)),
-    wgsl: (decls) => `${decls}
-fn column(j: u32) -> u32 { return (j / (P.count * P.inner)) * P.inner + j % P.inner; }
-@compute @workgroup_size(${WG})
-fn main(${ENTRY_ARGS}) {
-  let s = ${GLOBAL_ID(WG)};
-  if (s >= P.n) { return; }
-  ${GUARD_WGSL}
-  let j = keys_u(i32(s));
+  accumulateRuns(
+    h,
+    'scatterAdd.runs',
+    p,
+    keys,
+    idx,
+    st,
+    n,
+    'fn column(j: u32) -> u32 { return (j / (P.count * P.inner)) * P.inner + j % P.inner; }',
+    `let j = keys_u(i32(s));
   let col = column(j);
   let a = idx_i(i32(P.idx_o + j));
   if (s > 0u) {
@@ -286,10 +290,8 @@ fn main(${ENTRY_ARGS}) {
     if (column(jq) != col || idx_i(i32(P.idx_o + jq)) != a) { break; }
     acc = acc + dOut_f(i32(P.dOut_o + jq));
   }
-  dx_sf(dst, acc);
-}`,
-  });
-  h.ctx.storagePool.release(keys);
+  dx_sf(dst, acc);`,
+  );
 }
 
 /**
