@@ -181,10 +181,7 @@ export class Module {
    */
   prepackWeights(): this {
     for (const [, m] of this.namedModules()) {
-      for (const transposed of [false, true]) {
-        const ws = m.matmulWeights().filter((w) => w.transposed === transposed).map((w) => w.weight);
-        if (ws.length > 0) prepackMatmulWeights(ws, { transposed });
-      }
+      for (const { weight, transposed } of m.matmulWeights()) prepackMatmulWeights([weight], { transposed });
     }
     return this;
   }

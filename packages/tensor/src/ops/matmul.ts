@@ -22,6 +22,11 @@ interface Operand {
   temp: Tensor | null;
 }
 
+/** Whether a [rows, cols] view with strides [sr, sc] is laid out row-major without gaps. */
+function rowMajor(rows: number, cols: number, sr: number, sc: number): boolean {
+  return (sc === 1 || cols === 1) && (sr === cols || rows === 1);
+}
+
 /** How the kernel reads x ([..., rows, cols]) broadcast over `batchShape`. */
 function plan(x: Tensor, batchShape: readonly number[]): Operand {
   const r = x.rank;
@@ -30,8 +35,8 @@ function plan(x: Tensor, batchShape: readonly number[]): Operand {
   const sr = x.strides[r - 2];
   const sc = x.strides[r - 1];
   let trans: boolean | null = null;
-  if ((sc === 1 || cols === 1) && (sr === cols || rows === 1)) trans = false;
-  else if ((sr === 1 || rows === 1) && (sc === rows || cols === 1)) trans = true;
+  if (rowMajor(rows, cols, sr, sc)) trans = false;
+  else if (rowMajor(cols, rows, sc, sr)) trans = true;
 
   // Batch strides after broadcasting; usable when they are one linear stride S apart.
   const lead = batchShape.length - (r - 2);
@@ -97,7 +102,7 @@ export function prepackMatmulWeights(weights: readonly Tensor[], options: { tran
     if (w.rank !== 2) throw new ShapeError(`prepackMatmulWeights: expected 2-D matrices, got ${fmtShape(w.shape)}`);
     const [rows, cols] = w.shape;
     const [sr, sc] = w.strides;
-    if (!((sc === 1 || cols === 1) && (sr === cols || rows === 1))) {
+    if (!rowMajor(rows, cols, sr, sc)) {
       throw new ArgumentError(`prepackMatmulWeights: the matrix ${fmtShape(w.shape)} with strides [${sr}, ${sc}] is not contiguous (pack a contiguous copy)`);
     }
     if (!be.prepackMatmulB || !be.prepackedMatmulBElements) continue;
