@@ -33,60 +33,31 @@ function status(st: StatusRef) {
   return { operand: { name: 'st', buffer: st.buffer }, param: { st_slot: ['u32', st.slot] as ['u32', number] } };
 }
 
-export function indexSelect(h: SelectHost, p: IndexSelectParams): void {
-  const { outer, axisLen, inner, count } = p;
-  const n = outer * count * inner;
-  if (count === 0) return;
-  const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
-  const st = status(h.checks.encode(idx, count, axisLen, 'indexSelect'));
-  if (n === 0) return;
+/**
+ * The copy pass shared by indexSelect and gather: out[gi] = x[o, a, i] for every flat
+ * output position gi = (o, c, i), where `index` is the WGSL expression of the flat
+ * position of gi's index in idx (one per c for indexSelect, one per element for gather).
+ */
+function selectCopy(
+  h: SelectHost,
+  key: string,
+  p: IndexSelectParams | GatherParams,
+  idx: { buffer: GPUBuffer; offset: number },
+  st: ReturnType<typeof status>,
+  n: number,
+  index: string,
+): void {
   h.ctx.dispatch({
-    key: 'indexSelect',
+    key,
     operands: [{ name: 'x', buffer: bufferOf(p.x.storage) }, { name: 'idx', buffer: idx.buffer }, { name: 'out', buffer: bufferOf(p.out.storage), write: true }, st.operand],
     params: {
       n: ['u32', n],
       x_o: ['u32', p.x.offset],
       idx_o: ['u32', idx.offset],
       out_o: ['u32', p.out.offset],
-      axis: ['u32', axisLen],
-      inner: ['u32', inner],
-      count: ['u32', count],
-      ...st.param,
-    },
-    groups: grid2d(Math.ceil(n / WG)),
-    wgsl: (decls) => `${decls}
-@compute @workgroup_size(${WG})
-fn main(${ENTRY_ARGS}) {
-  let gi = ${GLOBAL_ID(WG)};
-  if (gi >= P.n) { return; }
-  ${GUARD_WGSL}
-  let i = gi % P.inner;
-  let t = gi / P.inner;
-  let c = t % P.count;
-  let o = t / P.count;
-  let a = u32(idx_i(i32(P.idx_o + c)));
-  out_su(i32(P.out_o + gi), x_u(i32(P.x_o + (o * P.axis + a) * P.inner + i)));
-}`,
-  });
-}
-
-export function gather(h: SelectHost, p: GatherParams): void {
-  const { outer, axisLen, inner, count } = p;
-  const n = outer * count * inner;
-  if (n === 0) return;
-  const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
-  const st = status(h.checks.encode(idx, n, axisLen, 'gather'));
-  h.ctx.dispatch({
-    key: 'gather',
-    operands: [{ name: 'x', buffer: bufferOf(p.x.storage) }, { name: 'idx', buffer: idx.buffer }, { name: 'out', buffer: bufferOf(p.out.storage), write: true }, st.operand],
-    params: {
-      n: ['u32', n],
-      x_o: ['u32', p.x.offset],
-      idx_o: ['u32', idx.offset],
-      out_o: ['u32', p.out.offset],
-      axis: ['u32', axisLen],
-      inner: ['u32', inner],
-      count: ['u32', count],
+      axis: ['u32', p.axisLen],
+      inner: ['u32', p.inner],
+      count: ['u32', p.count],
       ...st.param,
     },
     groups: grid2d(Math.ceil(n / WG)),
@@ -98,10 +69,29 @@ fn main(${ENTRY_ARGS}) {
   ${GUARD_WGSL}
   let i = gi % P.inner;
   let o = gi / (P.count * P.inner);
-  let a = u32(idx_i(i32(P.idx_o + gi)));
+  let a = u32(idx_i(i32(P.idx_o + ${index})));
   out_su(i32(P.out_o + gi), x_u(i32(P.x_o + (o * P.axis + a) * P.inner + i)));
 }`,
   });
+}
+
+export function indexSelect(h: SelectHost, p: IndexSelectParams): void {
+  const { outer, axisLen, inner, count } = p;
+  const n = outer * count * inner;
+  if (count === 0) return;
+  const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
+  const st = status(h.checks.encode(idx, count, axisLen, 'indexSelect'));
+  if (n === 0) return;
+  selectCopy(h, 'indexSelect', p, idx, st, n, '(gi / P.inner) % P.count');
+}
+
+export function gather(h: SelectHost, p: GatherParams): void {
+  const { outer, axisLen, inner, count } = p;
+  const n = outer * count * inner;
+  if (n === 0) return;
+  const idx = { buffer: bufferOf(p.indices.storage), offset: p.indices.offset };
+  const st = status(h.checks.encode(idx, n, axisLen, 'gather'));
+  selectCopy(h, 'gather', p, idx, st, n, 'gi');
 }
 
 /**
