@@ -42,6 +42,16 @@ export class StorageRef {
     }
   }
 
+  /** Frees the packed copy stored under `key`, if there is one. */
+  dropPack(key: string): void {
+    const p = this.packs?.get(key);
+    if (!p) return;
+    counters.bytes -= p.storage.bytes;
+    this.backend.free(p.storage);
+    this.packs!.delete(key);
+    if (this.packs!.size === 0) this.packs = null;
+  }
+
   /** Frees every packed copy made from this storage. */
   dropPacks(): void {
     if (!this.packs) return;

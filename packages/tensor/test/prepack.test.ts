@@ -1,6 +1,6 @@
 import { createWasmBackend } from '@tessera/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matmul, memory, noGrad, prepackMatmulWeights, randn, releaseMatmulPacks, setBackend, tensor, type Tensor } from '../src/index.js';
+import { matmul, memory, narrow, noGrad, prepackMatmulWeights, randn, releaseMatmulPacks, reshape, setBackend, tensor, type Tensor } from '../src/index.js';
 
 /** The bits of a tensor's values, to compare products exactly. */
 const bits = (t: Tensor) => Array.from(new Int32Array(Float32Array.from(t.dataSync()).buffer));
@@ -48,6 +48,37 @@ describe('prepackMatmulWeights (wasm backend)', () => {
     [y0, y1, expected, x].forEach((t) => t.dispose());
     w.dispose(); // the packed copy goes with the storage
     expect(memory().numBytes).toBe(base - 64 * 32 * 4);
+  });
+
+  it('releases one matrix\'s packs and keeps the others of the same storage (a flat parameter block)', () => {
+    // Two weights as views of one flat block, as GPT-2 keeps its parameters.
+    const flat = randn([2 * 64 * 96], { seed: 9 });
+    const w1 = reshape(narrow(flat, 0, 0, 64 * 96), [64, 96]);
+    const w2 = reshape(narrow(flat, 0, 64 * 96, 64 * 96), [64, 96]);
+    const x = randn([40, 64], { seed: 10 });
+    const xt = randn([40, 96], { seed: 11 });
+    const base = memory().numBytes;
+    prepackMatmulWeights([w1, w2]);
+    prepackMatmulWeights([w1], { transposed: true });
+    const all = memory().numBytes - base;
+    const plain = [matmul(x, w1), matmul(x, w2), matmul(xt, w1.T)];
+    const after = memory().numBytes;
+    releaseMatmulPacks([w1], { transposed: false }); // w1's [k, n] pack only
+    const one = all / 3;
+    expect(after - memory().numBytes).toBe(one);
+    const same = (y: Tensor, expected: Tensor) => {
+      expect(bits(y)).toEqual(bits(expected));
+      y.dispose();
+    };
+    same(matmul(x, w2), plain[1]); // still packed, same bits
+    same(matmul(xt, w1.T), plain[2]);
+    releaseMatmulPacks([w1, w2]); // both layouts; w1's transposed pack and w2's pack
+    expect(after - memory().numBytes).toBe(all);
+    releaseMatmulPacks([w1]); // nothing left to free: a no-op
+    expect(after - memory().numBytes).toBe(all);
+    expect(() => releaseMatmulPacks([flat])).toThrow(/expected 2-D matrices, got \[12288\]/);
+    same(matmul(x, w1), plain[0]);
+    [x, xt, w1, w2, flat, ...plain].forEach((t) => t.dispose());
   });
 
   it('rejects what cannot be a packed B', () => {

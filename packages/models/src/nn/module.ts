@@ -188,7 +188,9 @@ export class Module {
 
   /** Frees what prepackWeights() packed. */
   releasePackedWeights(): this {
-    for (const [, m] of this.namedModules()) releaseMatmulPacks(m.matmulWeights().map((w) => w.weight));
+    for (const [, m] of this.namedModules()) {
+      for (const { weight, transposed } of m.matmulWeights()) releaseMatmulPacks([weight], { transposed });
+    }
     return this;
   }
 

@@ -128,9 +128,21 @@ function prepackOne(be: Backend, w: Tensor, k: number, n: number, trans: boolean
   (ref.packs ??= new Map()).set(key, { storage, version: ref.version });
 }
 
-/** Frees the packed copies prepackMatmulWeights made of these matrices' storages. */
-export function releaseMatmulPacks(weights: readonly Tensor[]): void {
-  for (const w of weights) w._ref.dropPacks();
+/**
+ * Frees the packed copies prepackMatmulWeights made of these matrices: both layouts, or
+ * only the one `transposed` names. Packs of other matrices in the same storage (the
+ * other weights of a model's flat parameter block) stay. Matrices without a pack are
+ * skipped.
+ * @example releaseMatmulPacks([w]) // after prepackMatmulWeights([w])
+ */
+export function releaseMatmulPacks(weights: readonly Tensor[], options: { transposed?: boolean } = {}): void {
+  const layouts = options.transposed === undefined ? [false, true] : [options.transposed];
+  for (const w of weights) {
+    if (w.rank !== 2) throw new ShapeError(`releaseMatmulPacks: expected 2-D matrices, got ${fmtShape(w.shape)}`);
+    const [rows, cols] = w.shape;
+    // The keys prepackMatmulWeights used: as B [k, n] = [rows, cols], transposed [cols, rows].
+    for (const trans of layouts) w._ref.dropPack(trans ? packKey(w.offset, cols, rows, true) : packKey(w.offset, rows, cols, false));
+  }
 }
 
 /** a: [..., m, k] @ b: [..., k, n] with broadcast batch dims. */
