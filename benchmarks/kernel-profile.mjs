@@ -13,14 +13,8 @@
 // transposes), calls, GFLOPS for matmul, and the share of the step; "outside kernels" is the
 // rest of the wall time (JS: autograd, shape logic, allocation). Node 20 validates
 // relaxed-SIMD only behind --experimental-wasm-relaxed-simd: the script re-runs itself with it.
-import { spawnSync } from 'node:child_process';
-import { relaxedSimdSupported } from '@tessera/core';
-
-const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
-if (!relaxedSimdSupported() && Number(process.versions.node.split('.')[0]) < 22 && !process.execArgv.includes(RELAXED_FLAG)) {
-  const r = spawnSync(process.execPath, [...process.execArgv, RELAXED_FLAG, ...process.argv.slice(1)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
+import { reexecForRelaxedSimd } from './relaxed-simd.mjs';
+reexecForRelaxedSimd();
 
 const { createWasmBackend } = await import('@tessera/core');
 const { noGrad, setBackend, tensor } = await import('@tessera/tensor');

@@ -31,6 +31,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpt2Model, matMulModel } from './onnx-graph.mjs';
+import { relaxedFlags } from './relaxed-simd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -38,8 +39,6 @@ const quick = argv.includes('--quick');
 const childAt = argv.indexOf('--child');
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? argv[onlyAt + 1] : null;
-const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
-const nodeMajor = Number(process.versions.node.split('.')[0]);
 
 /** Seeded uniform values in [-0.5, 0.5). */
 function lcg(seed) {
@@ -537,8 +536,7 @@ const log = (...a) => console.log(...a);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function child(spec) {
-  const flags = nodeMajor < 22 ? [RELAXED_FLAG] : [];
-  const r = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 600_000 });
+  const r = spawnSync(process.execPath, [...relaxedFlags, fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 600_000 });
   if (r.status !== 0) throw new Error(`child ${JSON.stringify(spec)} failed (${r.status ?? r.signal}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }

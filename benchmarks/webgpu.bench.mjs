@@ -18,19 +18,14 @@
 // adapter the script says so and exits 0 without writing results. Node 20 validates
 // relaxed-SIMD only behind --experimental-wasm-relaxed-simd; the script re-runs itself with
 // that V8 flag there, so the wasm side uses its best build.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createWasmBackend, relaxedSimdSupported } from '@tessera/core';
+import { createWasmBackend } from '@tessera/core';
+import { reexecForRelaxedSimd } from './relaxed-simd.mjs';
 
-const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
-const nodeMajor = Number(process.versions.node.split('.')[0]);
-if (!relaxedSimdSupported() && nodeMajor < 22 && !process.execArgv.includes(RELAXED_FLAG)) {
-  const r = spawnSync(process.execPath, [...process.execArgv, RELAXED_FLAG, ...process.argv.slice(1)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
+reexecForRelaxedSimd();
 
 const { webgpu, WebGPUUnavailableError } = await import('@tessera/webgpu');
 const { GPT2 } = await import('@tessera/models');
