@@ -11,7 +11,7 @@
 
 import {
   exp4, gather4, gelu4, geluGrad4, log4, loadPartial, sigmoid4, storePartial, tanh4,
-  cos2piF64, logF64, powF64,
+  cos2piF64, cos2piF64x2, demote2, logF64, logF64x2Normal, powF64,
 } from './vmath';
 
 // ---- params block ----
@@ -496,7 +496,30 @@ export function ew_random_uniform(po: usize, n: i32, seed: i32, counter: i32): v
  * uniforms at 2c and 2c + 1 (table-free log and cos; within 1e-6 of the JS values).
  */
 export function ew_random_normal(po: usize, n: i32, seed: i32, counter: i32): void {
-  for (let i = 0; i < n; i++) {
+  // Four values a step: their eight uniforms (counters 2c .. 2c + 7) in two hashes, then
+  // Box-Muller on two f64x2 halves with the scalar code's operations (the same bits).
+  const sv = i32x4.splat(seed);
+  const lanes = i32x4(0, 1, 2, 3);
+  const scale = f64x2.splat(1.0 / 16777216.0);
+  const one = f64x2.splat(1.0);
+  const minus2 = f64x2.splat(-2.0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const base = i32x4.splat((counter + i) << 1);
+    const ha = i32x4.shr_u(hash4(sv, i32x4.add(base, lanes)), 8);
+    const hb = i32x4.shr_u(hash4(sv, i32x4.add(base, i32x4.add(lanes, i32x4.splat(4)))), 8);
+    // Even counters give u1, odd ones u2: values 0, 1 from ha and 2, 3 from hb.
+    const e = i32x4.shuffle(ha, hb, 0, 2, 4, 6);
+    const o = i32x4.shuffle(ha, hb, 1, 3, 5, 7);
+    const u1lo = f64x2.sub(one, f64x2.mul(f64x2.convert_low_i32x4_u(e), scale));
+    const u1hi = f64x2.sub(one, f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(e, e, 2, 3, 0, 1)), scale));
+    const u2lo = f64x2.mul(f64x2.convert_low_i32x4_u(o), scale);
+    const u2hi = f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(o, o, 2, 3, 0, 1)), scale);
+    const zlo = f64x2.mul(f64x2.sqrt(f64x2.mul(minus2, logF64x2Normal(u1lo))), cos2piF64x2(u2lo));
+    const zhi = f64x2.mul(f64x2.sqrt(f64x2.mul(minus2, logF64x2Normal(u1hi))), cos2piF64x2(u2hi));
+    v128.store(po + (<usize>i << 2), demote2(zlo, zhi));
+  }
+  for (; i < n; i++) {
     const c = <u32>(counter + i);
     const u1 = 1.0 - uniform1(<u32>seed, c << 1);
     const u2 = uniform1(<u32>seed, (c << 1) + 1);

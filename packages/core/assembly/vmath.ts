@@ -352,6 +352,69 @@ export function powF64(x: f64, y: f64): f64 {
   return x < 0.0 && odd ? -r : r;
 }
 
+/** c + z * p on two f64 lanes (one Horner step, rounded as the scalar expression is). */
+@inline function horner2(c: f64, z: v128, p: v128): v128 {
+  return f64x2.add(f64x2.splat(c), f64x2.mul(z, p));
+}
+
+/**
+ * logF64 on two lanes, for positive normal finite x only (Box-Muller's 1 - u): the same
+ * operations in the same order, so each lane has the bits logF64 gives.
+ */
+@inline export function logF64x2Normal(x: v128): v128 {
+  // The high word of each lane, normalised as in logF64; k is its exponent offset.
+  let hx = i64x2.add(i64x2.shr_u(x, 32), i64x2.splat(0x3ff00000 - 0x3fe6a09e));
+  const k = i64x2.sub(i64x2.shr_u(hx, 20), i64x2.splat(0x3ff));
+  hx = i64x2.add(v128.and(hx, i64x2.splat(0x000fffff)), i64x2.splat(0x3fe6a09e));
+  const m = v128.or(i64x2.shl(hx, 32), v128.and(x, i64x2.splat(0xffffffff)));
+  const one = f64x2.splat(1.0);
+  const f = f64x2.sub(m, one);
+  const hfsq = f64x2.mul(f64x2.mul(f64x2.splat(0.5), f), f);
+  const s = f64x2.div(f, f64x2.add(f64x2.splat(2.0), f));
+  const z = f64x2.mul(s, s);
+  const w = f64x2.mul(z, z);
+  const t1 = f64x2.mul(w, horner2(3.999999999940941908e-01, w, horner2(2.222219843214978396e-01, w, f64x2.splat(1.531383769920937332e-01))));
+  const t2 = f64x2.mul(z, horner2(6.666666666666735130e-01, w, horner2(2.857142874366239149e-01, w, horner2(1.818357216161805012e-01, w, f64x2.splat(1.479819860511658591e-01)))));
+  const r = f64x2.add(t2, t1);
+  // k is small: its low 32 bits as an i32, converted exactly.
+  const dk = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
+  let y = f64x2.add(f64x2.mul(s, f64x2.add(hfsq, r)), f64x2.mul(dk, f64x2.splat(LN2_LO)));
+  y = f64x2.add(f64x2.sub(y, hfsq), f);
+  return f64x2.add(y, f64x2.mul(dk, f64x2.splat(LN2_HI)));
+}
+
+/** cos2piF64 on two lanes (u in [0, 1)): the same operations, both kernels, lanes picked by quadrant. */
+@inline export function cos2piF64x2(u: v128): v128 {
+  const t = f64x2.mul(u, f64x2.splat(4.0));
+  const kf = f64x2.nearest(t);
+  const a = f64x2.mul(f64x2.sub(t, kf), f64x2.splat(1.57079632679489661923));
+  const z = f64x2.mul(a, a);
+  let p = f64x2.splat(-1.13596475577881948265e-11);
+  p = horner2(2.08757232129817482790e-09, z, p);
+  p = horner2(-2.75573143513906633035e-07, z, p);
+  p = horner2(2.48015872894767294178e-05, z, p);
+  p = horner2(-1.38888888888741095749e-03, z, p);
+  p = horner2(4.16666666666666019037e-02, z, p);
+  const r = f64x2.mul(z, p);
+  const hz = f64x2.mul(f64x2.splat(0.5), z);
+  const one = f64x2.splat(1.0);
+  const w = f64x2.sub(one, hz);
+  const c = f64x2.add(w, f64x2.add(f64x2.sub(f64x2.sub(one, w), hz), f64x2.mul(z, r)));
+  const v = f64x2.mul(z, a);
+  let sp = f64x2.splat(1.58969099521155010221e-10);
+  sp = horner2(-2.50507602534068634195e-08, z, sp);
+  sp = horner2(2.75573137070700676789e-06, z, sp);
+  sp = horner2(-1.98412698298579493134e-04, z, sp);
+  sp = horner2(8.33333333332248946124e-03, z, sp);
+  sp = horner2(-1.66666666666666324348e-01, z, sp);
+  const s = f64x2.add(a, f64x2.mul(v, sp));
+  // kf in {0, .., 4}: odd quadrants take sin, quadrants 1 and 2 negate.
+  const odd = v128.or(f64x2.eq(kf, one), f64x2.eq(kf, f64x2.splat(3.0)));
+  const neg = v128.or(f64x2.eq(kf, one), f64x2.eq(kf, f64x2.splat(2.0)));
+  const mag = v128.bitselect(s, c, odd);
+  return v128.bitselect(f64x2.neg(mag), mag, neg);
+}
+
 /**
  * cos(2 pi u) for u in [0, 1) (Box-Muller): 4u is split exactly into a quadrant k and
  * r in [-1/2, 1/2], so the only rounding before the fdlibm kernels is r * pi/2.

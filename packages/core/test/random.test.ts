@@ -61,6 +61,15 @@ describeBuilds('random', (twin) => {
     }
   });
 
+  it('normal: the four-at-a-time steps give the bits of one-value draws (the scalar tail)', () => {
+    const t = twin();
+    for (const counter of [0, 2 ** 31 - 2, 2 ** 32 - 3]) {
+      const whole = draw(t, 'normal', 40, -5, counter, 0).wasm.subarray(0, 40);
+      const single = Array.from({ length: 40 }, (_, i) => draw(t, 'normal', 1, -5, counter + i, 0).wasm[0]);
+      expectSameValues(whole, single, `normal counter=${counter}`);
+    }
+  });
+
   it('uniform lies in [0, 1) and normal has mean ~0 and variance ~1', () => {
     const t = twin();
     const u = draw(t, 'uniform', 20000, 99, 0, 0).wasm.subarray(0, 20000);
