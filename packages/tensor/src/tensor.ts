@@ -7,6 +7,7 @@
 import {
   ArgumentError,
   DisposedError,
+  ShapeError,
   UnsupportedError,
   contiguousStrides,
   fmtShape,
@@ -449,6 +450,16 @@ export class Tensor {
   transpose(dim0 = -2, dim1 = -1): Tensor { return sh.transpose(this, dim0, dim1); }
   /** Transpose of the last two dimensions (PyTorch's mT); a 0-D or 1-D tensor comes back as a new handle. */
   get T(): Tensor { return this.rank < 2 ? sh.alias(this) : sh.transpose(this, -2, -1); }
+  /** Transpose of the last two dimensions of a tensor with at least two (PyTorch's mT). */
+  get mT(): Tensor {
+    if (this.rank < 2) throw new ShapeError(`mT: needs at least 2 dimensions, got shape ${fmtShape(this.shape)}`);
+    return sh.transpose(this, -2, -1);
+  }
+  /** PyTorch's t(): a 2-D tensor transposed; 0-D and 1-D come back as they are (a new handle). */
+  t(): Tensor {
+    if (this.rank > 2) throw new ShapeError(`t: expects a tensor with at most 2 dimensions, got shape ${fmtShape(this.shape)}; use transpose(dim0, dim1) or mT`);
+    return this.rank < 2 ? sh.alias(this) : sh.transpose(this, 0, 1);
+  }
   permute(dims: readonly number[]): Tensor { return sh.permute(this, dims); }
   expand(shape: readonly number[]): Tensor { return sh.expand(this, shape); }
   squeeze(axis?: number | readonly number[]): Tensor { return sh.squeeze(this, axis); }

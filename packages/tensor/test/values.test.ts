@@ -124,6 +124,11 @@ describe('forward values', () => {
     const x = T.arange(6).reshape([2, 3]);
     expect(x.transpose(0, 1).arraySync()).toEqual([[0, 3], [1, 4], [2, 5]]);
     expect(x.T.shape).toEqual([3, 2]);
+    expect(x.t().arraySync()).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(tensor([1, 2]).t().arraySync()).toEqual([1, 2]);
+    expect(() => T.zeros([2, 3, 4]).t()).toThrow(/t: expects a tensor with at most 2 dimensions, got shape \[2, 3, 4\]/);
+    expect(T.arange(12).reshape([2, 2, 3]).mT.arraySync()).toEqual([[[0, 3], [1, 4], [2, 5]], [[6, 9], [7, 10], [8, 11]]]);
+    expect(() => tensor([1, 2]).mT).toThrow(/mT: needs at least 2 dimensions, got shape \[2\]/);
     expect(T.arange(24).reshape([2, 3, 4]).permute([2, 0, 1]).slice([[1, 2]]).arraySync()).toEqual([[[1, 5, 9], [13, 17, 21]]]);
     expect(x.slice([null, [-2]]).arraySync()).toEqual([[1, 2], [4, 5]]);
     expect(x.slice([[0, 1], [0, 3, 2]]).arraySync()).toEqual([[0, 2]]);
