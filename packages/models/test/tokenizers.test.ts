@@ -354,6 +354,8 @@ describe('character tokenizer', () => {
     expect(() => CharTokenizer.fromJSON({ ...ok, version: 2 } as never)).toThrow(FormatError);
     expect(() => CharTokenizer.fromJSON({ ...ok, unknown: 'skip' } as never)).toThrow(FormatError);
     expect(() => CharTokenizer.fromJSON('{')).toThrow(FormatError);
+    expect(() => CharTokenizer.fromJSON({ ...ok, chars: 'ab' } as never)).toThrow(FormatError);
+    expect(() => new CharTokenizer('abc' as never)).toThrow(/must be an array of single code points, got the string "abc"; .*CharTokenizer.fromCorpus\(text\)/);
   });
 });
 

@@ -63,6 +63,10 @@ export class CharTokenizer implements Tokenizer {
    * not strictly ascending.
    */
   constructor(chars: readonly string[], options: CharTokenizerOptions = {}) {
+    if (!Array.isArray(chars)) {
+      const got = typeof chars === 'string' ? `the string ${JSON.stringify((chars as string).slice(0, 20))}` : String(chars);
+      throw new FormatError(`CharTokenizer: the vocabulary must be an array of single code points, got ${got}; for the characters of a text use CharTokenizer.fromCorpus(text)`);
+    }
     this.ids = new Map();
     let prev = -1;
     chars.forEach((c, i) => {
