@@ -42,7 +42,7 @@ describeGPU('async paths above the backend', (twin) => {
   });
 
   it('tensor: sync reads name their async twins; itemAsync and toAsync work', async () => {
-    const gpu = twin().gpu;
+    const gpu = twin().dev;
     await setBackend(gpu);
     const t = tensor([[1, 2, 3], [4, 5, 6]]);
     expect(() => t.sum().item()).toThrow(UnsupportedError);
@@ -61,7 +61,7 @@ describeGPU('async paths above the backend', (twin) => {
   });
 
   it('clipGradNorm clips on the device, matching wasm (1e-6 relative), and returns NaN', async () => {
-    const gpu = twin().gpu;
+    const gpu = twin().dev;
     for (const [p, maxNorm] of [[2, 1], [1, 3], [Infinity, 0.25], [3, 2]] as const) {
       await setBackend(wasm);
       const host = withGrads(4, SIZES, 0.5);
@@ -78,7 +78,7 @@ describeGPU('async paths above the backend', (twin) => {
   });
 
   it('clipGradNorm on the device leaves gradients under the limit bit for bit alone; NaN and inf as in PyTorch', async () => {
-    await setBackend(twin().gpu);
+    await setBackend(twin().dev);
     const small = withGrads(6, SIZES, 1e-3);
     const before = (await gradsOf(small)).map(bits);
     clipGradNorm(small, 1);
@@ -97,7 +97,7 @@ describeGPU('async paths above the backend', (twin) => {
   });
 
   it('clipGradNormAsync reads the norm (1e-6 of wasm\'s), clips as the host path does, and honours errorIfNonfinite', async () => {
-    const gpu = twin().gpu;
+    const gpu = twin().dev;
     await setBackend(wasm);
     const host = withGrads(10, SIZES, 0.5);
     const want = clipGradNorm(host, 1);
@@ -118,7 +118,7 @@ describeGPU('async paths above the backend', (twin) => {
     await setBackend(wasm);
     const src = new GPT2(config, { seed: 2 });
     const wte = src.transformer.wte.weight;
-    await setBackend(twin().gpu);
+    await setBackend(twin().dev);
     const model = new GPT2(config, { init: false });
     // Tensors on wasm (synchronously readable) with the head as its own copy of the embedding.
     const head = wte.clone();

@@ -45,7 +45,7 @@ describe('size classes', () => {
 
 describeGPU('WebGPU backend', (twin) => {
   it('reports its adapter and features (no sync reads; f16 / subgroups as the adapter offers)', () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     expect(be.name).toBe('webgpu');
     expect(be.features.syncRead).toBe(false);
     expect(typeof be.features.f16).toBe('boolean');
@@ -55,7 +55,7 @@ describeGPU('WebGPU backend', (twin) => {
   });
 
   it('reuses pooled buffers after free (no new GPUBuffers in a steady loop)', async () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     const pool = be.ctx.storagePool;
     const step = () => {
       const a = be.alloc(1000 * 4);
@@ -80,7 +80,7 @@ describeGPU('WebGPU backend', (twin) => {
   });
 
   it('memoryInfo counts live storages and requested bytes', () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     const before = be.memoryInfo();
     const s = be.alloc(10);
     expect(s.bytes).toBe(12);
@@ -91,7 +91,7 @@ describeGPU('WebGPU backend', (twin) => {
   });
 
   it('use after free throws DisposedError (kernels, write, read, double free), synchronously for kernels', async () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     const a = be.alloc(64);
     const b = be.alloc(64);
     be.free(a);
@@ -104,7 +104,7 @@ describeGPU('WebGPU backend', (twin) => {
   });
 
   it('readSync throws UnsupportedError; read() honours offset and length; bad ranges are BoundsErrors', async () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     const s = be.alloc(8 * 4);
     be.write(s, Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
     be.write(s, Int32Array.from([-5]), 7);
@@ -119,13 +119,13 @@ describeGPU('WebGPU backend', (twin) => {
   });
 
   it('alloc rejects negative sizes and sizes beyond the largest bindable buffer', () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     expect(() => be.alloc(-4)).toThrow(ArgumentError);
     expect(() => be.alloc(be.device.limits.maxStorageBufferBindingSize + 4)).toThrow(OutOfMemoryError);
   });
 
   it('writes are ordered with kernels: write after an enqueued kernel does not overtake it', async () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     const a = be.alloc(4 * 4);
     const b = be.alloc(4 * 4);
     be.write(a, Float32Array.from([1, 2, 3, 4]));
@@ -143,7 +143,7 @@ describeGPU('WebGPU backend', (twin) => {
   });
 
   it('caches pipelines per kernel specialisation and batches dispatches into few submits', async () => {
-    const be = twin().gpu;
+    const be = twin().dev;
     const s = be.alloc(256 * 4);
     be.fill({ out: { storage: s, offset: 0 }, n: 256, value: 0, dtype: 'f32' });
     await be.sync();

@@ -101,7 +101,7 @@ describeGPU('GPT-2 training', (twin) => {
     const want = await train(onWasm, batches, () => true);
     const wantTokens = await onWasm.generate(prompt, { maxNewTokens: 10, greedy: true, stopTokens: [] });
 
-    const be = twin().gpu;
+    const be = twin().dev;
     await setBackend(be);
     const liveBefore = be.memoryInfo().liveStorages;
     const onGpu = new GPT2(CONFIG, { init: false });

@@ -41,7 +41,7 @@ describeGPU('tensor ops and gradients', (twin) => {
   it.each([...cases, ...largeCases].map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     for (const seed of [1, 2]) {
       const want = await run(ref, c, seed);
-      const got = await run(twin().gpu, c, seed);
+      const got = await run(twin().dev, c, seed);
       expectClose(got.out, want.out, 1e-5, `${c.name} output`);
       want.grads.forEach((g, i) => {
         if (g) expectClose(got.grads[i]!, g, 1e-5, `${c.name} grad of input ${i}`);
@@ -50,7 +50,7 @@ describeGPU('tensor ops and gradients', (twin) => {
   });
 
   it('synchronous reads are refused with a pointer to the async API', async () => {
-    await setBackend(twin().gpu);
+    await setBackend(twin().dev);
     const t = tensor([1, 2, 3]);
     expect(() => t.dataSync()).toThrow(UnsupportedError);
     expect(() => t.dataSync()).toThrow(/await t.data\(\)/);

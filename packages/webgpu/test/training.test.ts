@@ -17,7 +17,7 @@ describeGPU('training', (twin) => {
   it('20 SGD steps of a tiny transformer give the wasm run\'s losses (1e-5 relative) and leak no storage', async () => {
     await setBackend(await createWasmBackend({ simd: 'simd128' }));
     const want = await train(20, 0.2);
-    const be = twin().gpu;
+    const be = twin().dev;
     await setBackend(be);
     const liveBefore = be.memoryInfo().liveStorages;
     const got = await train(20, 0.2);
