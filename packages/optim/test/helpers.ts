@@ -26,24 +26,8 @@ export async function useBackend(name: BackendName | 'wasm'): Promise<void> {
   await setBackend(be);
 }
 
-/** Deterministic uniform [0, 1) numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n f32 values uniform in [lo, hi). */
-export function uniform(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rand();
-  return out;
-}
+/** Deterministic uniform [0, 1) numbers (mulberry32) and n f32 values uniform in [lo, hi): core's test utilities. */
+export { rng, randF32 as uniform } from '../../core/test/checks.js';
 
 /** A leaf parameter with the given values. */
 export function param(values: Float32Array, shape: readonly number[]): Tensor {

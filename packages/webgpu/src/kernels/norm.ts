@@ -17,7 +17,7 @@ import type { LayerNormBackwardParams, LayerNormParams } from '@tessera/core';
 import { grid2d, type GpuContext } from '../runtime/context.js';
 import { bufferOf } from '../storage.js';
 import { ENTRY_ARGS, GLOBAL_ID, MATH_WGSL } from '../wgsl/math.js';
-import { KAHAN_WGSL, ROW_ID, rowReduceWGSL, rowWorkgroup } from '../wgsl/rows.js';
+import { KAHAN_WGSL, rowKernelWGSL, rowWorkgroup } from '../wgsl/rows.js';
 
 const COL_WG = 64;
 
@@ -47,14 +47,11 @@ export function layerNorm(ctx: GpuContext, p: LayerNormParams): void {
       eps: ['f32', p.eps],
     },
     groups: grid2d(rows),
-    wgsl: (decls) => `${decls}
-${MATH_WGSL}
-${rowReduceWGSL(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ENTRY_ARGS}) {
-  let r = ${ROW_ID};
-  if (r >= P.rows) { return; }
-  let xb = i32(P.x_o + r * P.cols);
+    wgsl: (decls) =>
+      rowKernelWGSL(
+        decls,
+        wg,
+        `  let xb = i32(P.x_o + r * P.cols);
   let ob = i32(P.out_o + r * P.cols);
   let n = f32(P.cols);
   var acc = vec2<f32>(0.0);
@@ -79,8 +76,8 @@ fn main(${ENTRY_ARGS}) {
   for (var c = lid.x; c < P.cols; c = c + RWG) {
     let xh = ((x_f(xb + i32(c)) - m0) - m1) * rstd;
     out_sf(ob + i32(c), xh * gamma_f(i32(P.gamma_o + c)) + beta_f(i32(P.beta_o + c)));
-  }
-}`,
+  }`,
+      ),
   });
 }
 
@@ -136,14 +133,11 @@ fn main(${ENTRY_ARGS}) {
     operands: [...inputs, { name: 'gamma', buffer: bufferOf(p.gamma.storage) }, { name: 'dx', buffer: bufferOf(p.dx.storage), write: true }],
     params: { ...common, gamma_o: ['u32', p.gamma.offset], dx_o: ['u32', p.dx.offset] },
     groups: grid2d(rows),
-    wgsl: (decls) => `${decls}
-${MATH_WGSL}
-${rowReduceWGSL(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ENTRY_ARGS}) {
-  let r = ${ROW_ID};
-  if (r >= P.rows) { return; }
-  let base = r * P.cols;
+    wgsl: (decls) =>
+      rowKernelWGSL(
+        decls,
+        wg,
+        `  let base = r * P.cols;
   let mean = mean_f(i32(P.mean_o + r));
   let rstd = rstd_f(i32(P.rstd_o + r));
   var sg = vec2<f32>(0.0);
@@ -161,7 +155,7 @@ fn main(${ENTRY_ARGS}) {
     let g = dy_f(i32(P.dy_o + base + c)) * gamma_f(i32(P.gamma_o + c));
     let xh = (x_f(i32(P.x_o + base + c)) - mean) * rstd;
     dx_sf(i32(P.dx_o + base + c), rstd * (g - mg - xh * mgx));
-  }
-}`,
+  }`,
+      ),
   });
 }

@@ -20,7 +20,7 @@ import type { ReduceOp, ReduceParams, SoftmaxBackwardParams, SoftmaxParams } fro
 import { grid2d, type GpuContext } from '../runtime/context.js';
 import { bufferOf } from '../storage.js';
 import { ENTRY_ARGS, GLOBAL_ID, MATH_WGSL } from '../wgsl/math.js';
-import { KAHAN_WGSL, ROW_ID, rowReduceWGSL, rowWorkgroup } from '../wgsl/rows.js';
+import { KAHAN_WGSL, ROW_ID, rowKernelWGSL, rowReduceWGSL, rowWorkgroup } from '../wgsl/rows.js';
 
 const COL_WG = 256;
 
@@ -176,14 +176,11 @@ export function encodeSoftmax(
       shift: ['u32', mask?.shift ?? 0],
     },
     groups: grid2d(rows),
-    wgsl: (decls) => `${decls}
-${MATH_WGSL}
-${rowReduceWGSL(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ENTRY_ARGS}) {
-  let r = ${ROW_ID};
-  if (r >= P.rows) { return; }
-  let xb = i32(P.x_o + r * P.cols);
+    wgsl: (decls) =>
+      rowKernelWGSL(
+        decls,
+        wg,
+        `  let xb = i32(P.x_o + r * P.cols);
   let ob = i32(P.out_o + r * P.cols);
   let valid = ${mask ? 'min(P.cols, r % P.tq + P.shift + 1u)' : 'P.cols'};
   var m = -f_inf();
@@ -207,8 +204,8 @@ fn main(${ENTRY_ARGS}) {
     let v = x_f(xb + i32(c));
     out_sf(ob + i32(c), ${log ? '(v - m) - lse' : 't_exp(v - m) / s'});
   }
-  for (var c = valid + lid.x; c < P.cols; c = c + RWG) { out_sf(ob + i32(c), 0.0); }
-}`,
+  for (var c = valid + lid.x; c < P.cols; c = c + RWG) { out_sf(ob + i32(c), 0.0); }`,
+      ),
   });
 }
 
@@ -248,14 +245,11 @@ export function encodeSoftmaxBackward(
       scale: ['f32', scale],
     },
     groups: grid2d(rows),
-    wgsl: (decls) => `${decls}
-${MATH_WGSL}
-${rowReduceWGSL(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ENTRY_ARGS}) {
-  let r = ${ROW_ID};
-  if (r >= P.rows) { return; }
-  let yb = i32(P.y_o + r * P.cols);
+    wgsl: (decls) =>
+      rowKernelWGSL(
+        decls,
+        wg,
+        `  let yb = i32(P.y_o + r * P.cols);
   let gb = i32(P.dy_o + r * P.cols);
   let xb = i32(P.dx_o + r * P.cols);
   var acc = vec2<f32>(0.0);
@@ -267,8 +261,8 @@ fn main(${ENTRY_ARGS}) {
     let g = dy_f(gb + i32(c));
     let yv = y_f(yb + i32(c));
     dx_sf(xb + i32(c), P.scale * ${log ? '(g - t_exp(yv) * s)' : '(yv * (g - s))'});
-  }
-}`,
+  }`,
+      ),
   });
 }
 

@@ -1,3 +1,5 @@
+import { ENTRY_ARGS, MATH_WGSL } from './math.js';
+
 /**
  * Workgroup-wide reductions for the row kernels (one workgroup per row): each
  * invocation folds a strided slice of the row (sums compensated, Kahan), then
@@ -55,3 +57,21 @@ fn kahan(acc: vec2<f32>, v: f32) -> vec2<f32> {
 
 /** Row index of a row kernel over a 2-D grid of workgroups. */
 export const ROW_ID = 'wid.y * nwg.x + wid.x';
+
+/**
+ * The WGSL of a row kernel: one workgroup of `wg` invocations per row `r` (rows past
+ * P.rows return at once), with MATH_WGSL and the workgroup reductions declared; `extra` adds
+ * declarations, `body` is main's code after `r` is bound.
+ */
+export function rowKernelWGSL(decls: string, wg: number, body: string, extra = ''): string {
+  return `${decls}
+${MATH_WGSL}
+${rowReduceWGSL(wg)}
+${extra}
+@compute @workgroup_size(${wg})
+fn main(${ENTRY_ARGS}) {
+  let r = ${ROW_ID};
+  if (r >= P.rows) { return; }
+${body}
+}`;
+}
