@@ -351,23 +351,29 @@ function microKernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, add: b
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let l = 0; l < kc; l++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    const a0 = v128.load(ap);
+  // One induction variable: o steps B by NR floats (32 bytes) and A by twice that (4 splats,
+  // 4 * A_BYTES), so V8 forms both addresses with one lea each (base + o, base + o * 2) and
+  // the loop is 19 macro-ops a step instead of 21 (two pointer phis cost an add and a
+  // zero-extending mov each): +0-4% per product on GPT-2's 64-row shapes, same bits.
+  const bStep: usize = NR << 2;
+  const end = <usize>kc * bStep;
+  for (let o: usize = 0; o < end; o += bStep) {
+    const pb = bp + o;
+    const pa = ap + o * <usize>((4 * A_BYTES) / (NR << 2));
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    const a0 = v128.load(pa);
     c00 = madd(a0, b0, c00);
     c01 = madd(a0, b1, c01);
-    const a1 = v128.load(ap, 16);
+    const a1 = v128.load(pa, 16);
     c10 = madd(a1, b0, c10);
     c11 = madd(a1, b1, c11);
-    const a2 = v128.load(ap, 32);
+    const a2 = v128.load(pa, 32);
     c20 = madd(a2, b0, c20);
     c21 = madd(a2, b1, c21);
-    const a3 = v128.load(ap, 48);
+    const a3 = v128.load(pa, 48);
     c30 = madd(a3, b0, c30);
     c31 = madd(a3, b1, c31);
-    ap += 4 * A_BYTES;
-    bp += NR << 2;
   }
   storeTile(c, ldc, add, c00, c01, c10, c11, c20, c21, c30, c31);
 }
