@@ -2,6 +2,8 @@
 // paths, the tile shape and the blocking) and the attention kernels (assembly/attention.ts).
 // Internal: nothing here is a wasm export.
 
+import { dotKernelFixed, hasDotKernelFixed } from './generated/dot-fixed';
+
 export const MR: i32 = 4;
 export const NR: i32 = 8;
 export const KC: i32 = 256;
@@ -210,10 +212,17 @@ function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i3
   const ld = <usize>k << 2;
   const m2 = m & ~1;
   const n4 = n & ~3;
+  // A common k has a tile with its row stride as constant offsets (assembly/generated/,
+  // scripts/gen-dot-kernels.mjs): same operations, fewer address adds a step.
+  const fixed = hasDotKernelFixed(k);
   for (let j = 0; j < n4; j += 4) {
     const bj = b + <usize>j * ld;
     const cj = c + (<usize>j << 2);
-    for (let i = 0; i < m2; i += 2) dotKernel(a + <usize>i * ld, bj, ld, k, cj + <usize>i * ldc, ldc, add);
+    if (fixed) {
+      for (let i = 0; i < m2; i += 2) dotKernelFixed(k, a + <usize>i * ld, bj, cj + <usize>i * ldc, ldc, add);
+    } else {
+      for (let i = 0; i < m2; i += 2) dotKernel(a + <usize>i * ld, bj, ld, k, cj + <usize>i * ldc, ldc, add);
+    }
     if (m2 < m) gemvDot(bj, ld, a + <usize>m2 * ld, cj + <usize>m2 * ldc, 4, k, add);
   }
   if (n4 < n) {
@@ -255,6 +264,11 @@ function dotKernel(a: usize, b: usize, ld: usize, k: i32, c: usize, ldc: usize, 
     s0 = f32x4.add(s0, dotTail4(a, b, ld, k4, k));
     s1 = f32x4.add(s1, dotTail4(a1, b, ld, k4, k));
   }
+  storeDotTile(c, ldc, add, s0, s1);
+}
+
+/** Writes (or adds) a dot tile's two rows of 4 sums to C (rows ldc bytes apart). */
+@inline export function storeDotTile(c: usize, ldc: usize, add: bool, s0: v128, s1: v128): void {
   if (add) {
     s0 = f32x4.add(s0, v128.load(c));
     s1 = f32x4.add(s1, v128.load(c + ldc));
@@ -264,7 +278,7 @@ function dotKernel(a: usize, b: usize, ld: usize, k: i32, c: usize, ldc: usize, 
 }
 
 /** Lane r of the result is the sum of the lanes of a_r (transpose-and-add). */
-@inline function sumLanes4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+@inline export function sumLanes4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
   const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
   return f32x4.add(i64x2.shuffle(t0, t1, 0, 2), i64x2.shuffle(t0, t1, 1, 3));

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDotKernels } from './gen-dot-kernels.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'build');
@@ -13,10 +14,13 @@ const genDir = join(root, 'src', 'generated');
 mkdirSync(outDir, { recursive: true });
 mkdirSync(genDir, { recursive: true });
 
+// Generated kernels first (assembly/generated/, not checked in); the generator is hashed below.
+writeDotKernels(join(root, 'assembly'));
 const sources = readdirSync(join(root, 'assembly')).filter((f) => f.endsWith('.ts')).sort();
 const digest = createHash('sha256');
 for (const f of sources) digest.update(f).update(readFileSync(join(root, 'assembly', f)));
 digest.update(readFileSync(fileURLToPath(import.meta.url)));
+digest.update(readFileSync(join(root, 'scripts', 'gen-dot-kernels.mjs')));
 const hash = digest.digest('hex').slice(0, 16);
 const genFile = join(genDir, 'wasm-modules.ts');
 if (existsSync(genFile) && readFileSync(genFile, 'utf8').includes(`SOURCE_HASH = '${hash}'`)) {

@@ -65,6 +65,28 @@ describeBuilds('matmul', (twin, build) => {
     await checkMatmul(t, { m: 64, n: 4099, k: 768, transB: true }, seed++); // LM-head-like: 64 tokens x a wide vocabulary
   });
 
+  it('dot-form tiles with a constant row stride (k = 256, 768, 1024, 4096) and the general one (k = 772) give each row the bits of its one-row product', () => {
+    // The fixed-k tiles (assembly/generated/dot-fixed.ts) and dotKernel sum in gemvDot's
+    // order, so a row of a dot-form product equals the m = 1 product of that row.
+    const be = twin().dev;
+    let seed = 800;
+    for (const k of [256, 768, 1024, 4096, 772]) {
+      for (const [m, n] of [[2, 4], [7, 13], [64, 9]] as const) {
+        const rand = lcg(seed++);
+        const [a, b, out, row] = [be.alloc(4 * m * k), be.alloc(4 * n * k), be.alloc(4 * m * n), be.alloc(4 * n)];
+        be.write(a, randomArray(m * k, rand));
+        be.write(b, randomArray(n * k, rand));
+        be.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, transB: true });
+        const whole = new Int32Array(be.readSync(out, 'f32').buffer);
+        for (let i = 0; i < m; i++) {
+          be.matmul({ a: { storage: a, offset: i * k }, b: { storage: b, offset: 0 }, out: { storage: row, offset: 0 }, m: 1, n, k, transB: true });
+          expect(Array.from(new Int32Array(be.readSync(row, 'f32').buffer)), `k=${k} ${m}x${n} row ${i}`).toEqual(Array.from(whole.subarray(i * n, (i + 1) * n)));
+        }
+        [a, b, out, row].forEach((st) => be.free(st));
+      }
+    }
+  });
+
   it('crosses every cache block (k > 256, m > 48, n > 2048)', async () => {
     const t = twin();
     await checkMatmul(t, { m: 300, n: 260, k: 520 }, 300);
