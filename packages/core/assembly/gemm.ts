@@ -46,7 +46,12 @@ export const ACCUMULATE: i32 = 4;
 @inline export function packs(m: i32, n: i32, k: i32, flags: i32): bool {
   if (m <= 1 || n <= 1 || k == 0) return false;
   if ((flags & TRANS_B) == 0) return m > DIRECT_ROWS && (n > DIRECT_COLS || <i64>k * <i64>n > DIRECT_B_ELEMS);
-  return (flags & TRANS_A) != 0 || m > DOT_ROWS || (m > 4 && k < DOT_MIN_K);
+  return (flags & TRANS_A) != 0 || !dotRows(m, k);
+}
+
+/** Whether A (untransposed) has few enough rows for the dot-form tiles against rows of B along k. */
+@inline function dotRows(m: i32, k: i32): bool {
+  return m <= 4 || (m <= DOT_ROWS && k >= DOT_MIN_K);
 }
 
 /**
@@ -94,6 +99,18 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
     if (transA) gemvAxpy(a + (<usize>i0 << 2), <usize>m << 2, b, 4, c + (<usize>i0 << 2), len, k, add);
     else gemvDot(a + <usize>i0 * (<usize>k << 2), <usize>k << 2, b, c + (<usize>i0 << 2), len, k, add);
     return;
+  }
+  if (!transB && prepacked != 0) {
+    // An untransposed B prepacked is its transposed copy (prepackB): rows of k values, one
+    // per column of B. Few rows of A read it with the dot-form tiles, as a transposed B
+    // (the fast path for a prompt through a Conv1D weight); otherwise B is packed as usual.
+    if (!transA && dotRows(m, k)) {
+      const j0 = partStart(n, 4, part, parts);
+      const len = partStart(n, 4, part + 1, parts) - j0;
+      if (len > 0) gemmDot(a, prepacked + <usize>j0 * (<usize>k << 2), c + (<usize>j0 << 2), ldc, m, len, k, add);
+      return;
+    }
+    prepacked = 0;
   }
   // Byte steps of op(A)(i, l) along i / l and of op(B)(l, j) along l / j.
   const aRow: usize = transA ? 4 : <usize>k << 2;
@@ -640,19 +657,34 @@ function gemvDot(mat: usize, ld: usize, x: usize, out: usize, len: i32, k: i32, 
   }
 }
 
-/** Bytes of op(B) [k, n] packed whole into NR-column panels (prepackB). */
+/** Bytes of a prepacked B [k, n] (prepackB): NR-column panels, or for an untransposed B its transposed copy (fewer). */
 export function prepackBBytes(n: i32, k: i32): i64 {
   return (<i64>roundUp(n, NR) * <i64>k) << 2;
 }
 
 /**
- * Packs op(B) [k, n] (element (l, j) at b + l*bRow + j*bCol) whole into NR-column panels of
- * k rows each, zero-padded: the layout `product` reads a prepacked B in.
+ * Packs B once for `product`. A transposed B (rows of k values already) goes whole into
+ * NR-column panels of k rows each, zero-padded, for the packed path (few rows of A read its
+ * rows in place). An untransposed B [k, n] becomes its transposed copy, [n, k] row-major,
+ * which the dot-form tiles read for few rows of A; more rows of A pack B per call as usual.
  */
 export function prepackB(dst: usize, b: usize, n: i32, k: i32, flags: i32): void {
-  const transB = (flags & TRANS_B) != 0;
   if (n == 0 || k == 0) return;
-  packPanelsB(dst, b, transB ? 4 : <usize>n << 2, transB ? <usize>k << 2 : 4, k, n);
+  if ((flags & TRANS_B) != 0) {
+    packPanelsB(dst, b, 4, <usize>k << 2, k, n);
+    return;
+  }
+  // dst[j][l] = b[l][j], in 8 x 8 blocks so both sides stay in cache lines.
+  for (let l0 = 0; l0 < k; l0 += 8) {
+    const l1 = min(l0 + 8, k);
+    for (let j0 = 0; j0 < n; j0 += 8) {
+      const j1 = min(j0 + 8, n);
+      for (let j = j0; j < j1; j++) {
+        const d = dst + ((<usize>j * <usize>k) << 2);
+        for (let l = l0; l < l1; l++) store<f32>(d + (<usize>l << 2), load<f32>(b + ((<usize>l * <usize>n + <usize>j) << 2)));
+      }
+    }
+  }
 }
 
 /** Bytes of the A packing scratch `product` needs for one [m, k] x [k, n] product (0: none). */

@@ -55,8 +55,11 @@ export function matmul_pack_b_bytes(m: i32, n: i32, k: i32, flags: i32, batch: i
  * ([n, k]), out: [m, n]; strideA / strideB are element distances between batch matrices
  * (0 broadcasts). flags: 1 transA, 2 transB, 4 accumulate into out. packA / packB: scratch
  * of matmul_pack_a_bytes / matmul_pack_b_bytes bytes (same arguments), 16-byte aligned.
- * bPacked: 0, or B prepacked by matmul_prepack_b (same n, k, transB); used where the product
- * takes the packed path and every batch shares B, with the same result bits either way.
+ * bPacked: 0, or B prepacked by matmul_prepack_b (same n, k, transB), used where every batch
+ * shares B. A transposed B's panels serve the packed path (same bits as packing per call).
+ * An untransposed B's transposed copy serves few rows of A (<= 4, or <= 64 with k >= 256)
+ * through the dot-form tiles, which give the bits of the transposed product, not those of
+ * the untransposed paths (a different order of the same sums); more rows ignore it.
  */
 export function matmul_f32(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32,
@@ -71,8 +74,9 @@ export function matmul_prepack_b_bytes(n: i32, k: i32): f64 {
 }
 
 /**
- * Packs B ([k, n], or [n, k] with flags & 2) once into the panels the packed GEMM reads, so
- * that products with this B (a weight, at inference) skip packing it: pass the result as
+ * Packs B ([k, n], or [n, k] with flags & 2) once for products with this B (a weight, at
+ * inference): a transposed B into the panels the packed GEMM reads, an untransposed one into
+ * its transposed copy for the dot-form tiles (see matmul_f32's bPacked). Pass the result as
  * matmul_f32's bPacked. dst: matmul_prepack_b_bytes bytes, 16-byte aligned.
  */
 export function matmul_prepack_b(b: usize, dst: usize, n: i32, k: i32, flags: i32): void {

@@ -115,10 +115,12 @@ export interface MatmulParams {
   accumulate?: boolean;
   /**
    * B already packed by this backend's `prepackMatmulB` (same k, n, transB), for a B used
-   * by many products (a weight at inference): the product reads the packed panels instead
-   * of packing B itself. A backend uses it where the product takes its packed path and
-   * every batch shares B (batch 1 or strideB 0), and ignores it otherwise; the result is
-   * the same either way, bit for bit.
+   * by many products (a weight at inference), read instead of B where every batch shares B
+   * (batch 1 or strideB 0). A backend says in its docs where it uses it; the wasm backend
+   * reads a transposed B's panels on its packed path (same bits as packing per call) and
+   * an untransposed B's transposed copy on its dot-form tiles (A with at most 4 rows, or
+   * at most 64 with k >= 256: the bits of the transposed product, not of the untransposed
+   * paths), and ignores it elsewhere.
    */
   bPacked?: Dense;
 }

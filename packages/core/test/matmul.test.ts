@@ -94,65 +94,89 @@ describeBuilds('matmul', (twin, build) => {
     await checkMatmul(t, { m: 6, n: 2100, k: 5, transB: true, accumulate: true }, 302);
   });
 
-  it('a B prepacked once (prepackMatmulB) gives the same bits as packing per call, on 1 and 3 threads', async () => {
+  it('a B prepacked once (prepackMatmulB): the bits of packing per call, or for few rows of A and an untransposed B those of the transposed product, on 1 and 3 threads', async () => {
     const be = twin().dev;
     // [m, n, k, transB, batch, strideB]: packed products (plain and transposed B, edge
-    // panels, several k and n blocks, batches sharing B) and shapes that never pack (GEMV,
-    // few rows in place, dot tiles), where bPacked is ignored.
+    // panels, several k and n blocks, batches sharing B), shapes that never pack (GEMV, few
+    // rows in place), and few rows of A against an untransposed B (the prepacked transposed
+    // copy through the dot-form tiles: m <= 4, or m <= 64 with k >= 256).
     const cases: [number, number, number, boolean, number, number | undefined][] = [
       [64, 3072, 768, false, 1, undefined],
       [63, 129, 300, false, 1, undefined],
+      [3, 130, 20, false, 1, undefined],
       [100, 2100, 17, false, 1, undefined],
       [129, 63, 520, true, 1, undefined],
       [37, 17, 3, false, 3, 0],
       [1, 129, 63, false, 1, undefined],
       [16, 300, 70, false, 1, undefined],
       [40, 77, 300, true, 1, undefined],
+      [40, 77, 300, false, 2, 0],
     ];
+    const dotForm = (m: number, k: number, transB: boolean) => !transB && (m <= 4 || (m <= 64 && k >= 256)) && m > 1;
     let seed = 700;
     for (const threads of [1, 3]) {
       const tb = await createWasmBackend({ simd: build.simd, threads: Math.min(threads, be.features.threads ? 3 : 1) });
       for (const [m, n, k, transB, batch, strideB] of cases) {
         const rand = lcg(seed++);
         const sa = m * k;
-        const [a, b] = [tb.alloc(4 * sa * batch), tb.alloc(4 * k * n)];
+        const bValues = randomArray(k * n, rand);
+        const [a, b, bt] = [tb.alloc(4 * sa * batch), tb.alloc(4 * k * n), tb.alloc(4 * k * n)];
         tb.write(a, randomArray(sa * batch, rand));
-        tb.write(b, randomArray(k * n, rand));
+        tb.write(b, bValues);
+        // B's transposed copy, written here, for the product the dot-form tiles compute.
+        const t = new Float32Array(k * n);
+        for (let l = 0; l < k; l++) for (let j = 0; j < n; j++) t[transB ? l * n + j : j * k + l] = bValues[transB ? j * k + l : l * n + j];
+        tb.write(bt, t);
         const packed = tb.alloc(4 * tb.prepackedMatmulBElements(k, n));
         tb.prepackMatmulB({ b: { storage: b, offset: 0 }, out: { storage: packed, offset: 0 }, k, n, transB });
-        const run = (bPacked?: { storage: typeof packed; offset: number }) => {
+        const run = (bs: typeof b, tr: boolean, bPacked?: { storage: typeof packed; offset: number }) => {
           const out = tb.alloc(4 * batch * m * n);
-          tb.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, transB, batch, strideB, bPacked });
+          tb.matmul({ a: { storage: a, offset: 0 }, b: { storage: bs, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, transB: tr, batch, strideB, bPacked });
           const r = new Int32Array(tb.readSync(out, 'f32').buffer);
           tb.free(out);
           return r;
         };
-        expect(run({ storage: packed, offset: 0 }), `${m}x${n}x${k} transB=${transB} batch=${batch} threads=${threads}`).toEqual(run());
-        [a, b, packed].forEach((st) => tb.free(st));
+        const got = run(b, transB, { storage: packed, offset: 0 });
+        const want = dotForm(m, k, transB) ? run(bt, true) : run(b, transB);
+        let differ = 0;
+        for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) differ++;
+        expect(differ, `${m}x${n}x${k} transB=${transB} batch=${batch} threads=${threads}: elements with other bits`).toBe(0);
+        [a, b, bt, packed].forEach((st) => tb.free(st));
       }
       tb.dispose();
     }
   });
 
-  it('reads a prepacked B where the product packs, and ignores it where it does not', () => {
+  it('reads a prepacked B where its path uses it, and ignores it elsewhere', () => {
     const be = twin().dev;
-    // Panels of zeros stand in for B: the packed path must read them (all-zero product),
-    // the in-place path (few rows) must not.
-    const [k, n] = [40, 200];
-    const b = be.alloc(4 * k * n);
-    be.write(b, randomArray(k * n, lcg(11)));
-    const zeros = be.alloc(4 * be.prepackedMatmulBElements(k, n));
-    be.fill({ out: { storage: zeros, offset: 0 }, n: be.prepackedMatmulBElements(k, n), value: 0, dtype: 'f32' });
-    for (const [m, packedPath] of [[64, true], [3, false]] as const) {
+    // A prepacked B of zeros stands in for B: a product that reads it is all zeros. A
+    // transposed B's panels serve the packed path (many rows of A); an untransposed B's
+    // transposed copy serves the dot-form tiles (m <= 4, or m <= 64 with k >= 256).
+    const cases: [boolean, number, number, boolean][] = [
+      // [transB, m, k, reads the prepacked B]
+      [false, 3, 40, true],
+      [false, 64, 300, true],
+      [false, 64, 40, false],
+      [false, 100, 300, false],
+      [false, 1, 300, false],
+      [true, 100, 40, true],
+      [true, 64, 300, false],
+      [true, 3, 40, false],
+    ];
+    const n = 200;
+    for (const [transB, m, k, reads] of cases) {
+      const b = be.alloc(4 * k * n);
+      be.write(b, randomArray(k * n, lcg(11)));
+      const zeros = be.alloc(4 * be.prepackedMatmulBElements(k, n));
+      be.fill({ out: { storage: zeros, offset: 0 }, n: be.prepackedMatmulBElements(k, n), value: 0, dtype: 'f32' });
       const a = be.alloc(4 * m * k);
       be.write(a, randomArray(m * k, lcg(12)));
       const out = be.alloc(4 * m * n);
-      be.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, bPacked: { storage: zeros, offset: 0 } });
+      be.matmul({ a: { storage: a, offset: 0 }, b: { storage: b, offset: 0 }, out: { storage: out, offset: 0 }, m, n, k, transB, bPacked: { storage: zeros, offset: 0 } });
       const allZero = be.readSync(out, 'f32').every((v) => v === 0);
-      expect(allZero, `m = ${m}`).toBe(packedPath);
-      [a, out].forEach((st) => be.free(st));
+      expect(allZero, `transB=${transB} m=${m} k=${k}`).toBe(reads);
+      [a, b, out, zeros].forEach((st) => be.free(st));
     }
-    [b, zeros].forEach((st) => be.free(st));
   });
 
   it('rejects a prepacked B that is too small or overlaps the output', () => {

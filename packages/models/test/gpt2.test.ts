@@ -300,32 +300,47 @@ describe('generation', () => {
 });
 
 describe('GPT2.prepackWeights', () => {
-  it('gives the same logits bit for bit, follows a training step, and frees its copies', () => {
+  it('gives the logits of the unpacked model (to float rounding), follows a training step, and frees its copies', () => {
+    // n_embd 64 and n_inner 256: the MLP's c_proj (k = 256) reads its prepacked transposed
+    // copy through the dot-form tiles (40 rows of x), the other products read the weights'
+    // panels or pack per call; sums taken in another order differ in the last bits only.
     const model = new GPT2({ vocab_size: 300, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }, { seed: 3 });
     const x = ids(randomIds(2, 20, 300, 9));
     const y = ids(randomIds(2, 20, 300, 10));
-    const logitsBits = () => noGrad(() => tidy(() => Array.from(new Int32Array(Float32Array.from(model.forward(x).dataSync()).buffer))));
-    const plain = logitsBits();
+    const logits = () => noGrad(() => tidy(() => Float32Array.from(model.forward(x).dataSync())));
+    const close = (got: Float32Array, want: Float32Array, what: string) => {
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < want.length; i++) {
+        worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        scale = Math.max(scale, Math.abs(want[i]));
+      }
+      expect(worst, `${what}: max |diff| ${worst} (scale ${scale})`).toBeLessThanOrEqual(2e-6 * scale);
+    };
+    const plain = logits();
     const before = memory().numBytes;
     model.eval().prepackWeights();
     // Conv1D weights only (4 per block), each packed once: about the blocks' weight size again.
     const blockWeights = 2 * (64 * 192 + 64 * 64 + 64 * 256 + 256 * 64) * 4;
     expect(memory().numBytes - before).toBeGreaterThanOrEqual(blockWeights);
     expect(memory().numBytes - before).toBeLessThan(blockWeights * 1.1);
-    expect(logitsBits()).toEqual(plain);
+    close(logits(), plain, 'prepacked');
     // A training step writes the weights: the packed copies are repacked before their next use.
     const opt = new AdamW(model.parameters(), { lr: 1e-2 });
     tidy(() => model.train().loss(x, y).backward());
     opt.step();
     model.zeroGrad();
     model.eval();
-    const packedAfter = logitsBits();
+    const packedAfter = logits();
     const withPacks = memory().numBytes;
     model.releasePackedWeights();
     expect(withPacks - memory().numBytes).toBeGreaterThanOrEqual(blockWeights);
     expect(withPacks - memory().numBytes).toBeLessThan(blockWeights * 1.1);
-    expect(logitsBits()).toEqual(packedAfter);
-    expect(packedAfter).not.toEqual(plain);
+    const unpackedAfter = logits();
+    close(packedAfter, unpackedAfter, 'prepacked after a training step');
+    let moved = 0;
+    for (let i = 0; i < plain.length; i++) moved = Math.max(moved, Math.abs(unpackedAfter[i] - plain[i]));
+    expect(moved).toBeGreaterThan(1e-3);
     x.dispose();
     y.dispose();
   });

@@ -34,6 +34,30 @@ describe('prepackMatmulWeights (wasm backend)', () => {
     [x, w, wt, ...plain].forEach((t) => t.dispose());
   });
 
+  it('an untransposed weight and up to 64 rows of x: the bits of the product with its transposed copy, close to the unpacked ones', () => {
+    for (const [rows, k] of [[30, 300], [3, 40], [64, 256]]) {
+      const x = randn([rows, k], { seed: 20 + rows });
+      const w = randn([k, 50], { seed: 21 + rows });
+      const plain = matmul(x, w);
+      const wT = w.T.contiguous(); // [50, k], read as a transposed B: the dot-form tiles
+      const viaCopy = matmul(x, wT.T);
+      prepackMatmulWeights([w]);
+      const packed = matmul(x, w);
+      expect(bits(packed), `${rows}x${k}`).toEqual(bits(viaCopy));
+      const p = packed.dataSync();
+      const q = plain.dataSync();
+      // The same sums in another order: within 1e-6 of the largest value (f32 rounding of k terms).
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < q.length; i++) {
+        worst = Math.max(worst, Math.abs(p[i] - q[i]));
+        scale = Math.max(scale, Math.abs(q[i]));
+      }
+      expect(worst, `${rows}x${k}`).toBeLessThanOrEqual(1e-6 * scale);
+      [x, w, plain, wT, viaCopy, packed].forEach((t) => t.dispose());
+    }
+  });
+
   it('repacks after an in-place write (an optimizer step), and frees the copy with the weight', () => {
     const x = randn([64, 32], { seed: 4 });
     const w = randn([32, 300], { seed: 5 });

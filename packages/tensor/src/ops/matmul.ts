@@ -87,7 +87,11 @@ function packedB(b: Tensor, k: number, n: number, trans: boolean): Dense | undef
  * Packs 2-D f32 matrices that will be the right-hand operand (B) of many products — the
  * weights of a model at inference — into the layout of the backend's packed GEMM, once:
  * every later `matmul(x, w)` with one of them then skips packing it (with `transposed`,
- * `matmul(x, w.t())`, as nn.Linear computes). The results are the same, bit for bit; the
+ * `matmul(x, w.t())`, as nn.Linear computes). On the wasm backend a transposed matrix is
+ * packed into the GEMM's panels (the same bits as without), an untransposed one into its
+ * transposed copy, which lets up to 64 rows of x take the faster dot-form tiles (the bits
+ * of `matmul(x, contiguous(w.T).T)`: the same sums in another order, so the results agree
+ * with the unpacked product to float rounding, not bit for bit). The
  * cost is a packed copy per matrix (about its own size) until the matrix's storage is
  * freed or `releaseMatmulPacks` is called. A write to the storage (an optimizer step)
  * makes the next product repack the copy first. Backends without a packed GEMM
