@@ -102,9 +102,11 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
   }
   if (!transB && prepacked != 0) {
     // An untransposed B prepacked is its transposed copy (prepackB): rows of k values, one
-    // per column of B. Few rows of A read it with the dot-form tiles, as a transposed B
-    // (the fast path for a prompt through a Conv1D weight); otherwise B is packed as usual.
-    if (!transA && dotRows(m, k)) {
+    // per column of B. A reads it with the dot-form tiles, as a transposed B, 64 rows at a
+    // time (the fast path for a prompt through a Conv1D weight: 3-17% faster than the
+    // packed path at 64-256 rows) when A has few rows or k is long enough for the tiles'
+    // lane sums; otherwise B is packed as usual.
+    if (!transA && (m <= 4 || k >= DOT_MIN_K)) {
       const j0 = partStart(n, 4, part, parts);
       const len = partStart(n, 4, part + 1, parts) - j0;
       if (len > 0) gemmDot(a, prepacked + <usize>j0 * (<usize>k << 2), c + (<usize>j0 << 2), ldc, m, len, k, add);
@@ -221,11 +223,21 @@ function gemmDirect(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, c:
 
 /**
  * Unpacked product with B transposed, A untransposed: rows of A and rows of B (both k floats,
- * contiguous) run along k. For every group of 4 rows of B (which stays in L1) the rows of A
- * stream past in pairs, each pair making a 2 x 4 tile of dot products (dotKernel); an odd
- * last row of A and the last n % 4 rows of B go through gemvDot. C rows are ldc bytes apart.
+ * contiguous) run along k. A is taken DOT_ROWS rows at a time (a block that stays in L2);
+ * for every group of 4 rows of B (which stays in L1) the block's rows stream past in pairs,
+ * each pair making a 2 x 4 tile of dot products (dotKernel); an odd last row of A and the
+ * last n % 4 rows of B go through gemvDot. C rows are ldc bytes apart. Each element is one
+ * tile's (or gemvDot's) sum in the same order, whatever the blocking.
  */
 function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
+  const ld = <usize>k << 2;
+  for (let i0 = 0; i0 < m; i0 += DOT_ROWS) {
+    gemmDotRows(a + <usize>i0 * ld, b, c + <usize>i0 * ldc, ldc, min(DOT_ROWS, m - i0), n, k, add);
+  }
+}
+
+/** gemmDot for at most DOT_ROWS rows of A. */
+function gemmDotRows(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
   const ld = <usize>k << 2;
   const m2 = m & ~1;
   const n4 = n & ~3;

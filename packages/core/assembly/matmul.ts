@@ -57,9 +57,10 @@ export function matmul_pack_b_bytes(m: i32, n: i32, k: i32, flags: i32, batch: i
  * of matmul_pack_a_bytes / matmul_pack_b_bytes bytes (same arguments), 16-byte aligned.
  * bPacked: 0, or B prepacked by matmul_prepack_b (same n, k, transB), used where every batch
  * shares B. A transposed B's panels serve the packed path (same bits as packing per call).
- * An untransposed B's transposed copy serves few rows of A (<= 4, or <= 64 with k >= 256)
- * through the dot-form tiles, which give the bits of the transposed product, not those of
- * the untransposed paths (a different order of the same sums); more rows ignore it.
+ * An untransposed B's transposed copy serves A (when m <= 4 or k >= 256) through the
+ * dot-form tiles, 64 rows at a time: every row gets the bits of its one-row product with
+ * the transposed copy (gemvDot's order), not those of the untransposed paths (a different
+ * order of the same sums); with m > 4 and k < 256 it is ignored.
  */
 export function matmul_f32(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, flags: i32,

@@ -119,8 +119,8 @@ export interface MatmulParams {
    * (batch 1 or strideB 0). A backend says in its docs where it uses it; the wasm backend
    * reads a transposed B's panels on its packed path (same bits as packing per call) and
    * an untransposed B's transposed copy on its dot-form tiles (A with at most 4 rows, or
-   * at most 64 with k >= 256: the bits of the transposed product, not of the untransposed
-   * paths), and ignores it elsewhere.
+   * k >= 256: each row the bits of its one-row product with the copy, not those of the
+   * untransposed paths), and ignores it elsewhere.
    */
   bPacked?: Dense;
 }

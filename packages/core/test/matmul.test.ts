@@ -94,12 +94,12 @@ describeBuilds('matmul', (twin, build) => {
     await checkMatmul(t, { m: 6, n: 2100, k: 5, transB: true, accumulate: true }, 302);
   });
 
-  it('a B prepacked once (prepackMatmulB): the bits of packing per call, or for few rows of A and an untransposed B those of the transposed product, on 1 and 3 threads', async () => {
+  it('a B prepacked once (prepackMatmulB): the bits of packing per call, or for an untransposed B on the dot-form tiles those of each row\'s one-row product, on 1 and 3 threads', async () => {
     const be = twin().dev;
     // [m, n, k, transB, batch, strideB]: packed products (plain and transposed B, edge
     // panels, several k and n blocks, batches sharing B), shapes that never pack (GEMV, few
-    // rows in place), and few rows of A against an untransposed B (the prepacked transposed
-    // copy through the dot-form tiles: m <= 4, or m <= 64 with k >= 256).
+    // rows in place), and an untransposed B read as its prepacked transposed copy by the
+    // dot-form tiles (m <= 4, or k >= 256; 130 rows cross a 64-row block).
     const cases: [number, number, number, boolean, number, number | undefined][] = [
       [64, 3072, 768, false, 1, undefined],
       [63, 129, 300, false, 1, undefined],
@@ -111,8 +111,11 @@ describeBuilds('matmul', (twin, build) => {
       [16, 300, 70, false, 1, undefined],
       [40, 77, 300, true, 1, undefined],
       [40, 77, 300, false, 2, 0],
+      [130, 37, 300, false, 1, undefined],
     ];
-    const dotForm = (m: number, k: number, transB: boolean) => !transB && (m <= 4 || (m <= 64 && k >= 256)) && m > 1;
+    // An untransposed B's transposed copy goes through the dot-form tiles (m counts the rows
+    // of batches sharing B): each row then has the bits of its one-row product with the copy.
+    const dotForm = (rows: number, k: number, transB: boolean) => !transB && rows > 1 && (rows <= 4 || k >= 256);
     let seed = 700;
     for (const threads of [1, 3]) {
       const tb = await createWasmBackend({ simd: build.simd, threads: Math.min(threads, be.features.threads ? 3 : 1) });
@@ -137,7 +140,18 @@ describeBuilds('matmul', (twin, build) => {
           return r;
         };
         const got = run(b, transB, { storage: packed, offset: 0 });
-        const want = dotForm(m, k, transB) ? run(bt, true) : run(b, transB);
+        let want: Int32Array;
+        if (dotForm(m * batch, k, transB)) {
+          want = new Int32Array(batch * m * n);
+          const row = tb.alloc(4 * n);
+          for (let i = 0; i < batch * m; i++) {
+            tb.matmul({ a: { storage: a, offset: i * k }, b: { storage: bt, offset: 0 }, out: { storage: row, offset: 0 }, m: 1, n, k, transB: true });
+            want.set(new Int32Array(tb.readSync(row, 'f32').buffer), i * n);
+          }
+          tb.free(row);
+        } else {
+          want = run(b, transB);
+        }
         let differ = 0;
         for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) differ++;
         expect(differ, `${m}x${n}x${k} transB=${transB} batch=${batch} threads=${threads}: elements with other bits`).toBe(0);
@@ -151,13 +165,14 @@ describeBuilds('matmul', (twin, build) => {
     const be = twin().dev;
     // A prepacked B of zeros stands in for B: a product that reads it is all zeros. A
     // transposed B's panels serve the packed path (many rows of A); an untransposed B's
-    // transposed copy serves the dot-form tiles (m <= 4, or m <= 64 with k >= 256).
+    // transposed copy serves the dot-form tiles (m <= 4, or k >= 256).
     const cases: [boolean, number, number, boolean][] = [
       // [transB, m, k, reads the prepacked B]
       [false, 3, 40, true],
       [false, 64, 300, true],
       [false, 64, 40, false],
-      [false, 100, 300, false],
+      [false, 130, 300, true],
+      [false, 100, 40, false],
       [false, 1, 300, false],
       [true, 100, 40, true],
       [true, 64, 300, false],

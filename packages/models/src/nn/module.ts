@@ -174,8 +174,8 @@ export class Module {
    * Packs every weight matrix of this module tree (Linear, Conv1D) once into the matmul
    * kernel's layout, for inference: later forward passes skip packing them (the wasm
    * backend; others ignore it). Linear weights give the same bits; Conv1D weights are kept
-   * transposed, so that a prompt of up to 64 rows takes the faster dot-form tiles, whose
-   * results agree with the unpacked ones to float rounding. Costs a packed copy
+   * transposed, so that a prompt takes the faster dot-form tiles, whose results agree with
+   * the unpacked ones to float rounding. Costs a packed copy
    * of each matrix (about the model's weight size again) until releasePackedWeights() or
    * the parameters are freed; a training step that writes the weights makes the next
    * product repack them, so this is for inference, not training.

@@ -89,9 +89,10 @@ function packedB(b: Tensor, k: number, n: number, trans: boolean): Dense | undef
  * every later `matmul(x, w)` with one of them then skips packing it (with `transposed`,
  * `matmul(x, w.t())`, as nn.Linear computes). On the wasm backend a transposed matrix is
  * packed into the GEMM's panels (the same bits as without), an untransposed one into its
- * transposed copy, which lets up to 64 rows of x take the faster dot-form tiles (the bits
- * of `matmul(x, contiguous(w.T).T)`: the same sums in another order, so the results agree
- * with the unpacked product to float rounding, not bit for bit). The
+ * transposed copy, which x reads with the faster dot-form tiles when k >= 256 or x has at
+ * most 4 rows (each row: the bits of its one-row product with the copy; the same sums in
+ * another order, so the results agree with the unpacked product to float rounding, not bit
+ * for bit). The
  * cost is a packed copy per matrix (about its own size) until the matrix's storage is
  * freed or `releaseMatmulPacks` is called. A write to the storage (an optimizer step)
  * makes the next product repack the copy first. Backends without a packed GEMM
