@@ -2,7 +2,7 @@
 // paths, the tile shape and the blocking) and the attention kernels (assembly/attention.ts).
 // Internal: nothing here is a wasm export.
 
-import { dotKernelFixed, hasDotKernelFixed } from './generated/dot-fixed';
+import { dotKernel, dotKernelFixed, hasDotKernelFixed } from './generated/dot-fixed';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -149,7 +149,7 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
 
 /**
  * Packed GEMM of op(A) [m, k] by op(B) [k, n] into C (rows ldc bytes apart). `prepacked`,
- * when not 0, holds op(B) already in panels (matmul_prepack_b: panel p = columns
+ * when not 0, holds a transposed B's op(B) already in panels (matmul_prepack_b: panel p = columns
  * NR p .. NR p + NR - 1, k rows of NR floats, zero-padded), so the (jc, pc) blocks read
  * their kc x NR slices from it instead of packing B: the micro-kernel sees the same panels
  * in the same order, and the result has the same bits.
@@ -259,42 +259,10 @@ function gemmDotRows(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k
   }
 }
 
-/**
- * C[0:2, 0:4] (+)= A[0:2, :] . B[0:4, :] over k (rows of both ld bytes apart): 8 vector
- * accumulators, 2 A loads and 4 B loads per 4 values of k; lanes are summed once at the end
- * (the same order as gemvDot, so a row computes the same bits on either).
- */
-function dotKernel(a: usize, b: usize, ld: usize, k: i32, c: usize, ldc: usize, add: bool): void {
-  const k4 = k & ~3;
-  const a1 = a + ld;
-  const b1 = b + ld, b2 = b1 + ld, b3 = b2 + ld;
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  for (let l = 0; l < k4; l += 4) {
-    const o = <usize>l << 2;
-    const x0 = v128.load(a + o);
-    const x1 = v128.load(a1 + o);
-    const y0 = v128.load(b + o);
-    c00 = madd(x0, y0, c00);
-    c10 = madd(x1, y0, c10);
-    const y1 = v128.load(b1 + o);
-    c01 = madd(x0, y1, c01);
-    c11 = madd(x1, y1, c11);
-    const y2 = v128.load(b2 + o);
-    c02 = madd(x0, y2, c02);
-    c12 = madd(x1, y2, c12);
-    const y3 = v128.load(b3 + o);
-    c03 = madd(x0, y3, c03);
-    c13 = madd(x1, y3, c13);
-  }
-  let s0 = sumLanes4(c00, c01, c02, c03);
-  let s1 = sumLanes4(c10, c11, c12, c13);
-  if (k4 < k) {
-    s0 = f32x4.add(s0, dotTail4(a, b, ld, k4, k));
-    s1 = f32x4.add(s1, dotTail4(a1, b, ld, k4, k));
-  }
-  storeDotTile(c, ldc, add, s0, s1);
-}
+// The 2 x 4 dot tiles themselves (dotKernel, and dotKernelFixed for common k) come from one
+// template in scripts/gen-dot-kernels.mjs: 8 vector accumulators, 2 A loads and 4 B loads per
+// 4 values of k, lanes summed once at the end (gemvDot's order, so a row computes the same
+// bits on either).
 
 /** Writes (or adds) a dot tile's two rows of 4 sums to C (rows ldc bytes apart). */
 @inline export function storeDotTile(c: usize, ldc: usize, add: bool, s0: v128, s1: v128): void {
@@ -314,7 +282,7 @@ function dotKernel(a: usize, b: usize, ld: usize, k: i32, c: usize, ldc: usize, 
 }
 
 /** Lane r: sum over l in [l0, l1) of x[l] * row_r[l], rows of mat ld bytes apart (scalar tail). */
-function dotTail4(x: usize, mat: usize, ld: usize, l0: i32, l1: i32): v128 {
+export function dotTail4(x: usize, mat: usize, ld: usize, l0: i32, l1: i32): v128 {
   const r0 = mat, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
   let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
   for (let l = l0; l < l1; l++) {

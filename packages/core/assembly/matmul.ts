@@ -10,7 +10,10 @@
 // - In place, B untransposed with few rows of A or a small, narrow B: 4 x 8 register tiles
 //   read A with splat loads and B rows where they lie (packing would cost as much as the
 //   arithmetic). B transposed with few rows of A (at most 4; at most 64 when k >= 256, as
-//   in a prompt's LM head): 2 x 4 tiles of dot products along k, B rows read in place.
+//   in a prompt's LM head): 2 x 4 tiles of dot products along k, B rows read in place
+//   (tiles specialised for common k are generated, see scripts/gen-dot-kernels.mjs). The
+//   same tiles read an untransposed B's prepacked transposed copy (matmul_prepack_b), 64
+//   rows of A at a time, when A has at most 4 rows or k >= 256.
 // - Packed GEMM, everything else, GotoBLAS / BLIS style: loops nc -> kc -> mc; per (nc, kc)
 //   block op(B) is packed into KC x NR panels, per (mc, kc) block op(A) into MR x KC slivers,
 //   and an MR x NR micro-kernel multiplies one sliver by one panel. Packing reads any layout

@@ -1,53 +1,78 @@
-// Writes assembly/generated/dot-fixed.ts: the 2 x 4 dot-form tile of assembly/gemm.ts
-// (dotKernel) specialised for common k, with the rows' byte stride (4k) as constant load
-// offsets. Wasm load offsets must be constants, and with a run-time stride every row of A
-// and B needs its own address add a k step (6 of them); with constant offsets one add per
-// operand does (2), which takes the loop from 22 to 18 macro-ops a step. On GPT-2's prompt
-// LM head (x[64, 768] @ wte[50257, 768]^T) that was 7-13% faster. Same operations in the
-// same order as dotKernel, so the same bits. Called by scripts/build-wasm.mjs before it
-// compiles; the output is not checked in.
+// Writes assembly/generated/dot-fixed.ts: the 2 x 4 dot-form tile of assembly/gemm.ts's
+// gemmDot, from one template: the general tile (dotKernel: rows ld bytes apart, any k) and
+// tiles specialised for common k, with the rows' byte stride (4k) as constant load offsets.
+// Wasm load offsets must be constants, and with a run-time stride every row of A and B needs
+// its own address add a k step (6 of them); with constant offsets one add per operand does
+// (2), which takes the loop from 22 to 18 macro-ops a step. On GPT-2's prompt LM head
+// (x[64, 768] @ wte[50257, 768]^T) that was 7-13% faster. Every tile runs the same
+// operations in the same order, so the same bits. Called by scripts/build-wasm.mjs before
+// it compiles; the output is not checked in.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The k the specialised tiles cover: transformer widths (GPT-2's 768 / 1024 / 1280 / 1600 among them). */
 export const DOT_FIXED_K = [256, 512, 768, 1024, 1280, 1600, 2048, 3072, 4096];
 
-function kernel(k) {
-  const ld = 4 * k;
+/**
+ * One 2 x 4 tile: C[0:2, 0:4] (+)= A[0:2, :] . B[0:4, :] over k, 8 vector accumulators, 2 A
+ * loads and 4 B loads per 4 values of k, lanes summed once at the end (gemvDot's order).
+ * `loop` opens the k loop and binds what `x` / `y` (load arguments per row) use; `tail`
+ * adds the k % 4 remainder to s0 / s1.
+ */
+function tile(doc, head, { setup = '', loop, x, y, tail = '' }) {
   return `
-/** dotKernel for k = ${k}: rows ${ld} bytes apart. */
-function dotKernel${k}(a: usize, b: usize, c: usize, ldc: usize, add: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+/** ${doc} */
+${head}: void {
+${setup}  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  for (let o: usize = 0; o < ${ld}; o += 16) {
-    const pa = a + o;
-    const pb = b + o;
-    const x0 = v128.load(pa);
-    const x1 = v128.load(pa, ${ld});
-    const y0 = v128.load(pb);
+  ${loop}
+    const x0 = v128.load(${x[0]});
+    const x1 = v128.load(${x[1]});
+    const y0 = v128.load(${y[0]});
     c00 = madd(x0, y0, c00);
     c10 = madd(x1, y0, c10);
-    const y1 = v128.load(pb, ${ld});
+    const y1 = v128.load(${y[1]});
     c01 = madd(x0, y1, c01);
     c11 = madd(x1, y1, c11);
-    const y2 = v128.load(pb, ${2 * ld});
+    const y2 = v128.load(${y[2]});
     c02 = madd(x0, y2, c02);
     c12 = madd(x1, y2, c12);
-    const y3 = v128.load(pb, ${3 * ld});
+    const y3 = v128.load(${y[3]});
     c03 = madd(x0, y3, c03);
     c13 = madd(x1, y3, c13);
   }
-  storeDotTile(c, ldc, add, sumLanes4(c00, c01, c02, c03), sumLanes4(c10, c11, c12, c13));
+  let s0 = sumLanes4(c00, c01, c02, c03);
+  let s1 = sumLanes4(c10, c11, c12, c13);
+${tail}  storeDotTile(c, ldc, add, s0, s1);
 }
 `;
+}
+
+/** The general tile: rows ld bytes apart, any k (a scalar tail past the last multiple of 4). */
+const general = tile('C[0:2, 0:4] (+)= A[0:2, :] . B[0:4, :] over k, rows of both ld bytes apart (any k).', 'export function dotKernel(a: usize, b: usize, ld: usize, k: i32, c: usize, ldc: usize, add: bool)', {
+  setup: '  const k4 = k & ~3;\n  const a1 = a + ld;\n  const b1 = b + ld, b2 = b1 + ld, b3 = b2 + ld;\n',
+  loop: 'for (let l = 0; l < k4; l += 4) {\n    const o = <usize>l << 2;',
+  x: ['a + o', 'a1 + o'],
+  y: ['b + o', 'b1 + o', 'b2 + o', 'b3 + o'],
+  tail: '  if (k4 < k) {\n    s0 = f32x4.add(s0, dotTail4(a, b, ld, k4, k));\n    s1 = f32x4.add(s1, dotTail4(a1, b, ld, k4, k));\n  }\n',
+});
+
+/** The tile for one k: rows 4k bytes apart, as constant load offsets. */
+function fixed(k) {
+  const ld = 4 * k;
+  return tile(`dotKernel for k = ${k}: rows ${ld} bytes apart.`, `function dotKernel${k}(a: usize, b: usize, c: usize, ldc: usize, add: bool)`, {
+    loop: `for (let o: usize = 0; o < ${ld}; o += 16) {\n    const pa = a + o;\n    const pb = b + o;`,
+    x: ['pa', `pa, ${ld}`],
+    y: ['pb', `pb, ${ld}`, `pb, ${2 * ld}`, `pb, ${3 * ld}`],
+  });
 }
 
 /** The generated AssemblyScript source. */
 export function dotKernelsSource() {
   const cases = DOT_FIXED_K.map((k) => `    case ${k}: dotKernel${k}(a, b, c, ldc, add); break;`).join('\n');
   return `// Generated by scripts/gen-dot-kernels.mjs. Do not edit.
-import { madd, storeDotTile, sumLanes4 } from '../gemm';
-${DOT_FIXED_K.map(kernel).join('')}
+import { dotTail4, madd, storeDotTile, sumLanes4 } from '../gemm';
+${general}${DOT_FIXED_K.map(fixed).join('')}
 /** Whether dotKernelFixed has a tile for this k. */
 export function hasDotKernelFixed(k: i32): bool {
   switch (k) {
