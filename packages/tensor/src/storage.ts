@@ -55,11 +55,7 @@ export class StorageRef {
   /** Frees every packed copy made from this storage. */
   dropPacks(): void {
     if (!this.packs) return;
-    for (const p of this.packs.values()) {
-      counters.bytes -= p.storage.bytes;
-      this.backend.free(p.storage);
-    }
-    this.packs = null;
+    for (const key of [...this.packs.keys()]) this.dropPack(key);
   }
 }
 
