@@ -14,6 +14,8 @@
  *   memory: a bad operand throws a `BoundsError`/`ShapeError`, never traps.
  */
 
+import { UnsupportedError } from './errors.js';
+
 /** Element types a storage can be read as. */
 export type DType = 'f32' | 'i32';
 
@@ -430,8 +432,72 @@ export interface AdamParams {
   step: number;
 }
 
+/**
+ * Every kernel's params, by kernel name: the one list the backends' kernel tables, the shared
+ * validators and `KERNEL_NAMES` are checked against at compile time.
+ */
+export interface KernelParams {
+  matmul: MatmulParams;
+  unary: UnaryParams;
+  binary: BinaryParams;
+  where: WhereParams;
+  copy: CopyParams;
+  cast: CastParams;
+  fill: FillParams;
+  random: RandomParams;
+  reduce: ReduceParams;
+  softmax: SoftmaxParams;
+  softmaxBackward: SoftmaxBackwardParams;
+  layerNorm: LayerNormParams;
+  layerNormBackward: LayerNormBackwardParams;
+  geluBackward: GeluBackwardParams;
+  indexSelect: IndexSelectParams;
+  indexAdd: IndexAddParams;
+  gather: GatherParams;
+  scatterAdd: ScatterAddParams;
+  crossEntropy: CrossEntropyParams;
+  crossEntropyBackward: CrossEntropyBackwardParams;
+  attention: AttentionParams;
+  attentionBackward: AttentionBackwardParams;
+  sgdStep: SgdParams;
+  adamStep: AdamParams;
+}
+
+/** A kernel's name. */
+export type KernelName = keyof KernelParams;
+/** The params object of kernel `K`. */
+export type ParamsOf<K extends KernelName> = KernelParams[K];
+
+/**
+ * The kernels every backend must supply. Every other kernel is fused: a faster form of
+ * something the tensor layer can also compose from these, so a backend may leave it out.
+ */
+export const PRIMITIVE_KERNELS = [
+  'matmul',
+  'unary',
+  'binary',
+  'where',
+  'copy',
+  'cast',
+  'fill',
+  'random',
+  'reduce',
+  'indexSelect',
+  'indexAdd',
+  'gather',
+  'scatterAdd',
+] as const satisfies readonly KernelName[];
+
+export type PrimitiveKernelName = (typeof PRIMITIVE_KERNELS)[number];
+export type FusedKernelName = Exclude<KernelName, PrimitiveKernelName>;
+
+/** The kernel members of a Backend: primitives required, fused kernels optional. */
+export type Kernels = { [K in PrimitiveKernelName]: (p: ParamsOf<K>) => void } & {
+  [K in FusedKernelName]?: (p: ParamsOf<K>) => void;
+};
+
 /** Storage plus kernels. See the file comment for conventions. */
-export interface Backend {
+export interface Backend extends Kernels {
   /** Short name: 'reference', 'wasm', 'webgpu'. */
   readonly name: string;
   readonly features: Features;
@@ -451,31 +517,6 @@ export interface Backend {
   /** Bytes currently allocated and the backend's own heap size (e.g. wasm linear memory). */
   memoryInfo(): { allocatedBytes: number; liveStorages: number; heapBytes: number };
 
-  matmul(p: MatmulParams): void;
-  unary(p: UnaryParams): void;
-  binary(p: BinaryParams): void;
-  where(p: WhereParams): void;
-  copy(p: CopyParams): void;
-  cast(p: CastParams): void;
-  fill(p: FillParams): void;
-  random(p: RandomParams): void;
-  reduce(p: ReduceParams): void;
-  softmax(p: SoftmaxParams): void;
-  softmaxBackward(p: SoftmaxBackwardParams): void;
-  layerNorm(p: LayerNormParams): void;
-  layerNormBackward(p: LayerNormBackwardParams): void;
-  geluBackward(p: GeluBackwardParams): void;
-  indexSelect(p: IndexSelectParams): void;
-  indexAdd(p: IndexAddParams): void;
-  gather(p: GatherParams): void;
-  scatterAdd(p: ScatterAddParams): void;
-  crossEntropy(p: CrossEntropyParams): void;
-  crossEntropyBackward(p: CrossEntropyBackwardParams): void;
-  attention(p: AttentionParams): void;
-  attentionBackward(p: AttentionBackwardParams): void;
-  sgdStep(p: SgdParams): void;
-  adamStep(p: AdamParams): void;
-
   /**
    * Optional (the wasm backend has it): packs a matmul B ahead, for MatmulParams.bPacked.
    * Backends without a packed GEMM leave both members undefined.
@@ -485,7 +526,7 @@ export interface Backend {
   prepackedMatmulBElements?(k: number, n: number): number;
 }
 
-/** Names of every kernel method; a coverage test checks each backend has them all. */
+/** Names of every kernel; a coverage test checks each backend has every primitive. */
 export const KERNEL_NAMES = [
   'matmul',
   'unary',
@@ -511,4 +552,46 @@ export const KERNEL_NAMES = [
   'attentionBackward',
   'sgdStep',
   'adamStep',
-] as const satisfies readonly (keyof Backend)[];
+] as const satisfies readonly KernelName[];
+
+const PRIMITIVE_SET: ReadonlySet<string> = new Set(PRIMITIVE_KERNELS);
+
+/** The kernels a backend may leave out (the tensor layer composes them from primitives). */
+export const FUSED_KERNELS = KERNEL_NAMES.filter((k): k is FusedKernelName => !PRIMITIVE_SET.has(k));
+
+/** True for a kernel every backend must supply. */
+export function isPrimitiveKernel(name: KernelName): name is PrimitiveKernelName {
+  return PRIMITIVE_SET.has(name);
+}
+
+/** `be`'s fused kernel `name`, bound to it, or undefined when the backend leaves it out. */
+export function fusedKernel<K extends FusedKernelName>(be: Backend, name: K): ((p: ParamsOf<K>) => void) | undefined {
+  const k = be[name] as ((p: ParamsOf<K>) => void) | undefined;
+  return typeof k === 'function' ? k.bind(be) : undefined;
+}
+
+/** `be`'s fused kernel `name`, bound to it; an UnsupportedError naming the kernel and `op` where it has none. */
+export function requireFusedKernel<K extends FusedKernelName>(be: Backend, name: K, op: string): (p: ParamsOf<K>) => void {
+  const k = fusedKernel(be, name);
+  if (!k) throw new UnsupportedError(`${op}: backend '${be.name}' has no '${name}' kernel and no composed form of it is available`);
+  return k;
+}
+
+/**
+ * A view of `be` that leaves out the fused kernels `names` (default: all of them) and keeps
+ * everything else — storage, primitives, features — of the same backend, so the tensor layer
+ * takes its composed paths. For tests of those paths and for measuring what a fused kernel buys.
+ */
+export function withoutFusedKernels<T extends Backend>(be: T, names: readonly FusedKernelName[] = FUSED_KERNELS): T {
+  const hidden: ReadonlySet<PropertyKey> = new Set(names);
+  return new Proxy(be, {
+    get(target, key) {
+      if (hidden.has(key)) return undefined;
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+    has(target, key) {
+      return !hidden.has(key) && Reflect.has(target, key);
+    },
+  });
+}

@@ -1,5 +1,6 @@
 /** GPT-2's causal self-attention (HF `GPT2Attention`: c_attn, c_proj as Conv1D). */
 
+import { requireFusedKernel } from '@tessera/core';
 import { tidy, zeros, type Tensor } from '@tessera/tensor';
 import { attend, mergeHeads, splitHeads } from '../nn/attend.js';
 import { Conv1D } from '../nn/conv1d.js';
@@ -78,7 +79,7 @@ export class GPT2Attention extends Module {
       // The cache's heads are P * D apart, so each head is its own problem; causal with
       // tq = T <= tk lets the last T queries see the pos cached positions before them.
       for (let h = 0; h < H; h++) {
-        be.attention({
+        requireFusedKernel(be, 'attention', 'scaledDotProductAttention')({
           q: { storage: qd.storage, offset: qd.offset + h * T * D },
           k: { storage: kd.storage, offset: kd.offset + h * P * D },
           v: { storage: vd.storage, offset: vd.offset + h * P * D },

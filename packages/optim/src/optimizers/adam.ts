@@ -1,3 +1,4 @@
+import { requireFusedKernel } from '@tessera/core';
 import type { Tensor } from '@tessera/tensor';
 import { Optimizer, checkNonNegative, checkUnitInterval, type Pair, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
@@ -29,7 +30,7 @@ export function adamUpdate(buffer: (name: string) => Tensor, p: Tensor, g: Tenso
   const m = buffer('expAvg');
   const v = buffer('expAvgSq');
   const vMax = o.amsgrad ? buffer('maxExpAvgSq') : undefined;
-  p.backend.adamStep({
+  requireFusedKernel(p.backend, 'adamStep', 'Adam.step')({
     param: p.dense({ write: true }),
     grad: g.dense(),
     m: m.dense({ write: true }),

@@ -1,4 +1,4 @@
-import { ArgumentError } from '@tessera/core';
+import { ArgumentError, requireFusedKernel } from '@tessera/core';
 import type { Tensor } from '@tessera/tensor';
 import { Optimizer, checkFinite, checkNonNegative, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
@@ -52,7 +52,7 @@ export class SGD extends Optimizer<SGDOptions> {
       firstStep = !state.buffers.has('momentumBuffer');
       buf = this.buffer(p, state, 'momentumBuffer');
     }
-    p.backend.sgdStep({
+    requireFusedKernel(p.backend, 'sgdStep', 'SGD.step')({
       param: p.dense({ write: true }),
       grad: g.dense(),
       momentumBuf: buf?.dense({ write: true }),

@@ -5,7 +5,7 @@
  * attentionBackward kernel.
  */
 
-import { ShapeError, fmtShape, sizeOf } from '@tessera/core';
+import { ShapeError, fmtShape, requireFusedKernel, sizeOf } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
 import type { Tensor } from '../tensor.js';
@@ -45,7 +45,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const probs = empty(be, [heads, tq, tk], 'f32', false);
   try {
     if (out.size > 0) {
-      withDense([q, k, v], (qd, kd, vd) => be.attention({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale }));
+      withDense([q, k, v], (qd, kd, vd) => requireFusedKernel(be, 'attention', 'scaledDotProductAttention')({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale }));
     }
     attachGrad('Attention', out, [q, k, v], (save) => {
       const Q = save(q);
@@ -59,7 +59,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
         const dv = empty(gb, V.shape, 'f32');
         if (dq.size + dk.size > 0) {
           withDense([Q, K, V, g], (qd, kd, vd, gd) =>
-            gb.attentionBackward({ q: qd, k: kd, v: vd, probs: dense(P), dOut: gd, dq: dense(dq), dk: dense(dk), dv: dense(dv), heads, tq, tk, d, scale }),
+            requireFusedKernel(gb, 'attentionBackward', 'attention backward')({ q: qd, k: kd, v: vd, probs: dense(P), dOut: gd, dq: dense(dq), dk: dense(dk), dv: dense(dv), heads, tq, tk, d, scale }),
           );
         }
         return [dq, dk, dv];

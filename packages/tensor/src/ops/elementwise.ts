@@ -4,7 +4,7 @@
  * directly (broadcast dims have stride 0), so views never need copies here.
  */
 
-import { DTypeError, ShapeError, broadcastShapes, fmtShape, type BinaryOp, type DType, type UnaryOp } from '@tessera/core';
+import { DTypeError, ShapeError, broadcastShapes, fmtShape, requireFusedKernel, type BinaryOp, type DType, type UnaryOp } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, broadcastOperand, dense, empty, expectDType, scalarOn, strided, withDense } from '../kernels.js';
 import { Tensor, type Operand } from '../tensor.js';
@@ -267,7 +267,7 @@ export function gelu(x: Tensor): Tensor {
     return (g) => {
       const be = backendOf('gelu backward', X, g);
       const dx = empty(be, X.shape, 'f32');
-      if (dx.size > 0) withDense([X, g], (xd, gd) => be.geluBackward({ x: xd, dy: gd, dx: dense(dx), n: dx.size }));
+      if (dx.size > 0) withDense([X, g], (xd, gd) => requireFusedKernel(be, 'geluBackward', 'gelu backward')({ x: xd, dy: gd, dx: dense(dx), n: dx.size }));
       return [dx];
     };
   });

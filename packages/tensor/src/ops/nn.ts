@@ -4,7 +4,7 @@
  * (softmax(Backward), layerNorm(Backward), crossEntropy(Backward)).
  */
 
-import { ArgumentError, IndexError, ShapeError, fmtShape, normalizeAxis, sizeOf } from '@tessera/core';
+import { ArgumentError, IndexError, ShapeError, fmtShape, normalizeAxis, requireFusedKernel, sizeOf } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
@@ -38,13 +38,13 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   const cols = x.rank === 0 ? 1 : x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
   const out = empty(be, x.shape, 'f32');
-  if (out.size > 0) withDense([x], (xd) => be.softmax({ x: xd, out: dense(out), rows, cols, log }));
+  if (out.size > 0) withDense([x], (xd) => requireFusedKernel(be, 'softmax', 'softmax')({ x: xd, out: dense(out), rows, cols, log }));
   return attachGrad(log ? 'LogSoftmax' : 'Softmax', out, [x], (save) => {
     const Y = save(out);
     return (g) => {
       const gb = backendOf(`${op} backward`, g, Y);
       const dx = empty(gb, Y.shape, 'f32');
-      if (dx.size > 0) withDense([Y, g], (yd, gd) => gb.softmaxBackward({ y: yd, dy: gd, dx: dense(dx), rows, cols, log }));
+      if (dx.size > 0) withDense([Y, g], (yd, gd) => requireFusedKernel(gb, 'softmaxBackward', 'softmax backward')({ y: yd, dy: gd, dx: dense(dx), rows, cols, log }));
       return [dx];
     };
   });
@@ -102,7 +102,7 @@ export function layerNorm(x: Tensor, normalizedShape?: number | readonly number[
   try {
     if (out.size > 0) {
       withDense([x, gamma, beta], (xd, gd, bd) =>
-        be.layerNorm({ x: xd, gamma: gd, beta: bd, out: dense(out), mean: dense(meanT), rstd: dense(rstdT), rows, cols, eps }),
+        requireFusedKernel(be, 'layerNorm', 'layerNorm')({ x: xd, gamma: gd, beta: bd, out: dense(out), mean: dense(meanT), rstd: dense(rstdT), rows, cols, eps }),
       );
     }
     attachGrad('LayerNorm', out, [x, weight, bias], (save, needs) => {
@@ -118,7 +118,7 @@ export function layerNorm(x: Tensor, normalizedShape?: number | readonly number[
         const gam = G ?? filled(g, [cols], 1);
         if (dx.size > 0) {
           withDense([g, X, gam], (gd, xd, gmd) =>
-            gb.layerNormBackward({ dy: gd, x: xd, gamma: gmd, mean: dense(M), rstd: dense(R), dx: dense(dx), dgamma: dense(dgamma), dbeta: dense(dbeta), rows, cols }),
+            requireFusedKernel(gb, 'layerNormBackward', 'layerNorm backward')({ dy: gd, x: xd, gamma: gmd, mean: dense(M), rstd: dense(R), dx: dense(dx), dgamma: dense(dgamma), dbeta: dense(dbeta), rows, cols }),
           );
         }
         return [dx, needs[1] ? reshape(dgamma, ns) : null, needs[2] ? reshape(dbeta, ns) : null];
@@ -180,7 +180,7 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: number, 
   if (rows > 0) {
     withDense([logits, targets], (ld, td) => {
       try {
-        be.crossEntropy({ logits: ld, targets: td, losses: dense(losses), rows, cols, ignoreIndex });
+        requireFusedKernel(be, 'crossEntropy', 'crossEntropy')({ logits: ld, targets: td, losses: dense(losses), rows, cols, ignoreIndex });
       } catch (e) {
         if (e instanceof IndexError) throw new IndexError(`${context}: ${e.message}`);
         throw e;
@@ -195,7 +195,7 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: number, 
       const dx = empty(gb, L.shape, 'f32');
       if (dx.size > 0) {
         withDense([L, T, g], (ld, td, gd) =>
-          gb.crossEntropyBackward({ logits: ld, targets: td, dLosses: gd, dLogits: dense(dx), rows, cols, ignoreIndex }),
+          requireFusedKernel(gb, 'crossEntropyBackward', 'crossEntropy backward')({ logits: ld, targets: td, dLosses: gd, dLogits: dense(dx), rows, cols, ignoreIndex }),
         );
       }
       return [dx];
