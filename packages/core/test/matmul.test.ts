@@ -8,6 +8,8 @@ import { ArgumentError, BoundsError, DisposedError } from '../src/errors.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
 import { checkMatmul, describeMatmulCase, matmulConformance, type MatmulCase } from './conformance/matmul.js';
 import { describeBuilds } from './helpers.js';
+// The k the generator specialises tiles for: each one is tested below, so a new one cannot go untested.
+import { DOT_FIXED_K } from '../scripts/gen-dot-kernels.mjs';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -65,12 +67,12 @@ describeBuilds('matmul', (twin, build) => {
     await checkMatmul(t, { m: 64, n: 4099, k: 768, transB: true }, seed++); // LM-head-like: 64 tokens x a wide vocabulary
   });
 
-  it('dot-form tiles with a constant row stride (k = 256, 768, 1024, 4096) and the general one (k = 772) give each row the bits of its one-row product', () => {
+  it(`dot-form tiles with a constant row stride (every generated k: ${DOT_FIXED_K.join(', ')}) and the general one (k = 772) give each row the bits of its one-row product`, () => {
     // The fixed-k tiles (assembly/generated/dot-fixed.ts) and dotKernel sum in gemvDot's
     // order, so a row of a dot-form product equals the m = 1 product of that row.
     const be = twin().dev;
     let seed = 800;
-    for (const k of [256, 768, 1024, 4096, 772]) {
+    for (const k of [...DOT_FIXED_K, 772]) {
       for (const [m, n] of [[2, 4], [7, 13], [64, 9]] as const) {
         const rand = lcg(seed++);
         const [a, b, out, row] = [be.alloc(4 * m * k), be.alloc(4 * n * k), be.alloc(4 * m * n), be.alloc(4 * n)];
