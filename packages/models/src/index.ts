@@ -99,7 +99,15 @@ export {
   type GPT2Config,
   type GPT2ConfigInput,
 } from './gpt2/config.js';
-export { GPT2, GPT2LMHeadModel, normalizeGPT2Keys, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
+export { GPT2, GPT2LMHeadModel, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
+export {
+  HF_BUFFER,
+  gpt2CheckpointParams,
+  loadGPT2Directory,
+  normalizeGPT2Keys,
+  saveGPT2Directory,
+  type GPT2PretrainedModel,
+} from './gpt2/hf-checkpoint.js';
 export { GPT2Model } from './gpt2/transformer.js';
 export { GPT2Block } from './gpt2/block.js';
 export { GPT2Attention } from './gpt2/attention.js';
@@ -107,7 +115,17 @@ export { GPT2MLP } from './gpt2/mlp.js';
 export { KVCache, type LayerCache } from './gpt2/kv-cache.js';
 export { Sampler, argmaxOf, seededRandom, type SamplingOptions } from './gpt2/sampling.js';
 export { generateTokens, streamTokens, type CausalLM, type GenerateOptions } from './gpt2/generate.js';
-export { MODEL_FILES, parametersToSave, readPretrained, writePretrained, type PretrainedFiles, type SavableTokenizer } from './gpt2/pretrained.js';
+export {
+  MODEL_FILES,
+  checkpointStateDict,
+  loadModelDirectory,
+  parametersToSave,
+  readPretrained,
+  saveModelDirectory,
+  writePretrained,
+  type PretrainedFiles,
+  type SavableTokenizer,
+} from './gpt2/pretrained.js';
 export {
   GPT2ForSequenceClassification,
   classificationLoss,

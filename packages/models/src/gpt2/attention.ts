@@ -1,7 +1,6 @@
 /** GPT-2's causal self-attention (HF `GPT2Attention`: c_attn, c_proj as Conv1D). */
 
-import { requireFusedKernel } from '@tessera/core';
-import { tidy, zeros, type Tensor } from '@tessera/tensor';
+import { concat, scaledDotProductAttention, tidy, type Tensor } from '@tessera/tensor';
 import { attend, mergeHeads, splitHeads } from '../nn/attend.js';
 import { Conv1D } from '../nn/conv1d.js';
 import { Dropout } from '../nn/dropout.js';
@@ -59,40 +58,25 @@ export class GPT2Attention extends Module {
     const H = this.numHeads;
     const D = this.headDim;
     const T = x.shape[0];
-    const P = cache.k.shape[1];
     const tk = pos + T;
     return tidy(() => {
-      const qkv = this.c_attn.forward(x).view([T, 3, H, D]);
-      // [T, 1, H, D] slice -> [H, T, D]
-      const part = (i: number): Tensor => qkv.narrow(1, i, 1).reshape([T, H, D]).permute([1, 0, 2]);
-      cache.k.narrow(1, pos, T).assign(part(1));
-      cache.v.narrow(1, pos, T).assign(part(2));
-      const q = part(0).contiguous();
-      const out = zeros([H, T, D]);
-      const probs = zeros([T, tk]);
-      const be = x.backend;
-      const qd = q.dense();
-      const kd = cache.k.dense();
-      const vd = cache.v.dense();
-      const od = out.dense({ write: true });
-      const pd = probs.dense({ write: true });
-      // The cache's heads are P * D apart, so each head is its own problem; causal with
-      // tq = T <= tk lets the last T queries see the pos cached positions before them.
+      const qkv = this.c_attn.forward(x).view([1, T, 3, H, D]);
+      // Head h of q, k or v for these tokens: [1, T, 1, 1, D] -> [1, T, D] (a strided view, contiguous when T = 1).
+      const part = (i: number, h: number): Tensor => qkv.narrow(2, i, 1).narrow(3, h, 1).reshape([1, T, D]);
+      // The cache is [H, P, D]; rows [0, tk) of one head are one contiguous [1, tk, D] view, so
+      // attending head by head reads the cache in place (all heads at once would be [H, tk, D]
+      // with a head stride of P * D, which the fused kernel only takes after a copy).
+      const heads: Tensor[] = [];
       for (let h = 0; h < H; h++) {
-        requireFusedKernel(be, 'attention', 'scaledDotProductAttention')({
-          q: { storage: qd.storage, offset: qd.offset + h * T * D },
-          k: { storage: kd.storage, offset: kd.offset + h * P * D },
-          v: { storage: vd.storage, offset: vd.offset + h * P * D },
-          out: { storage: od.storage, offset: od.offset + h * T * D },
-          probs: pd,
-          heads: 1,
-          tq: T,
-          tk,
-          d: D,
-          causal: true,
-        });
+        const k = cache.k.narrow(0, h, 1).narrow(1, 0, tk);
+        const v = cache.v.narrow(0, h, 1).narrow(1, 0, tk);
+        k.narrow(1, pos, T).assign(part(1, h));
+        v.narrow(1, pos, T).assign(part(2, h));
+        // Causal with Tq = T <= Tk: the T queries are the last T of the tk positions.
+        heads.push(scaledDotProductAttention(part(0, h), k, v, { causal: true })); // [1, T, D]
       }
-      return this.c_proj.forward(out.permute([1, 0, 2]).reshape([T, H * D]));
+      // Heads side by side per token: [1, T, H * D], the layout c_proj reads.
+      return this.c_proj.forward(concat(heads, 2).view([T, H * D]));
     });
   }
 }
