@@ -29,17 +29,11 @@ export { openSafetensorsFile, readSafetensorsFile, writeSafetensorsFile } from '
 
 export type { Tokenizer } from './tokenizers/types.js';
 export { MissingFileError, TokenizerError } from './tokenizers/errors.js';
-export { BYTE_TO_CHAR, BytePairEncoding, GPT2_SPLIT_PATTERN, bytesToSymbols, symbolsToBytes, type Merge } from './tokenizers/bpe.js';
-export {
-  END_OF_TEXT,
-  GPT2Tokenizer,
-  gpt2FromRanks,
-  loadGPT2Tokenizer,
-  parseMergesTxt,
-  type DecodeOptions,
-  type EncodeOptions,
-  type GPT2TokenizerOptions,
-} from './tokenizers/gpt2.js';
+export { BytePairEncoding, type Merge } from './tokenizers/bpe.js';
+export { BYTE_TO_CHAR, GPT2_SPLIT_PATTERN, bytesToSymbols, symbolsToBytes } from './tokenizers/byte-level.js';
+export { END_OF_TEXT, GPT2Tokenizer, type DecodeOptions, type EncodeOptions, type GPT2TokenizerOptions } from './tokenizers/gpt2.js';
+export { parseMergesTxt, parseTokenizerJson, parseVocabJson, type GPT2TokenizerFiles } from './tokenizers/gpt2-files.js';
+export { gpt2FromRanks, loadGPT2Tokenizer } from './tokenizers/gpt2-ranks.js';
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions, type UnknownPolicy } from './tokenizers/char.js';
 export { TOKENIZER_FILES, loadTokenizer, saveTokenizer } from './tokenizers/load-node.js';
 
