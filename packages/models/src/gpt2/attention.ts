@@ -1,6 +1,6 @@
 /** GPT-2's causal self-attention (HF `GPT2Attention`: c_attn, c_proj as Conv1D). */
 
-import { concat, scaledDotProductAttention, tidy, type Tensor } from '@tessera/tensor';
+import { concat, scaledDotProductAttention, tidy, type SliceRange, type Tensor } from '@tessera/tensor';
 import { attend, mergeHeads, splitHeads } from '../nn/attend.js';
 import { Conv1D } from '../nn/conv1d.js';
 import { Dropout } from '../nn/dropout.js';
@@ -60,22 +60,22 @@ export class GPT2Attention extends Module {
     const T = x.shape[0];
     const tk = pos + T;
     return tidy(() => {
-      const qkv = this.c_attn.forward(x).view([1, T, 3, H, D]);
-      // Head h of q, k or v for these tokens: [1, T, 1, 1, D] -> [1, T, D] (a strided view, contiguous when T = 1).
-      const part = (i: number, h: number): Tensor => qkv.narrow(2, i, 1).narrow(3, h, 1).reshape([1, T, D]);
-      // The cache is [H, P, D]; rows [0, tk) of one head are one contiguous [1, tk, D] view, so
-      // attending head by head reads the cache in place (all heads at once would be [H, tk, D]
-      // with a head stride of P * D, which the fused kernel only takes after a copy).
+      const qkv = this.c_attn.forward(x).view([T, 3, H, D]);
+      // [T, 1, H, D] slice -> [H, T, D] (a view)
+      const part = (i: number): Tensor => qkv.narrow(1, i, 1).reshape([T, H, D]).permute([1, 0, 2]);
+      cache.k.narrow(1, pos, T).assign(part(1));
+      cache.v.narrow(1, pos, T).assign(part(2));
+      const q = part(0).contiguous(); // [H, T, D]
+      // Rows [0, tk) of one head of the [H, P, D] cache are one contiguous [1, tk, D] view, so
+      // attending head by head reads the cache in place; all heads at once would be [H, tk, D]
+      // with a head stride of P * D, which the fused attention only takes after copying it.
       const heads: Tensor[] = [];
       for (let h = 0; h < H; h++) {
-        const k = cache.k.narrow(0, h, 1).narrow(1, 0, tk);
-        const v = cache.v.narrow(0, h, 1).narrow(1, 0, tk);
-        k.narrow(1, pos, T).assign(part(1, h));
-        v.narrow(1, pos, T).assign(part(2, h));
+        const rows: SliceRange[] = [[h, h + 1], [0, tk]];
         // Causal with Tq = T <= Tk: the T queries are the last T of the tk positions.
-        heads.push(scaledDotProductAttention(part(0, h), k, v, { causal: true })); // [1, T, D]
+        heads.push(scaledDotProductAttention(q.slice([[h, h + 1]]), cache.k.slice(rows), cache.v.slice(rows), { causal: true })); // [1, T, D]
       }
-      // Heads side by side per token: [1, T, H * D], the layout c_proj reads.
+      // Heads side by side per token: [1, T, H * D] viewed as [T, C], the layout c_proj reads.
       return this.c_proj.forward(concat(heads, 2).view([T, H * D]));
     });
   }
