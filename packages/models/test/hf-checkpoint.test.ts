@@ -5,12 +5,11 @@
  * checkpoints in HF's layouts, read a flat parameter block once when saving,
  * and dispose a model whose loading fails.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReferenceBackend } from '@tessera/core';
 import { getBackend, noGrad, ready, setBackend, tensor } from '@tessera/tensor';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CharTokenizer,
   FlatParameters,
@@ -26,16 +25,10 @@ import {
   writeSafetensorsFile,
   type TensorToSave,
 } from '../src/index.js';
-import { SMALL, ids, randomIds, values } from './helpers.js';
+import { SMALL, ids, randomIds, useTempDir, values } from './helpers.js';
 
-let root: string;
-beforeAll(async () => {
-  await ready();
-  root = await mkdtemp(join(tmpdir(), 'tessera-hf-io-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const tmp = useTempDir('tessera-hf-io-');
+beforeAll(ready);
 
 /** Rewrites dir/model.safetensors as an older hub checkpoint: no `transformer.` prefix, attention buffers, a tied lm_head. */
 async function toHubLayout(dir: string, nLayer: number, P: number): Promise<void> {
@@ -61,7 +54,7 @@ describe('shared Hugging Face checkpoint I/O', () => {
     const models = [new GPT2(cfg, { seed: 11 }), new GPT2ForSequenceClassification(cfg, { numLabels: 2, seed: 12 })];
     for (const m of models) {
       const Cls = m instanceof GPT2 ? GPT2 : GPT2ForSequenceClassification;
-      const dir = join(root, `rt-${m.typeName}`);
+      const dir = join(tmp(), `rt-${m.typeName}`);
       m.tokenizer = tok;
       await m.savePretrained(dir); // the model's own tokenizer by default
       const cfgJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
@@ -80,7 +73,7 @@ describe('shared Hugging Face checkpoint I/O', () => {
       expect(noGrad(() => values(hub.forward(x)))).toEqual(want);
       hub.dispose();
 
-      const bare = join(root, `bare-${m.typeName}`);
+      const bare = join(tmp(), `bare-${m.typeName}`);
       await m.savePretrained(bare, { tokenizer: null });
       expect((await readdir(bare)).sort()).toEqual(['config.json', 'model.safetensors']);
       m.dispose();
@@ -135,7 +128,7 @@ describe('shared Hugging Face checkpoint I/O', () => {
 
   it('loadModelDirectory disposes the model when loading fails', async () => {
     const m = new GPT2(SMALL, { seed: 3 });
-    const dir = join(root, 'dispose');
+    const dir = join(tmp(), 'dispose');
     await m.savePretrained(dir);
     let built: GPT2 | null = null;
     await expect(
