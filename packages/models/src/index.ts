@@ -29,17 +29,11 @@ export { openSafetensorsFile, readSafetensorsFile, writeSafetensorsFile } from '
 
 export type { Tokenizer } from './tokenizers/types.js';
 export { MissingFileError, TokenizerError } from './tokenizers/errors.js';
-export { BYTE_TO_CHAR, BytePairEncoding, GPT2_SPLIT_PATTERN, bytesToSymbols, symbolsToBytes, type Merge } from './tokenizers/bpe.js';
-export {
-  END_OF_TEXT,
-  GPT2Tokenizer,
-  gpt2FromRanks,
-  loadGPT2Tokenizer,
-  parseMergesTxt,
-  type DecodeOptions,
-  type EncodeOptions,
-  type GPT2TokenizerOptions,
-} from './tokenizers/gpt2.js';
+export { BytePairEncoding, type Merge } from './tokenizers/bpe.js';
+export { BYTE_TO_CHAR, GPT2_SPLIT_PATTERN, bytesToSymbols, symbolsToBytes } from './tokenizers/byte-level.js';
+export { END_OF_TEXT, GPT2Tokenizer, type DecodeOptions, type EncodeOptions, type GPT2TokenizerOptions } from './tokenizers/gpt2.js';
+export { parseMergesTxt, parseTokenizerJson, parseVocabJson, type GPT2TokenizerFiles } from './tokenizers/gpt2-files.js';
+export { gpt2FromRanks, loadGPT2Tokenizer } from './tokenizers/gpt2-ranks.js';
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions, type UnknownPolicy } from './tokenizers/char.js';
 export { TOKENIZER_FILES, loadTokenizer, saveTokenizer } from './tokenizers/load-node.js';
 
@@ -99,7 +93,15 @@ export {
   type GPT2Config,
   type GPT2ConfigInput,
 } from './gpt2/config.js';
-export { GPT2, GPT2LMHeadModel, normalizeGPT2Keys, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
+export { GPT2, GPT2LMHeadModel, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
+export {
+  HF_BUFFER,
+  gpt2CheckpointParams,
+  loadGPT2Directory,
+  normalizeGPT2Keys,
+  saveGPT2Directory,
+  type GPT2PretrainedModel,
+} from './gpt2/hf-checkpoint.js';
 export { GPT2Model } from './gpt2/transformer.js';
 export { GPT2Block } from './gpt2/block.js';
 export { GPT2Attention } from './gpt2/attention.js';
@@ -107,7 +109,17 @@ export { GPT2MLP } from './gpt2/mlp.js';
 export { KVCache, type LayerCache } from './gpt2/kv-cache.js';
 export { Sampler, argmaxOf, seededRandom, type SamplingOptions } from './gpt2/sampling.js';
 export { generateTokens, streamTokens, type CausalLM, type GenerateOptions } from './gpt2/generate.js';
-export { MODEL_FILES, parametersToSave, readPretrained, writePretrained, type PretrainedFiles, type SavableTokenizer } from './gpt2/pretrained.js';
+export {
+  MODEL_FILES,
+  checkpointStateDict,
+  loadModelDirectory,
+  parametersToSave,
+  readPretrained,
+  saveModelDirectory,
+  writePretrained,
+  type PretrainedFiles,
+  type SavableTokenizer,
+} from './gpt2/pretrained.js';
 export {
   GPT2ForSequenceClassification,
   classificationLoss,

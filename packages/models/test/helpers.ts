@@ -1,6 +1,9 @@
 /** Shared test helpers: a small GPT-2 config, a seeded host RNG, closeness checks. */
 
-import { expect } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { tensor, type Tensor } from '@tessera/tensor';
 import type { GPT2ConfigInput } from '../src/index.js';
 
@@ -56,4 +59,19 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 /** Reads a tensor's values as a plain array. */
 export function values(t: Tensor): number[] {
   return Array.from(t.dataSync());
+}
+
+/**
+ * A temporary directory for the calling test file: made before its tests, removed with
+ * everything in it after them. Returns a function giving its path (set once the tests run).
+ */
+export function useTempDir(prefix: string): () => string {
+  let root = '';
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  return () => root;
 }

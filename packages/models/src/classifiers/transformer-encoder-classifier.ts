@@ -13,8 +13,8 @@ import { Embedding } from '../nn/embedding.js';
 import { ConfigError } from '../nn/errors.js';
 import { deriveSeed } from '../nn/init.js';
 import { Linear, checkPositiveInt } from '../nn/linear.js';
-import { Module, type StateDictValue } from '../nn/module.js';
-import { parametersToSave, readPretrained, writePretrained, type SavableTokenizer } from '../gpt2/pretrained.js';
+import { Module } from '../nn/module.js';
+import { loadModelDirectory, saveModelDirectory, type SavableTokenizer } from '../gpt2/pretrained.js';
 import { LearnedPositionalEmbedding } from '../nn/positional.js';
 import { TransformerEncoder } from '../nn/transformer-encoder.js';
 
@@ -115,11 +115,10 @@ export class TransformerEncoderClassifier extends Module {
    * each file written aside and renamed into place; `tokenizer` adds its files.
    * @example await clf.savePretrained('checkpoints/clf'); const again = await TransformerEncoderClassifier.fromPretrained('checkpoints/clf');
    */
-  async savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
-    await writePretrained(dir, {
+  savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
+    return saveModelDirectory(dir, this, {
       config: { model_type: ENCODER_MODEL_TYPE, architectures: ['TransformerEncoderClassifier'], ...this.options },
-      tensors: await parametersToSave(this.namedParameters()),
-      tokenizer: options.tokenizer ?? null,
+      tokenizer: options.tokenizer,
     });
   }
 
@@ -129,31 +128,31 @@ export class TransformerEncoderClassifier extends Module {
    * (StateDictError naming missing, unexpected or mis-shaped tensors).
    */
   static async fromPretrained(dir: string): Promise<TransformerEncoderClassifier> {
-    const files = await readPretrained(dir, { tokenizer: false });
-    const c = files.config;
-    if (c.model_type !== ENCODER_MODEL_TYPE) {
-      throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: ${dir}/config.json has model_type ${JSON.stringify(c.model_type)}, expected "${ENCODER_MODEL_TYPE}"`);
-    }
-    const keys = ['vocabSize', 'numLabels', 'maxLength', 'dModel', 'numHeads', 'numLayers', 'dFF'] as const;
-    for (const k of keys) {
-      if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
-    }
-    if (typeof c.dropout !== 'number') throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number, got ${JSON.stringify(c.dropout)}`);
-    const model = new TransformerEncoderClassifier({
-      ...(Object.fromEntries(keys.map((k) => [k, c[k] as number])) as Pick<TransformerEncoderClassifierOptions, (typeof keys)[number]>),
-      dropout: c.dropout,
-      padTokenId: c.padTokenId === undefined ? undefined : (c.padTokenId as number),
-    });
-    try {
-      const dict = new Map<string, StateDictValue>();
-      for (const name of files.weights.names()) dict.set(name, files.weights.get(name));
-      model.loadStateDict(dict, { strict: true });
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
+    const { model } = await loadModelDirectory(
+      dir,
+      { tokenizer: false },
+      (c) => new TransformerEncoderClassifier(encoderOptionsFromConfig(dir, c)),
+      (m, dict) => m.loadStateDict(dict, { strict: true }),
+    );
     return model;
   }
+}
+
+/** The constructor options saved in `dir`/config.json, checked (ConfigError naming the key). */
+function encoderOptionsFromConfig(dir: string, c: Record<string, unknown>): TransformerEncoderClassifierOptions {
+  if (c.model_type !== ENCODER_MODEL_TYPE) {
+    throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: ${dir}/config.json has model_type ${JSON.stringify(c.model_type)}, expected "${ENCODER_MODEL_TYPE}"`);
+  }
+  const keys = ['vocabSize', 'numLabels', 'maxLength', 'dModel', 'numHeads', 'numLayers', 'dFF'] as const;
+  for (const k of keys) {
+    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+  }
+  if (typeof c.dropout !== 'number') throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number, got ${JSON.stringify(c.dropout)}`);
+  return {
+    ...(Object.fromEntries(keys.map((k) => [k, c[k] as number])) as Pick<TransformerEncoderClassifierOptions, (typeof keys)[number]>),
+    dropout: c.dropout,
+    padTokenId: c.padTokenId === undefined ? undefined : (c.padTokenId as number),
+  };
 }
 
 const ENCODER_MODEL_TYPE = 'tessera-encoder-classifier';

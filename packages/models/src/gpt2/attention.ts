@@ -1,7 +1,6 @@
 /** GPT-2's causal self-attention (HF `GPT2Attention`: c_attn, c_proj as Conv1D). */
 
-import { requireFusedKernel } from '@tessera/core';
-import { tidy, zeros, type Tensor } from '@tessera/tensor';
+import { concat, scaledDotProductAttention, tidy, type SliceRange, type Tensor } from '@tessera/tensor';
 import { attend, mergeHeads, splitHeads } from '../nn/attend.js';
 import { Conv1D } from '../nn/conv1d.js';
 import { Dropout } from '../nn/dropout.js';
@@ -59,40 +58,25 @@ export class GPT2Attention extends Module {
     const H = this.numHeads;
     const D = this.headDim;
     const T = x.shape[0];
-    const P = cache.k.shape[1];
     const tk = pos + T;
     return tidy(() => {
       const qkv = this.c_attn.forward(x).view([T, 3, H, D]);
-      // [T, 1, H, D] slice -> [H, T, D]
+      // [T, 1, H, D] slice -> [H, T, D] (a view)
       const part = (i: number): Tensor => qkv.narrow(1, i, 1).reshape([T, H, D]).permute([1, 0, 2]);
       cache.k.narrow(1, pos, T).assign(part(1));
       cache.v.narrow(1, pos, T).assign(part(2));
-      const q = part(0).contiguous();
-      const out = zeros([H, T, D]);
-      const probs = zeros([T, tk]);
-      const be = x.backend;
-      const qd = q.dense();
-      const kd = cache.k.dense();
-      const vd = cache.v.dense();
-      const od = out.dense({ write: true });
-      const pd = probs.dense({ write: true });
-      // The cache's heads are P * D apart, so each head is its own problem; causal with
-      // tq = T <= tk lets the last T queries see the pos cached positions before them.
+      const q = part(0).contiguous(); // [H, T, D]
+      // Rows [0, tk) of one head of the [H, P, D] cache are one contiguous [1, tk, D] view, so
+      // attending head by head reads the cache in place; all heads at once would be [H, tk, D]
+      // with a head stride of P * D, which the fused attention only takes after copying it.
+      const heads: Tensor[] = [];
       for (let h = 0; h < H; h++) {
-        requireFusedKernel(be, 'attention', 'scaledDotProductAttention')({
-          q: { storage: qd.storage, offset: qd.offset + h * T * D },
-          k: { storage: kd.storage, offset: kd.offset + h * P * D },
-          v: { storage: vd.storage, offset: vd.offset + h * P * D },
-          out: { storage: od.storage, offset: od.offset + h * T * D },
-          probs: pd,
-          heads: 1,
-          tq: T,
-          tk,
-          d: D,
-          causal: true,
-        });
+        const rows: SliceRange[] = [[h, h + 1], [0, tk]];
+        // Causal with Tq = T <= Tk: the T queries are the last T of the tk positions.
+        heads.push(scaledDotProductAttention(q.slice([[h, h + 1]]), cache.k.slice(rows), cache.v.slice(rows), { causal: true })); // [1, T, D]
       }
-      return this.c_proj.forward(out.permute([1, 0, 2]).reshape([T, H * D]));
+      // Heads side by side per token: [1, T, H * D] viewed as [T, C], the layout c_proj reads.
+      return this.c_proj.forward(concat(heads, 2).view([T, H * D]));
     });
   }
 }

@@ -41,10 +41,6 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
-async function readRow(t: Tensor): Promise<Float32Array> {
-  return (t.backend.features.syncRead ? t.dataSync() : await t.data()) as Float32Array;
-}
-
 /** Checks options and the prompt; returns the resolved settings. */
 function resolve(model: CausalLM, prompt: readonly number[], o: GenerateOptions) {
   const op = 'generate';
@@ -85,7 +81,8 @@ export async function* streamTokens(model: CausalLM, prompt: readonly number[], 
   const step = async (ids: readonly number[]): Promise<number> => {
     const logits = noGrad(() => model.forwardCached(ids, cache));
     try {
-      return sampler.next(await readRow(logits));
+      // One read per step: the last position's logits [1, V], which the sampler needs on the host.
+      return sampler.next((await logits.data()) as Float32Array);
     } finally {
       logits.dispose();
     }

@@ -10,10 +10,11 @@ import { StateDictError } from '../nn/errors.js';
 import { gpt2Init } from '../nn/init.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
 import { FlatParameters } from '../nn/parameters.js';
-import { gpt2Config, gpt2ConfigToJson, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
 import { generateTokens, streamTokens, type GenerateOptions } from './generate.js';
 import { KVCache } from './kv-cache.js';
-import { parametersToSave, readPretrained, writePretrained, type SavableTokenizer } from './pretrained.js';
+import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
+import type { SavableTokenizer } from './pretrained.js';
 import { GPT2Model, checkIds } from './transformer.js';
 
 /** Options of the GPT2 constructor. */
@@ -32,60 +33,42 @@ export interface LMLossOptions {
   attentionMask?: Tensor | null;
 }
 
-/** Keys HF checkpoints may carry that are not parameters here: causal-mask buffers. */
-const HF_BUFFER = /(^|\.)h\.\d+\.attn\.(bias|masked_bias)$/;
-
 /**
- * Splits a checkpoint's entries into parameters (names as this model has
- * them, with or without the `transformer.` prefix) and the values under
- * `extraKeys` (e.g. `lm_head.weight`); HF's attention buffers are dropped.
+ * The values of a state-dict value on the host, read synchronously (loadStateDict is
+ * synchronous). A tensor on a backend that only reads asynchronously (WebGPU) cannot
+ * be: that is an UnsupportedError naming the tied-head check and what to pass instead.
  */
-export function normalizeGPT2Keys(
-  dict: StateDictInput,
-  has: (name: string) => boolean,
-  extraKeys: readonly string[] = [],
-): { params: Map<string, StateDictValue>; extras: Map<string, StateDictValue> } {
-  const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict as Record<string, StateDictValue>);
-  const params = new Map<string, StateDictValue>();
-  const extras = new Map<string, StateDictValue>();
-  for (const [key, value] of entries) {
-    if (HF_BUFFER.test(key)) continue;
-    if (extraKeys.includes(key)) extras.set(key, value);
-    else if (!has(key) && has(`transformer.${key}`)) params.set(`transformer.${key}`, value);
-    else params.set(key, value);
+function hostValues(value: StateDictValue, backendName: string): ArrayLike<number> {
+  if (!(value instanceof Tensor)) return value.data;
+  try {
+    return value.dataSync();
+  } catch (e) {
+    if (!(e instanceof UnsupportedError)) throw e;
+    throw new UnsupportedError(
+      `GPT2.loadStateDict: cannot check lm_head.weight against transformer.wte.weight without synchronous reads (the model is on backend '${backendName}'); pass transformer.wte.weight in the same dict with host-readable values (arrays, or tensors on wasm/reference), or leave lm_head.weight out`,
+    );
   }
-  return { params, extras };
 }
 
-/** Whether a state-dict value can be read on the host synchronously. */
-function hostReadable(value: StateDictValue): boolean {
-  return !(value instanceof Tensor) || value.backend.features.syncRead;
-}
-
-/** Exact equality of a state-dict value with values `a` (`round` applied to each of `a` first). */
-function sameValues(value: StateDictValue, a: ArrayLike<number>, round: (x: number) => number = (x) => x): boolean {
-  const b = value instanceof Tensor ? value.dataSync() : value.data;
+/** Exact equality of `a` and `b` after rounding both to f32 (what an f32 parameter holds of either). */
+function sameF32(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (round(a[i]) !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) if (Math.fround(a[i]) !== Math.fround(b[i])) return false;
   return true;
 }
 
 /**
  * Whether the checkpoint's `lm_head.weight` equals `transformer.wte.weight`
- * after loading. Where the model's backend reads only asynchronously (WebGPU)
- * the embedding is not read back: the head is compared with the value just
- * loaded into it (rounded to f32, as the embedding holds it).
+ * after loading. When the dict also holds the embedding (`loaded`), the head is
+ * compared with it on the host, so the model is not read back (no transfer of the
+ * [V, C] table, and it works on backends that only read asynchronously); only a
+ * head loaded on its own is compared with the model's embedding.
  */
 function headMatchesEmbedding(head: StateDictValue, wte: Tensor, loaded: StateDictValue | undefined): boolean {
-  if (wte.backend.features.syncRead && hostReadable(head)) return sameValues(head, wte.dataSync());
   // The very tensor loaded into the embedding (its f32 values are what the embedding holds).
   if (head === loaded && head instanceof Tensor && head.dtype === 'f32') return true;
-  if (loaded === undefined || !hostReadable(loaded) || !hostReadable(head)) {
-    throw new UnsupportedError(
-      `GPT2.loadStateDict: cannot check lm_head.weight against transformer.wte.weight without synchronous reads (the model is on backend '${wte.backend.name}'); pass transformer.wte.weight in the same dict with host-readable values (arrays, or tensors on wasm/reference), or leave lm_head.weight out`,
-    );
-  }
-  return sameValues(head, loaded instanceof Tensor ? loaded.dataSync() : loaded.data, Math.fround);
+  const name = wte.backend.name;
+  return sameF32(hostValues(head, name), hostValues(loaded ?? wte, name));
 }
 
 /**
@@ -209,9 +192,7 @@ export class GPT2 extends Module {
    * `transformer.wte.weight`, since the head is tied; a different one throws).
    */
   override loadStateDict(dict: StateDictInput, options: LoadStateDictOptions = {}): LoadStateDictResult {
-    const names = new Set(this.namedParameters().map(([n]) => n));
-    const { params, extras } = normalizeGPT2Keys(dict, (n) => names.has(n), ['lm_head.weight']);
-    const head = extras.get('lm_head.weight');
+    const { params, head } = gpt2CheckpointParams(this, dict);
     const wte = this.transformer.wte.weight;
     if (head) {
       const shape = head.shape;
@@ -237,19 +218,8 @@ export class GPT2 extends Module {
    * the tokenizer files (set as `model.tokenizer`). Node only.
    * @example const model = await GPT2.fromPretrained('models/gpt2'); model.tokenizer!.encode('Hi')
    */
-  static async fromPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<GPT2> {
-    const files = await readPretrained(dir, options);
-    const model = new GPT2(gpt2Config(files.config as GPT2ConfigInput, { allowUnknown: true }), { init: false });
-    try {
-      const dict = new Map<string, StateDictValue>();
-      for (const name of files.weights.names()) if (!HF_BUFFER.test(name)) dict.set(name, files.weights.get(name));
-      model.loadStateDict(dict);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    model.tokenizer = files.tokenizer;
-    return model;
+  static fromPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<GPT2> {
+    return loadGPT2Directory(dir, options, (config) => new GPT2(config, { init: false }), (model, dict) => model.loadStateDict(dict));
   }
 
   /**
@@ -259,13 +229,8 @@ export class GPT2 extends Module {
    * Node only.
    * @example await model.savePretrained('checkpoints/step-1000', { tokenizer: tok });
    */
-  async savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
-    const tokenizer = options.tokenizer === undefined ? this.tokenizer : options.tokenizer;
-    await writePretrained(dir, {
-      config: gpt2ConfigToJson(this.config, ['GPT2LMHeadModel']),
-      tensors: await parametersToSave(this.namedParameters()),
-      tokenizer,
-    });
+  savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
+    return saveGPT2Directory(dir, this, 'GPT2LMHeadModel', options);
   }
 
   /** Frees the parameter block, the gradients and every view. */

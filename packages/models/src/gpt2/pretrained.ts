@@ -7,9 +7,10 @@
  * `node:fs` is imported on first use, so the package entry stays loadable in browsers.
  */
 
-import type { Backend, Storage } from '@tessera/core';
 import type { Tensor } from '@tessera/tensor';
+import type { Module, StateDictValue } from '../nn/module.js';
 import { FormatError } from '../io/errors.js';
+import type { FlatParameters } from '../nn/parameters.js';
 import { openSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import type { SafetensorsReader, TensorToSave } from '../io/safetensors.js';
 import type { CharTokenizer } from '../tokenizers/char.js';
@@ -73,28 +74,18 @@ export async function readPretrained(dir: string, options: { tokenizer?: boolean
 }
 
 /**
- * Host copies of parameters for saving, by name. Parameters that share one
- * storage (a flat parameter block) are read with a single transfer.
+ * Host copies of parameters for saving, by name. Parameters of `flat` (a model's
+ * parameter block) are sliced from one read of the whole block, so saving a model
+ * costs one transfer; any other parameter is read on its own.
  */
-export async function parametersToSave(named: readonly [string, Tensor][]): Promise<Record<string, TensorToSave>> {
+export async function parametersToSave(named: readonly [string, Tensor][], flat?: FlatParameters): Promise<Record<string, TensorToSave>> {
   const out: Record<string, TensorToSave> = {};
-  const byStorage = new Map<Storage, { be: Backend; lo: number; hi: number; items: [string, Tensor, number][] }>();
+  const inBlock = flat ? named.filter(([, p]) => flat.offsetOf(p) !== undefined) : [];
+  const block = inBlock.length > 0 ? ((await flat!.all.data()) as Float32Array) : null;
   for (const [name, p] of named) {
-    if (!p.isContiguous()) {
-      out[name] = { dtype: 'F32', shape: p.shape, data: (await p.data()) as Float32Array };
-      continue;
-    }
-    const { storage, offset } = p.dense();
-    const g = byStorage.get(storage) ?? { be: p.backend, lo: Infinity, hi: 0, items: [] };
-    g.lo = Math.min(g.lo, offset);
-    g.hi = Math.max(g.hi, offset + p.size);
-    g.items.push([name, p, offset]);
-    byStorage.set(storage, g);
-  }
-  for (const [storage, g] of byStorage) {
-    const n = g.hi - g.lo;
-    const all = g.be.features.syncRead ? g.be.readSync(storage, 'f32', g.lo, n) : await g.be.read(storage, 'f32', g.lo, n);
-    for (const [name, p, offset] of g.items) out[name] = { dtype: 'F32', shape: p.shape, data: all.subarray(offset - g.lo, offset - g.lo + p.size) };
+    const offset = flat?.offsetOf(p);
+    const data = block && offset !== undefined ? block.subarray(offset, offset + p.size) : ((await p.data()) as Float32Array);
+    out[name] = { dtype: 'F32', shape: p.shape, data };
   }
   return out;
 }
@@ -120,4 +111,56 @@ export async function writePretrained(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The tensors of an opened model.safetensors as a state dict (converted on demand by
+ * the reader), leaving out names that match `skip` (e.g. buffers a checkpoint carries
+ * that are not parameters, so they are never decoded).
+ */
+export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp): Map<string, StateDictValue> {
+  const dict = new Map<string, StateDictValue>();
+  for (const name of weights.names()) if (!skip?.test(name)) dict.set(name, weights.get(name));
+  return dict;
+}
+
+/**
+ * Builds a model from a model directory: opens it (see `readPretrained`), calls
+ * `build` with config.json's object, then `load` with the weights as a state dict
+ * (names matching `skip` left out). A model whose loading throws is disposed before
+ * the error propagates. Returns the model and the directory's tokenizer (null when
+ * it has none or `tokenizer: false`).
+ */
+export async function loadModelDirectory<M extends Module>(
+  dir: string,
+  options: { tokenizer?: boolean; skip?: RegExp },
+  build: (config: Record<string, unknown>) => M,
+  load: (model: M, dict: Map<string, StateDictValue>) => void,
+): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
+  const files = await readPretrained(dir, { tokenizer: options.tokenizer });
+  const model = build(files.config);
+  try {
+    load(model, checkpointStateDict(files.weights, options.skip));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, tokenizer: files.tokenizer };
+}
+
+/**
+ * Saves `model` as a model directory: `config`, every parameter by its dotted name
+ * (read from `flat` in one transfer when the model keeps its parameters there) and
+ * the tokenizer when one is given; see `writePretrained`.
+ */
+export async function saveModelDirectory(
+  dir: string,
+  model: Module,
+  files: { config: Record<string, unknown>; flat?: FlatParameters; tokenizer?: SavableTokenizer | null },
+): Promise<void> {
+  await writePretrained(dir, {
+    config: files.config,
+    tensors: await parametersToSave(model.namedParameters(), files.flat),
+    tokenizer: files.tokenizer ?? null,
+  });
 }

@@ -9,11 +9,12 @@ import { add, arange, argmax, crossEntropy, full, indexSelect, mse, mul, ne, ten
 import { ConfigError } from '../nn/errors.js';
 import { gpt2Init, normal_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
-import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
+import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput } from '../nn/module.js';
 import { FlatParameters } from '../nn/parameters.js';
-import { gpt2Config, gpt2ConfigToJson, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
-import { normalizeGPT2Keys, type GPT2Options } from './model.js';
-import { parametersToSave, readPretrained, writePretrained, type SavableTokenizer } from './pretrained.js';
+import { gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
+import type { GPT2Options } from './model.js';
+import type { SavableTokenizer } from './pretrained.js';
 import { GPT2Model, checkIds, checkMask } from './transformer.js';
 
 /** Options of GPT2ForSequenceClassification. */
@@ -24,6 +25,11 @@ export interface SequenceClassificationOptions extends GPT2Options {
 
 /** Labels: i32 class ids [B] (f32 targets [B] for regression), or a plain array. */
 export type Labels = Tensor | readonly number[];
+
+/** The seed of `score.weight`'s init derived from `seed` (undefined: the global generator). */
+function scoreSeed(seed: number | undefined): number | undefined {
+  return seed === undefined ? undefined : hash32(seed, 0x73636f) | 0;
+}
 
 function labelsFromConfig(config: GPT2Config): number | undefined {
   const id2label = config.extra.id2label;
@@ -77,7 +83,7 @@ export class GPT2ForSequenceClassification extends Module {
     if (options.init !== false) {
       const seed = options.seed === undefined ? undefined : hash32(options.seed, 0x677074) | 0;
       gpt2Init(this.transformer.namedParameters('transformer'), { nLayer: this.config.n_layer, std: this.config.initializer_range, seed });
-      normal_(this.score.weight, { std: this.config.initializer_range, seed: seed === undefined ? undefined : hash32(seed, 0x73636f) | 0 });
+      normal_(this.score.weight, { std: this.config.initializer_range, seed: scoreSeed(seed) });
     }
   }
 
@@ -112,9 +118,7 @@ export class GPT2ForSequenceClassification extends Module {
 
   /** Loads by name; accepts HF checkpoints as GPT2.loadStateDict does (a `lm_head.weight` is ignored here). */
   override loadStateDict(dict: StateDictInput, options: LoadStateDictOptions = {}): LoadStateDictResult {
-    const names = new Set(this.namedParameters().map(([n]) => n));
-    const { params } = normalizeGPT2Keys(dict, (n) => names.has(n), ['lm_head.weight']);
-    return super.loadStateDict(params, options);
+    return super.loadStateDict(gpt2CheckpointParams(this, dict).params, options);
   }
 
   /**
@@ -122,36 +126,29 @@ export class GPT2ForSequenceClassification extends Module {
    * body is reused with a new, randomly initialised `score` (fine-tuning).
    * @example const clf = await GPT2ForSequenceClassification.fromPretrained('models/gpt2', { numLabels: 2, seed: 0 });
    */
-  static async fromPretrained(dir: string, options: SequenceClassificationOptions & { tokenizer?: boolean } = {}): Promise<GPT2ForSequenceClassification> {
-    const files = await readPretrained(dir, options);
-    const config = gpt2Config(files.config as GPT2ConfigInput, { allowUnknown: true });
-    const model = new GPT2ForSequenceClassification(config, { ...options, init: false });
-    try {
-      const dict = new Map<string, StateDictValue>();
-      for (const name of files.weights.names()) dict.set(name, files.weights.get(name));
-      const { missingKeys, unexpectedKeys } = model.loadStateDict(dict, { strict: false });
-      const stray = missingKeys.filter((k) => k !== 'score.weight');
-      if (stray.length > 0 || unexpectedKeys.length > 0) {
-        throw new ArgumentError(
-          `GPT2ForSequenceClassification.fromPretrained: ${dir} does not fit: ` +
-            [stray.length ? `missing ${stray.slice(0, 5).join(', ')}` : '', unexpectedKeys.length ? `unexpected ${unexpectedKeys.slice(0, 5).join(', ')}` : ''].filter(Boolean).join('; '),
-        );
-      }
-      if (missingKeys.includes('score.weight')) {
-        const seed = options.seed === undefined ? undefined : hash32(options.seed, 0x73636f) | 0;
-        normal_(model.score.weight, { std: config.initializer_range, seed });
-      }
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    model.tokenizer = files.tokenizer;
-    return model;
+  static fromPretrained(dir: string, options: SequenceClassificationOptions & { tokenizer?: boolean } = {}): Promise<GPT2ForSequenceClassification> {
+    return loadGPT2Directory(
+      dir,
+      options,
+      (config) => new GPT2ForSequenceClassification(config, { ...options, init: false }),
+      (model, dict) => {
+        const { missingKeys, unexpectedKeys } = model.loadStateDict(dict, { strict: false });
+        const stray = missingKeys.filter((k) => k !== 'score.weight');
+        if (stray.length > 0 || unexpectedKeys.length > 0) {
+          throw new ArgumentError(
+            `GPT2ForSequenceClassification.fromPretrained: ${dir} does not fit: ` +
+              [stray.length ? `missing ${stray.slice(0, 5).join(', ')}` : '', unexpectedKeys.length ? `unexpected ${unexpectedKeys.slice(0, 5).join(', ')}` : ''].filter(Boolean).join('; '),
+          );
+        }
+        // A language model's directory: the body is loaded, the head starts from GPT-2's init.
+        if (missingKeys.includes('score.weight')) normal_(model.score.weight, { std: model.config.initializer_range, seed: scoreSeed(options.seed) });
+      },
+    );
   }
 
   /** Writes a HF directory (architectures ["GPT2ForSequenceClassification"], `id2label` / `label2id` for numLabels). */
-  async savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
-    const json = gpt2ConfigToJson(this.config, ['GPT2ForSequenceClassification']);
+  savePretrained(dir: string, options: { tokenizer?: SavableTokenizer | null } = {}): Promise<void> {
+    const extraConfig: Record<string, unknown> = {};
     if (labelsFromConfig(this.config) !== this.numLabels) {
       const id2label: Record<string, string> = {};
       const label2id: Record<string, number> = {};
@@ -159,14 +156,9 @@ export class GPT2ForSequenceClassification extends Module {
         id2label[String(i)] = `LABEL_${i}`;
         label2id[`LABEL_${i}`] = i;
       }
-      json.id2label = id2label;
-      json.label2id = label2id;
+      Object.assign(extraConfig, { id2label, label2id });
     }
-    await writePretrained(dir, {
-      config: json,
-      tensors: await parametersToSave(this.namedParameters()),
-      tokenizer: options.tokenizer === undefined ? this.tokenizer : options.tokenizer,
-    });
+    return saveGPT2Directory(dir, this, 'GPT2ForSequenceClassification', { tokenizer: options.tokenizer, extraConfig });
   }
 
   override dispose(): void {

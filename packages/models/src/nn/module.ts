@@ -4,8 +4,8 @@
  * (`transformer.h.0.attn.c_attn.weight`) that are also the state-dict keys.
  */
 
-import { ArgumentError, DTypeError, ReferenceBackend, fmtShape, sizeOf } from '@tessera/core';
-import { Tensor, keep, noGrad, prepackMatmulWeights, releaseMatmulPacks } from '@tessera/tensor';
+import { ArgumentError, DTypeError, fmtShape, sizeOf } from '@tessera/core';
+import { Tensor, keep, noGrad, prepackMatmulWeights, releaseMatmulPacks, tensor } from '@tessera/tensor';
 import { StateDictError, type ShapeMismatch } from './errors.js';
 
 /** A state-dict value: a tensor, or host data such as a loaded safetensors entry. */
@@ -283,24 +283,34 @@ export class Module {
   }
 }
 
-/** Writes a state-dict value into a (contiguous) parameter; runs inside noGrad. */
+/** Copies `src` into parameter `p`, moving it to p's backend first when it lives elsewhere. */
+function assignFrom(p: Tensor, src: Tensor): void {
+  const moved = src.to(p.backend); // an alias when src is already there
+  try {
+    p.assign(moved);
+  } finally {
+    if (moved !== src) moved.dispose();
+  }
+}
+
+/**
+ * Writes a state-dict value into a parameter; runs inside noGrad. Host values go
+ * through a temporary tensor: `tensor()` keeps float64 values exactly where the
+ * backend stores float64 (the reference backend's gradient-check mode), so a
+ * float64 checkpoint loads without rounding there and is rounded to f32 elsewhere.
+ */
 function writeParameter(p: Tensor, value: StateDictValue): void {
   if (value instanceof Tensor) {
-    if (value === p) return;
-    const src = value.backend === p.backend ? value : value.to(p.backend);
-    try {
-      p.assign(src);
-    } finally {
-      if (src !== value) src.dispose();
-    }
+    if (value !== p) assignFrom(p, value);
     return;
   }
   if (p.size === 0) return;
-  const d = p.dense({ write: true });
   const data = value.data;
-  const be = p.backend;
-  if (be instanceof ReferenceBackend && be.float64 && !(data instanceof Float32Array)) {
-    // The float64 reference backend keeps float64 host values exactly (gradient checks).
-    be.write(d.storage, data instanceof Float64Array ? data : Float64Array.from(data), d.offset);
-  } else be.write(d.storage, data instanceof Float32Array ? data : Float32Array.from(data), d.offset);
+  const host = data instanceof Float32Array || data instanceof Float64Array ? data : Float64Array.from(data);
+  const src = tensor(host, p.shape, 'f32');
+  try {
+    assignFrom(p, src);
+  } finally {
+    src.dispose();
+  }
 }

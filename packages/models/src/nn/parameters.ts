@@ -51,6 +51,9 @@ export class FlatParameters implements ParameterFactory {
   readonly decaySize: number;
   private grads: Tensor | null = null;
   private readonly views: { p: Tensor; offset: number }[] = [];
+  private readonly offsets = new Map<Tensor, number>();
+  /** Each leaf's gradient view of the block, as last wired (a `.grad` that is another tensor was replaced). */
+  private readonly wired = new Map<Tensor, Tensor>();
   private cursor = { decay: 0, noDecay: 0 };
   private finished = false;
   private disposed = false;
@@ -92,7 +95,19 @@ export class FlatParameters implements ParameterFactory {
     this.cursor[region] += n;
     const p = this.leaf(offset, shape);
     this.views.push({ p, offset });
+    this.offsets.set(p, offset);
     return p;
+  }
+
+  /**
+   * Where parameter `p` starts in the block (elements; `all` holds it at
+   * [offset, offset + p.size)), or undefined when `p` is not one of this block's
+   * parameters. Lets a caller read the block once and slice every parameter from it.
+   */
+  offsetOf(p: Tensor): number | undefined {
+    if (p === this.all || p === this.decayed) return 0;
+    if (p === this.undecayed) return this.decaySize;
+    return this.offsets.get(p);
   }
 
   /** Checks that the parameters filled the block exactly (a layout bug otherwise). */
@@ -128,10 +143,8 @@ export class FlatParameters implements ParameterFactory {
         { p: this.undecayed, offset: this.decaySize },
         ...this.views,
       ];
-      const block = G.dense().storage;
-      const ours = (p: Tensor, offset: number): boolean =>
-        p.grad !== null && !p.grad.isDisposed && p.grad.offset === offset && p.grad.dense().storage === block;
-      if (leaves.every(({ p, offset }) => ours(p, offset))) return;
+      const ours = (p: Tensor): boolean => p.grad !== null && !p.grad.isDisposed && this.wired.get(p) === p.grad;
+      if (leaves.every(({ p }) => ours(p))) return;
       let zeroed = fresh;
       if (!zeroed && (this.all.grad === null || this.all.grad.isDisposed)) {
         // The whole block was dropped (an optimizer over `all` zeroed it): one fill covers every view.
@@ -139,12 +152,13 @@ export class FlatParameters implements ParameterFactory {
         zeroed = true;
       }
       for (const { p, offset } of leaves) {
-        if (ours(p, offset)) continue;
+        if (ours(p)) continue;
         const view = this.gradView(offset, p.shape);
         const old = p.grad;
         if (old !== null && !old.isDisposed) view.assign(old);
         else if (!zeroed) view.zero_();
         p.grad = view;
+        this.wired.set(p, view);
       }
     });
   }
@@ -190,5 +204,7 @@ export class FlatParameters implements ParameterFactory {
     for (const t of [this.all, this.decayed, this.undecayed]) t.dispose();
     this.grads?.dispose();
     this.grads = null;
+    this.wired.clear();
+    this.offsets.clear();
   }
 }

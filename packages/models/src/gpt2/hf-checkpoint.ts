@@ -1,0 +1,94 @@
+/**
+ * Hugging Face I/O shared by the GPT-2-bodied models (`GPT2LMHeadModel`,
+ * `GPT2ForSequenceClassification`): checkpoint names with or without the
+ * `transformer.` prefix, the attention buffers HF checkpoints carry, and model
+ * directories (config.json with HF's keys + model.safetensors + tokenizer).
+ */
+
+import type { Module, StateDictInput, StateDictValue } from '../nn/module.js';
+import type { FlatParameters } from '../nn/parameters.js';
+import { gpt2Config, gpt2ConfigToJson, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
+
+/** Keys HF checkpoints may carry that are not parameters here: causal-mask buffers. */
+export const HF_BUFFER = /(^|\.)h\.\d+\.attn\.(bias|masked_bias)$/;
+
+/**
+ * Splits a checkpoint's entries into parameters (names as this model has
+ * them, with or without the `transformer.` prefix) and the values under
+ * `extraKeys` (e.g. `lm_head.weight`); HF's attention buffers are dropped.
+ */
+export function normalizeGPT2Keys(
+  dict: StateDictInput,
+  has: (name: string) => boolean,
+  extraKeys: readonly string[] = [],
+): { params: Map<string, StateDictValue>; extras: Map<string, StateDictValue> } {
+  const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict as Record<string, StateDictValue>);
+  const params = new Map<string, StateDictValue>();
+  const extras = new Map<string, StateDictValue>();
+  for (const [key, value] of entries) {
+    if (HF_BUFFER.test(key)) continue;
+    if (extraKeys.includes(key)) extras.set(key, value);
+    else if (!has(key) && has(`transformer.${key}`)) params.set(`transformer.${key}`, value);
+    else params.set(key, value);
+  }
+  return { params, extras };
+}
+
+/**
+ * `normalizeGPT2Keys` against `model`'s own parameter names, with HF's
+ * `lm_head.weight` set apart (tied to the embedding in GPT-2; not a parameter of
+ * either model).
+ */
+export function gpt2CheckpointParams(model: Module, dict: StateDictInput): { params: Map<string, StateDictValue>; head: StateDictValue | undefined } {
+  const names = new Set(model.namedParameters().map(([n]) => n));
+  const { params, extras } = normalizeGPT2Keys(dict, (n) => names.has(n), ['lm_head.weight']);
+  return { params, head: extras.get('lm_head.weight') };
+}
+
+/** What a GPT-2-bodied model has that its directory I/O reads and writes. */
+export interface GPT2PretrainedModel extends Module {
+  readonly config: GPT2Config;
+  readonly flat: FlatParameters;
+  tokenizer: SavableTokenizer | null;
+}
+
+/**
+ * Loads a Hugging Face GPT-2 directory into the model `build` makes from its
+ * config (unknown config keys kept, so they are written back): `load` gets the
+ * weights without HF's attention buffers; the directory's tokenizer becomes
+ * `model.tokenizer`.
+ */
+export async function loadGPT2Directory<M extends GPT2PretrainedModel>(
+  dir: string,
+  options: { tokenizer?: boolean },
+  build: (config: GPT2Config) => M,
+  load: (model: M, dict: Map<string, StateDictValue>) => void,
+): Promise<M> {
+  const { model, tokenizer } = await loadModelDirectory(
+    dir,
+    { tokenizer: options.tokenizer, skip: HF_BUFFER },
+    (json) => build(gpt2Config(json as GPT2ConfigInput, { allowUnknown: true })),
+    load,
+  );
+  model.tokenizer = tokenizer;
+  return model;
+}
+
+/**
+ * Saves a GPT-2-bodied model as a Hugging Face directory: config.json with HF's
+ * keys and `architectures: [architecture]` (plus `extraConfig`), the parameters by
+ * their HF names, and `tokenizer` (undefined: the model's own; null: none).
+ */
+export async function saveGPT2Directory(
+  dir: string,
+  model: GPT2PretrainedModel,
+  architecture: string,
+  options: { tokenizer?: SavableTokenizer | null; extraConfig?: Record<string, unknown> } = {},
+): Promise<void> {
+  await saveModelDirectory(dir, model, {
+    config: { ...gpt2ConfigToJson(model.config, [architecture]), ...options.extraConfig },
+    flat: model.flat,
+    tokenizer: options.tokenizer === undefined ? model.tokenizer : options.tokenizer,
+  });
+}
