@@ -3,7 +3,8 @@
  * descriptors and dense temporaries. Internal to the package.
  */
 
-import { ArgumentError, DTypeError, ReferenceBackend, contiguousStrides, fmtShape, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { ArgumentError, DTypeError, ReferenceBackend, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { checkPrimitives } from './primitives.js';
 import { StorageRef } from './storage.js';
 import { Tensor } from './tensor.js';
 
@@ -24,6 +25,7 @@ export function backendOf(op: string, ...ts: readonly Tensor[]): Backend {
 
 /** A new, uninitialised, contiguous tensor on `be`. */
 export function empty(be: Backend, shape: readonly number[], dtype: DType, track = true): Tensor {
+  checkPrimitives(be);
   const ref = new StorageRef(be, be.alloc(Math.max(sizeOf(shape), 1) * 4));
   return new Tensor(ref, shape, contiguousStrides(shape), 0, dtype, track);
 }
@@ -102,5 +104,15 @@ export function writeHost(t: Tensor, data: ArrayLike<number>): void {
     be.write(t._ref.storage, data instanceof Float64Array ? data : Float64Array.from(data), t.offset);
   } else {
     be.write(t._ref.storage, data instanceof Float32Array ? data : Float32Array.from(data), t.offset);
+  }
+}
+
+/** `axis` normalised for a tensor of `rank` dims; an ArgumentError naming `op` when out of range. */
+export function axisFor(op: string, axis: number, rank: number): number {
+  try {
+    return normalizeAxis(axis, rank);
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new ArgumentError(`${op}: ${e.message}`);
+    throw e;
   }
 }

@@ -5,21 +5,12 @@
  * the fused scatterAdd / indexAdd kernels.
  */
 
-import { ArgumentError, IndexError, ShapeError, fmtShape, normalizeAxis, sizeOf } from '@tessera/core';
+import { IndexError, ShapeError, fmtShape, sizeOf } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
-import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
+import { axisFor, backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { slice, type SliceRange } from './shape.js';
-
-function axisFor(op: string, axis: number, rank: number): number {
-  try {
-    return normalizeAxis(axis, rank);
-  } catch (e) {
-    if (e instanceof ArgumentError) throw new ArgumentError(`${op}: ${e.message}`);
-    throw e;
-  }
-}
 
 /** Runs a kernel call, prefixing an IndexError with `context`. */
 function withContext<R>(context: string, fn: () => R): R {
