@@ -3,7 +3,7 @@
  * descriptors and dense temporaries. Internal to the package.
  */
 
-import { ArgumentError, DTypeError, ReferenceBackend, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { ArgumentError, DTypeError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
 import { checkPrimitives } from './primitives.js';
 import { StorageRef } from './storage.js';
 import { Tensor } from './tensor.js';
@@ -94,13 +94,23 @@ export function scalarOn(be: Backend, value: number, dtype: DType = 'f32'): Tens
   return t;
 }
 
+/**
+ * A backend that holds f32 data in float64 (the reference backend's `{ float64: true }` mode, for
+ * finite-difference gradient checks) says so with an optional `float64: true` member, and its
+ * `write` then takes a Float64Array.
+ */
+type Float64Backend = Backend & { readonly float64: true; write(storage: Dense['storage'], data: Float64Array, offset?: number): void };
+
+function keepsFloat64(be: Backend): be is Float64Backend {
+  return (be as { float64?: unknown }).float64 === true;
+}
+
 /** Writes host values into a contiguous tensor; float64 values keep full precision where the backend stores float64. */
 export function writeHost(t: Tensor, data: ArrayLike<number>): void {
   const be = t._ref.backend;
   if (t.dtype === 'i32') {
     be.write(t._ref.storage, data instanceof Int32Array ? data : Int32Array.from(data), t.offset);
-  } else if (be instanceof ReferenceBackend && be.float64 && !(data instanceof Float32Array)) {
-    // The reference backend's float64 mode keeps float64 host values exactly (gradient checks).
+  } else if (keepsFloat64(be) && !(data instanceof Float32Array)) {
     be.write(t._ref.storage, data instanceof Float64Array ? data : Float64Array.from(data), t.offset);
   } else {
     be.write(t._ref.storage, data instanceof Float32Array ? data : Float32Array.from(data), t.offset);
