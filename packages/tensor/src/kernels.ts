@@ -52,6 +52,14 @@ export function dense(t: Tensor): Dense {
   return { storage: t._ref.storage, offset: t.offset };
 }
 
+/** a + b for two f32 tensors of the same shape, outside autograd (summing gradients). */
+export function addSameShape(a: Tensor, b: Tensor): Tensor {
+  const be = backendOf('add', a, b);
+  const out = empty(be, a.shape, 'f32');
+  if (out.size > 0) be.binary({ op: 'add', a: strided(a), b: strided(b), out: dense(out), shape: a.shape });
+  return out;
+}
+
 /** A contiguous copy of `t` (any dtype). */
 export function copyContiguous(t: Tensor, track = true): Tensor {
   const be = backendOf('contiguous', t);

@@ -8,7 +8,7 @@ import { DTypeError, ShapeError, broadcastShapes, fmtShape, fusedKernel, type Bi
 import { attachGrad } from '../autograd.js';
 import { backendOf, broadcastOperand, dense, empty, expectDType, scalarOn, strided, withDense } from '../kernels.js';
 import { Tensor, type Operand } from '../tensor.js';
-import { sumToShape } from './reduce.js';
+import { sumToShapeRaw as sumToShape } from './broadcast.js';
 import { alias, clone } from './shape.js';
 
 const isT = (v: Operand): v is Tensor => v instanceof Tensor;

@@ -10,7 +10,7 @@ import { attachGrad } from '../autograd.js';
 import { axisFor, backendOf, copyContiguous, dense, empty, strided, writeHost } from '../kernels.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { sumToShape } from './reduce.js';
+import { sumToShapeRaw as sumToShape } from './broadcast.js';
 
 /** A view of x with the given geometry whose gradient is `back(g)`. */
 function viewOp(name: string, x: Tensor, shape: readonly number[], strides: readonly number[], offset: number, back: (g: Tensor) => Tensor): Tensor {
