@@ -15,7 +15,7 @@ export function backendOf(op: string, ...ts: readonly Tensor[]): Backend {
     t._assertLive(op);
     const b = t._ref.backend;
     if (be && b !== be) {
-      throw new ArgumentError(`${op}: operands live on different backends ('${be.name}' and '${b.name}'); move one with t.to(backend)`);
+      throw new ArgumentError(`${op}: operands live on different backends ('${be.name}' and '${b.name}'); move one with await t.to(backend)`);
     }
     be = b;
   }

@@ -66,24 +66,30 @@ export abstract class TensorMethods {
   }
 
   /**
-   * The value of a single-element tensor, read synchronously (backends with
-   * `features.syncRead`; on others use `await t.itemAsync()`).
+   * The value of a single-element tensor, on any backend.
+   * @example const l = await loss.item();
    */
-  item(this: Tensor): number {
+  async item(this: Tensor): Promise<number> {
     this._assertLive('item');
     assertItem(this, 'item');
-    this._assertSyncRead('item', 'await t.itemAsync()');
-    return this.dataSync()[0];
+    return (await this.data())[0];
   }
 
   /**
-   * The value of a single-element tensor, on any backend.
-   * @example const l = await loss.itemAsync();
+   * The value of a single-element tensor, read synchronously (backends with
+   * `features.syncRead`; on others use `await t.item()`).
+   * @example if (loss.itemSync() < 0.1) break;
    */
-  async itemAsync(this: Tensor): Promise<number> {
-    this._assertLive('itemAsync');
-    assertItem(this, 'itemAsync');
-    return (await this.data())[0];
+  itemSync(this: Tensor): number {
+    this._assertLive('itemSync');
+    assertItem(this, 'itemSync');
+    this._assertSyncRead('itemSync', 'await t.item()');
+    return this.dataSync()[0];
+  }
+
+  /** @deprecated Renamed `item()` (unsuffixed names work on every backend); removed in the next release. */
+  itemAsync(this: Tensor): Promise<number> {
+    return this.item();
   }
 
   /**
@@ -105,26 +111,30 @@ export abstract class TensorMethods {
 
   /**
    * A copy on another backend (no autograd link), or an alias when `backend` is
-   * this tensor's. The values travel through the host, read synchronously: from
-   * a backend without `features.syncRead` (WebGPU) this throws
-   * UnsupportedError; use `await t.toAsync(backend)`.
+   * this tensor's, from any backend: the values travel through the host.
+   * @example const onCpu = await gpuTensor.to(wasm);
    */
-  to(this: Tensor, backend: Backend): Tensor {
-    if (backend === this._ref.backend) return sh.alias(this);
+  async to(this: Tensor, backend: Backend): Promise<Tensor> {
+    if (backend === this._ref.backend || this._ref.backend.features.syncRead) return this.toSync(backend);
     this._assertLive('to');
-    this._assertSyncRead('to', 'await t.toAsync(backend)');
-    return sh.toBackend(this, backend);
+    return sh.fromHost(await this.data(), this.shape, this.dtype, backend);
   }
 
   /**
-   * `to(backend)` from any backend: the values are read with `await t.data()`
-   * and written to `backend`.
-   * @example const onCpu = await gpuTensor.toAsync(wasm);
+   * `to(backend)` read synchronously: from a backend without `features.syncRead`
+   * (WebGPU) this throws UnsupportedError; use `await t.to(backend)`.
+   * @example const onRef = wasmTensor.toSync(reference);
    */
-  async toAsync(this: Tensor, backend: Backend): Promise<Tensor> {
-    if (backend === this._ref.backend || this._ref.backend.features.syncRead) return this.to(backend);
-    this._assertLive('toAsync');
-    return sh.fromHost(await this.data(), this.shape, this.dtype, backend);
+  toSync(this: Tensor, backend: Backend): Tensor {
+    if (backend === this._ref.backend) return sh.alias(this);
+    this._assertLive('toSync');
+    this._assertSyncRead('toSync', 'await t.to(backend)');
+    return sh.toBackend(this, backend);
+  }
+
+  /** @deprecated Renamed `to(backend)` (unsuffixed names work on every backend); removed in the next release. */
+  toAsync(this: Tensor, backend: Backend): Promise<Tensor> {
+    return this.to(backend);
   }
 
   /**

@@ -40,8 +40,8 @@ describe('a backend missing a primitive kernel', () => {
     const a = ones([2, 2]);
     const broken = lacking(ref, ['binary']);
     // Copying to the view allocates there: refused before any kernel runs.
-    expect(() => a.to(broken)).toThrow(UnsupportedError);
-    expect(() => a.to(broken)).toThrow(/lacks the primitive kernel 'binary'/);
+    expect(() => a.toSync(broken)).toThrow(UnsupportedError);
+    expect(() => a.toSync(broken)).toThrow(/lacks the primitive kernel 'binary'/);
     expect(Array.from(matmul(a, a).dataSync())).toEqual([2, 2, 2, 2]);
   });
 });

@@ -196,7 +196,7 @@ describe('training loop memory', () => {
         for (const p of params) p.sub_(p.grad!, 0.05);
       });
       for (const p of params) p.zeroGrad(i % 2 === 0);
-      const value = read ? loss.item() : 0;
+      const value = read ? loss.itemSync() : 0;
       loss.dispose();
       return value;
     };

@@ -287,7 +287,7 @@ export class Module {
 function writeParameter(p: Tensor, value: StateDictValue): void {
   if (value instanceof Tensor) {
     if (value === p) return;
-    const src = value.backend === p.backend ? value : value.to(p.backend);
+    const src = value.backend === p.backend ? value : value.toSync(p.backend);
     try {
       p.assign(src);
     } finally {
