@@ -3,7 +3,7 @@
  * descriptors and dense temporaries. Internal to the package.
  */
 
-import { ArgumentError, DTypeError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { ArgumentError, DTypeError, IndexError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
 import { checkPrimitives } from './primitives.js';
 import { StorageRef } from './storage.js';
 import { Tensor } from './tensor.js';
@@ -131,6 +131,16 @@ export function axisFor(op: string, axis: number, rank: number): number {
     return normalizeAxis(axis, rank);
   } catch (e) {
     if (e instanceof ArgumentError) throw new ArgumentError(`${op}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Runs `fn` (a kernel call that checks indices), prefixing an IndexError with `context`. */
+export function withContext<R>(context: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof IndexError) throw new IndexError(`${context}: ${e.message}`);
     throw e;
   }
 }

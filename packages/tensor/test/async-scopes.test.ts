@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
-import { asyncScopesIsolated, isGradEnabled, keep, mul, noGrad, ones, setBackend, tidy, type Tensor } from '../src/index.js';
+import { asyncScopesIsolated, isGradEnabled, keep, noGrad, ones, setBackend, tidy, type Tensor } from '../src/index.js';
+// A plain .mjs module, shared with the script run in Deno and Bun (test/runtimes/async-scopes.mjs).
+import { noGradBeside, tick, tidyClosesBeside } from './runtimes/scope-checks.mjs';
 import { ReferenceBackend } from '@tessera/core';
-
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Two async tidies whose bodies interleave: A makes tensors while B's scope is open, and the other way round. */
 async function interleaved(api: typeof T): Promise<{ a: Tensor[]; b: Tensor[]; aResult: Tensor; bResult: Tensor }> {
@@ -58,52 +58,11 @@ describe('async scopes in Node (AsyncLocalStorage)', () => {
   });
 
   it('B closing first leaves the tensors A is still using alive', async () => {
-    let gate!: () => void;
-    const bOpen = new Promise<void>((r) => (gate = r));
-    let aliveWhenBClosed: boolean | null = null;
-    let madeByA: Tensor | null = null;
-    const pa = tidy(async () => {
-      await bOpen;
-      madeByA = ones([1]);
-      await tick(10);
-      aliveWhenBClosed = !madeByA.isDisposed;
-      return madeByA.add(1);
-    });
-    const pb = tidy(async () => {
-      gate();
-      await tick(1);
-      return null;
-    });
-    await pb;
-    const out = await pa;
-    expect(aliveWhenBClosed).toBe(true);
-    expect(madeByA!.isDisposed).toBe(true);
-    expect(Array.from(out.dataSync())).toEqual([2]);
-    out.dispose();
+    expect(await tidyClosesBeside(T)).toEqual({ aliveWhenBClosed: true, freedByA: true, value: 2 });
   });
 
   it('an async noGrad task beside a recording task: the latter still records', async () => {
-    const w = ones([3], { requiresGrad: true });
-    let gate!: () => void;
-    const inside = new Promise<void>((r) => (gate = r));
-    const task = noGrad(async () => {
-      gate();
-      await tick(10);
-      const y = mul(w, 2);
-      const off = !isGradEnabled() && !y.requiresGrad;
-      y.dispose();
-      return off;
-    });
-    await inside; // the noGrad task is suspended inside its scope now
-    expect(isGradEnabled()).toBe(true);
-    const loss = mul(w, w).sum();
-    expect(loss.requiresGrad).toBe(true);
-    loss.backward();
-    expect(Array.from(w.grad!.dataSync())).toEqual([2, 2, 2]);
-    expect(await task).toBe(true);
-    expect(isGradEnabled()).toBe(true);
-    loss.dispose();
-    w.dispose();
+    expect(await noGradBeside(T)).toEqual({ enabledBeside: true, recorded: true, grad: [2, 2, 2], offInside: true, enabledAfter: true });
   });
 
   it('synchronous nesting is unchanged: the inner tidy returns into the outer one, noGrad restores the flag', () => {

@@ -7,9 +7,9 @@
  * fused backward is missing gets the backward written as ops.
  */
 
-import { ArgumentError, IndexError, ShapeError, fmtShape, fusedKernel, sizeOf, type Backend } from '@tessera/core';
+import { ArgumentError, ShapeError, fmtShape, fusedKernel, sizeOf, type Backend } from '@tessera/core';
 import { attachGrad, noGrad } from '../autograd.js';
-import { axisFor, backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
+import { axisFor, backendOf, dense, empty, expectDType, withContext, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { rand } from './creation.js';
@@ -226,16 +226,6 @@ function checkReduction(op: string, r: string): void {
   if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new ArgumentError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${r}'`);
 }
 
-/** Runs `fn`, prefixing an IndexError (a target out of range) with `context`. */
-function targetContext<R>(context: string, fn: () => R): R {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof IndexError) throw new IndexError(`${context}: ${e.message}`);
-    throw e;
-  }
-}
-
 /** Targets with every `ignoreIndex` replaced by class 0 (so they can index), and the f32 0/1 mask of kept rows. */
 function keptTargets(targets: Tensor, ignoreIndex: number): { safe: Tensor; keep: Tensor } {
   // targets: [...] i32; class ids are exact in f32 below 2^24.
@@ -248,7 +238,7 @@ function crossEntropyRowsComposed(logits: Tensor, targets: Tensor, ignoreIndex: 
   return tidy(() => {
     // logits: [..., C], targets: [...] -> losses: [...]
     const { safe, keep } = keptTargets(targets, ignoreIndex);
-    const picked = targetContext(context, () => gather(logSoftmax(logits), -1, unsqueeze(safe, -1)));
+    const picked = withContext(context, () => gather(logSoftmax(logits), -1, unsqueeze(safe, -1)));
     return mul(squeeze(picked, -1), mul(keep, -1));
   });
 }
@@ -271,7 +261,7 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: number, 
   const rows = targets.size;
   const losses = empty(be, targets.shape, 'f32');
   if (rows > 0) {
-    withDense([logits, targets], (ld, td) => targetContext(context, () => forward({ logits: ld, targets: td, losses: dense(losses), rows, cols, ignoreIndex })));
+    withDense([logits, targets], (ld, td) => withContext(context, () => forward({ logits: ld, targets: td, losses: dense(losses), rows, cols, ignoreIndex })));
   }
   return attachGrad('CrossEntropy', losses, [logits], (save) => {
     const L = save(logits);

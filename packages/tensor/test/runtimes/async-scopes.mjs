@@ -2,7 +2,10 @@
 // noGrad, plus a forward/backward through fused and composed kernels. Prints one JSON line;
 // exits non-zero on a failed check. Driven by test/runtimes.test.ts.
 import { ReferenceBackend, createWasmBackend, withoutFusedKernels } from '@tessera/core';
-import { asyncScopesIsolated, crossEntropy, isGradEnabled, layerNorm, mul, noGrad, ones, randn, setBackend, tensor, tidy } from '../../dist/index.js';
+import * as api from '../../dist/index.js';
+import { noGradBeside, tidyClosesBeside } from './scope-checks.mjs';
+
+const { asyncScopesIsolated, crossEntropy, layerNorm, randn, setBackend, tensor, tidy } = api;
 
 const checks = [];
 const check = (name, ok) => {
@@ -12,48 +15,16 @@ const check = (name, ok) => {
     process.exit(1);
   }
 };
-const tick = (ms) => new Promise((r) => setTimeout(r, ms));
 
 await setBackend(new ReferenceBackend());
 check('async scopes isolated', asyncScopesIsolated());
 
-// Two interleaved async tidies: B closes while A is suspended; A's tensor stays alive.
-let gate;
-const bOpen = new Promise((r) => (gate = r));
-let madeByA = null;
-let aliveAfterB = null;
-const pa = tidy(async () => {
-  await bOpen;
-  madeByA = ones([2]);
-  await tick(10);
-  aliveAfterB = !madeByA.isDisposed;
-  return madeByA.add(1);
-});
-const pb = tidy(async () => {
-  gate();
-  await tick(1);
-  return null;
-});
-await pb;
-const out = await pa;
-check('interleaved tidies free only their own tensors', aliveAfterB === true && madeByA.isDisposed && out.dataSync()[0] === 2);
-out.dispose();
-
-// An async noGrad beside a recording task.
-const w = ones([3], { requiresGrad: true });
-let entered;
-const inside = new Promise((r) => (entered = r));
-const task = noGrad(async () => {
-  entered();
-  await tick(5);
-  return isGradEnabled();
-});
-await inside;
-const loss = mul(w, w).sum();
-check('recording beside an async noGrad', isGradEnabled() && loss.requiresGrad);
-loss.backward();
-check('gradient of the recording task', Array.from(w.grad.dataSync()).join() === '2,2,2');
-check('noGrad task saw recording off', (await task) === false);
+const scopes = await tidyClosesBeside(api);
+check('interleaved tidies free only their own tensors', scopes.aliveWhenBClosed === true && scopes.freedByA && scopes.value === 2);
+const grads = await noGradBeside(api);
+check('recording beside an async noGrad', grads.enabledBeside && grads.recorded);
+check('gradient of the recording task', grads.grad.join() === '2,2,2');
+check('noGrad task saw recording off', grads.offInside && grads.enabledAfter);
 
 // Fused vs composed on the best wasm build.
 const wasm = await createWasmBackend();
