@@ -71,7 +71,7 @@ if (train) {
     const batch = tensor(tokens(), [BATCH, T + 1], 'i32');
     const loss = model.loss(batch.narrow(1, 0, T), batch.narrow(1, 1, T));
     loss.backward();
-    loss.item();
+    loss.itemSync();
     loss.dispose();
     batch.dispose();
     opt.step();

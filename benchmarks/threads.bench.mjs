@@ -260,7 +260,7 @@ async function gpt2Child({ lib, threads, steps }) {
       const batch = tensor(batchTokens(i), [BATCH, T + 1], 'i32');
       const loss = model.loss(batch.narrow(1, 0, T), batch.narrow(1, 1, T));
       loss.backward();
-      const l = loss.item();
+      const l = loss.itemSync();
       loss.dispose();
       batch.dispose();
       opt.step();

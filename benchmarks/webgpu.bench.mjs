@@ -6,7 +6,7 @@
 //   node webgpu.bench.mjs --quick   fewer rounds and a shorter time per task
 //
 // Every WebGPU iteration ends with a read (`await backend.read(out, 'f32', 0, 1)`, or `await
-// t.data()` / `itemAsync()`): it waits for the GPU, so a time covers submitting, running and
+// t.data()` / `item()`): it waits for the GPU, so a time covers submitting, running and
 // reading back, as the wasm time covers the call and a one-element readSync. The matmul table
 // also has the WebGPU rate with 8 calls per read, which shows the per-submission cost. Both
 // backends are checked to agree before anything is timed. Contenders run in alternation
@@ -255,7 +255,7 @@ async function trainStep(s) {
   loss.backward();
   optimizers[s].step();
   models[s].zeroGrad();
-  const value = await loss.itemAsync();
+  const value = await loss.item();
   for (const t of [loss, x, y]) t.dispose();
   return value;
 }

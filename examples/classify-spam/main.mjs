@@ -9,7 +9,7 @@
 // `time node examples/classify-spam/main.mjs`).
 // --small (or TESSERA_EXAMPLES_SMALL=1): 40 steps on 64 tokens per e-mail, for CI.
 import { ready, tensor, tidy, noGrad, softmax } from '@tessera/tensor';
-import { AdamW, WarmupCosineLR, clipGradNorm } from '@tessera/optim';
+import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { TransformerEncoderClassifier, loadGPT2Tokenizer } from '@tessera/models';
 import { classificationReport, confusionMatrix, rocAuc } from '@tessera/metrics';
 import { loadSpamAssassin, stratifiedSplit } from '@tessera/cli';
@@ -64,9 +64,9 @@ for (let step = 1; step <= STEPS; step++) {
     const { ids, mask } = rowsOf(train, rows);
     const l = model.loss(ids, rows.map((r) => train.labels[r]), mask);
     l.backward();
-    return l.item();
+    return l.itemSync();
   });
-  clipGradNorm(params, 1.0);
+  clipGradNormSync(params, 1.0);
   opt.step();
   model.zeroGrad();
   sched.step();

@@ -9,7 +9,7 @@
 // --small (or TESSERA_EXAMPLES_SMALL=1) trains a tiny model for a few seconds, for CI.
 import { fileURLToPath } from 'node:url';
 import { ready, tensor, noGrad } from '@tessera/tensor';
-import { AdamW, WarmupCosineLR, clipGradNorm } from '@tessera/optim';
+import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { GPT2, CharTokenizer } from '@tessera/models';
 import { perplexityFromLosses } from '@tessera/metrics';
 import { mobyDick } from '@tessera/cli';
@@ -66,7 +66,7 @@ function validationLoss(iters = 8) {
     const [x, y] = batch(val, offsets);
     losses.push(noGrad(() => {
       const loss = model.loss(x, y);
-      const v = loss.item();
+      const v = loss.itemSync();
       loss.dispose();
       return v;
     }));
@@ -82,11 +82,11 @@ for (let step = 1; step <= cfg.steps; step++) {
   const [x, y] = batch(train, Array.from({ length: cfg.batch }, () => Math.floor(random() * (train.length - cfg.context - 1))));
   const loss = model.loss(x, y);
   loss.backward();
-  const value = loss.item();
+  const value = loss.itemSync();
   loss.dispose();
   x.dispose();
   y.dispose();
-  clipGradNorm([model.flat.all], 1.0);
+  clipGradNormSync([model.flat.all], 1.0);
   opt.step();
   model.zeroGrad();
   sched.step();

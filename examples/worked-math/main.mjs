@@ -27,10 +27,10 @@ console.log('   H(y, p) = -sum_i y_i ln p_i = -(1 * ln 0.8 + 0 * ln 0.2) = -ln 0
   const p = tensor([[0.8, 0.2]]);
   const y = tensor([[1, 0]]);
   // As a formula over tensors: -sum(y * ln p).
-  const direct = neg(sum(mul(y, log(p)))).item();
+  const direct = await neg(sum(mul(y, log(p)))).item();
   // As the fused classification loss: its input is logits; ln p are logits whose softmax is p
   // (softmax(ln p) = p / sum(p) = p), and the target is class 0.
-  const fused = crossEntropy(log(p), tensor(new Int32Array([0]))).item();
+  const fused = await crossEntropy(log(p), tensor(new Int32Array([0]))).item();
   const hand = -Math.log(0.8);
   check('-sum(y * ln p)', direct, hand);
   check('crossEntropy(ln p, 0)', fused, hand);
@@ -54,7 +54,7 @@ console.log('\n2. One Adam step: lr = 0.1, betas = (0.9, 0.999), eps = 1e-8');
   loss.backward();
   opt.step();
   const after = w.dataSync();
-  const state = opt.stateDict().state[0];
+  const state = (await opt.stateDict()).state[0];
   const m = state.buffers.expAvg;
   const v = state.buffers.expAvgSq;
   for (let i = 0; i < g.length; i++) {

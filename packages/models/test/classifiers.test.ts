@@ -83,7 +83,7 @@ describe('GPT2ForSequenceClassification', () => {
     const x = ids([[1, 2, 3], [4, 5, 6]]);
     const out = values(reg.forward(x));
     const want = ((out[0] - 0.5) ** 2 + (out[1] + 1) ** 2) / 2;
-    expect(reg.loss(x, [0.5, -1]).item()).toBeCloseTo(want, 5);
+    expect(reg.loss(x, [0.5, -1]).itemSync()).toBeCloseTo(want, 5);
     expect(() => reg.loss(x, [1])).toThrow(/labels \[1\] must be \[batch\] = \[2\]/);
     reg.dispose();
   });

@@ -142,7 +142,7 @@ describe('GPT2 model', () => {
     for (let step = 0; step < 150 && loss >= 0.05; step++) {
       const l = m.loss(x, y);
       l.backward();
-      loss = l.item();
+      loss = l.itemSync();
       l.dispose();
       opt.step();
       m.zeroGrad();
@@ -165,12 +165,12 @@ describe('GPT2 model', () => {
       const logits = m.forward(x).reshape([16, 64]);
       const keep = [0, 2, 4, 6, 8, 10, 12, 14];
       const rows = logits.indexSelect(0, tensor(keep, undefined, 'i32'));
-      return crossEntropy(rows, tensor(keep.map((k) => yRows[Math.floor(k / 8)][k % 8]), undefined, 'i32')).item();
+      return crossEntropy(rows, tensor(keep.map((k) => yRows[Math.floor(k / 8)][k % 8]), undefined, 'i32')).itemSync();
     });
-    expect(m.loss(x, ids(masked)).item()).toBeCloseTo(expected, 5);
+    expect(m.loss(x, ids(masked)).itemSync()).toBeCloseTo(expected, 5);
 
     const opt = new AdamW(m.parameters(), { lr: 3e-3, weightDecay: 0.01 });
-    const first = m.loss(x, ids(yRows)).item();
+    const first = m.loss(x, ids(yRows)).itemSync();
     for (let i = 0; i < 20; i++) {
       const l = m.loss(x, ids(yRows));
       l.backward();
@@ -178,7 +178,7 @@ describe('GPT2 model', () => {
       opt.step();
       opt.zeroGrad(); // drops every gradient; the model re-wires zeroed views on the next forward
     }
-    expect(m.loss(x, ids(yRows)).item()).toBeLessThan(first * 0.7);
+    expect(m.loss(x, ids(yRows)).itemSync()).toBeLessThan(first * 0.7);
     opt.dispose();
     m.dispose();
   });

@@ -8,7 +8,7 @@
  * import { AdamW, WarmupCosineLR, clipGradNorm } from '@tessera/optim';
  * const opt = new AdamW(model.parameters(), { lr: 6e-4, weightDecay: 0.1 });
  * const sched = new WarmupCosineLR(opt, { warmupSteps: 100, totalSteps: 5000, minLr: 6e-5 });
- * loss.backward(); clipGradNorm(model.parameters(), 1.0); opt.step(); opt.zeroGrad(); sched.step();
+ * loss.backward(); await clipGradNorm(model.parameters(), 1.0); opt.step(); opt.zeroGrad(); sched.step();
  * ```
  */
 export {
@@ -37,7 +37,7 @@ export { ExponentialLR, type ExponentialLROptions } from './schedulers/exponenti
 export { CosineAnnealingLR, type CosineAnnealingLROptions } from './schedulers/cosine.js';
 export { WarmupCosineLR, type WarmupCosineLROptions } from './schedulers/warmup-cosine.js';
 export { OneCycleLR, type OneCycleLROptions } from './schedulers/one-cycle.js';
-export { clipGradNorm, clipGradNormAsync, type ClipGradNormOptions } from './clip/norm.js';
+export { clipGradNorm, clipGradNormSync, clipGradNormAsync, type ClipGradNormOptions } from './clip/norm.js';
 export { clipGradValue } from './clip/value.js';
 export { l1Penalty, l2Penalty } from './regularization.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';

@@ -1,6 +1,6 @@
 /**
- * clipGradNorm where reads are asynchronous (WebGPU): clipGradNormAsync on
- * every backend, and clipGradNorm's on-device path on a reference backend
+ * Gradient clipping where reads are asynchronous (WebGPU): clipGradNorm on
+ * every backend, and clipGradNormSync's on-device path on a reference backend
  * faked to have no synchronous reads (the real WebGPU runs are in
  * packages/webgpu/test/async-paths.test.ts). Tolerance 1e-6 relative where
  * the device path computes the coefficient in f32 and the host path in f64.
@@ -9,7 +9,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceBackend, UnsupportedError, type ArrayFor, type DType, type Features, type Storage } from '@tessera/core';
 import { memory, setBackend, tensor, type Tensor } from '@tessera/tensor';
-import { NonFiniteError, clipGradNorm, clipGradNormAsync } from '../src/index.js';
+import { NonFiniteError, clipGradNorm, clipGradNormAsync, clipGradNormSync } from '../src/index.js';
 import { BACKENDS, backendAvailable, bits, param, useBackend, values } from './helpers.js';
 
 /** A reference backend that, like WebGPU, reads only asynchronously. */
@@ -41,15 +41,15 @@ async function grads(ps: Tensor[]): Promise<Float32Array[]> {
 const near = (got: number, want: number): void => expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
 
 for (const backend of BACKENDS)
-  describe.skipIf(!backendAvailable(backend))(`clipGradNormAsync (${backend} backend)`, () => {
+  describe.skipIf(!backendAvailable(backend))(`clipGradNorm (${backend} backend)`, () => {
     beforeAll(() => useBackend(backend));
 
-    it('gives clipGradNorm\'s total and gradients, bit for bit', async () => {
+    it('gives clipGradNormSync\'s total and gradients, bit for bit', async () => {
       for (const [maxNorm, p] of [[6.5, 2], [100, 2], [6, Infinity], [10, 1], [4, 3], [30, 0.5]] as const) {
         const a = withGrads([-3, 0.25], [-12]);
         const b = withGrads([-3, 0.25], [-12]);
-        const want = clipGradNorm(a, maxNorm, p);
-        expect(await clipGradNormAsync(b, maxNorm, p)).toBe(want);
+        const want = clipGradNormSync(a, maxNorm, p);
+        expect(await clipGradNorm(b, maxNorm, p)).toBe(want);
         for (let i = 0; i < 2; i++) expect(bits(values(b[i].grad!))).toEqual(bits(values(a[i].grad!)));
       }
     });
@@ -57,17 +57,17 @@ for (const backend of BACKENDS)
     it('honours errorIfNonfinite and leaves nothing behind', async () => {
       const before = memory().numTensors;
       const nan = withGrads([NaN, 1]);
-      await expect(clipGradNormAsync(nan, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(NonFiniteError);
-      await expect(clipGradNormAsync(nan, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(/clipGradNormAsync: the total 2-norm of the gradients of 2 parameters is NaN/);
+      await expect(clipGradNorm(nan, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(NonFiniteError);
+      await expect(clipGradNorm(nan, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(/clipGradNorm: the total 2-norm of the gradients of 2 parameters is NaN/);
       expect(values(nan[1].grad!)[0]).toBe(-12);
-      expect(await clipGradNormAsync(nan, 1)).toBeNaN();
+      expect(await clipGradNorm(nan, 1)).toBeNaN();
       expect(memory().numTensors).toBe(before + 5); // the 3 parameters and 2 gradients
-      await expect(clipGradNormAsync(withGrads(), -1)).rejects.toThrow(/clipGradNormAsync: maxNorm must be a number >= 0, got -1/);
-      expect(await clipGradNormAsync([param(new Float32Array(2), [2])], 1)).toBe(0);
+      await expect(clipGradNorm(withGrads(), -1)).rejects.toThrow(/clipGradNorm: maxNorm must be a number >= 0, got -1/);
+      expect(await clipGradNorm([param(new Float32Array(2), [2])], 1)).toBe(0);
     });
   });
 
-describe('clipGradNorm on a backend without synchronous reads', () => {
+describe('clipGradNormSync on a backend without synchronous reads', () => {
   let be: AsyncOnlyBackend;
   beforeAll(async () => {
     be = new AsyncOnlyBackend();
@@ -80,11 +80,11 @@ describe('clipGradNorm on a backend without synchronous reads', () => {
     for (const [maxNorm, p] of [[6.5, 2], [6, Infinity], [10, 1], [4, 3]] as const) {
       await setBackend('reference');
       const host = withGrads([-3, 0.25], [-12]);
-      clipGradNorm(host, maxNorm, p);
+      clipGradNormSync(host, maxNorm, p);
       await setBackend(be);
       const dev = withGrads([-3, 0.25], [-12]);
       const before = memory().numTensors;
-      expect(clipGradNorm(dev, maxNorm, p)).toBeNaN();
+      expect(clipGradNormSync(dev, maxNorm, p)).toBeNaN();
       expect(memory().numTensors).toBe(before);
       const got = await grads(dev);
       for (let i = 0; i < 2; i++) values(host[i].grad!).forEach((w, j) => near(got[i][j], w));
@@ -95,39 +95,47 @@ describe('clipGradNorm on a backend without synchronous reads', () => {
     await setBackend(be);
     const small = withGrads([0.1, -0.2], [0.3]);
     const before = (await grads(small)).map(bits);
-    clipGradNorm(small, 1);
+    clipGradNormSync(small, 1);
     expect((await grads(small)).map(bits)).toEqual(before);
     const nan = withGrads([NaN, 1]);
-    clipGradNorm(nan, 1);
+    clipGradNormSync(nan, 1);
     expect((await grads(nan)).flatMap((g) => Array.from(g)).every(Number.isNaN)).toBe(true);
     const inf = withGrads([Infinity, 1]);
-    clipGradNorm(inf, 1);
+    clipGradNormSync(inf, 1);
     const [g0, g1] = await grads(inf);
     expect(g0[1]).toBe(0);
     expect(g1[0]).toBe(-0);
   });
 
-  it('refuses what needs the norm on the host, pointing to clipGradNormAsync', async () => {
+  it('refuses what needs the norm on the host, pointing to clipGradNorm', async () => {
     await setBackend(be);
     const ps = withGrads();
-    expect(() => clipGradNorm(ps, 1, 2, { errorIfNonfinite: true })).toThrow(UnsupportedError);
-    expect(() => clipGradNorm(ps, 1, 2, { errorIfNonfinite: true })).toThrow(/errorIfNonfinite needs the norm on the host.*use await clipGradNormAsync/);
+    expect(() => clipGradNormSync(ps, 1, 2, { errorIfNonfinite: true })).toThrow(UnsupportedError);
+    expect(() => clipGradNormSync(ps, 1, 2, { errorIfNonfinite: true })).toThrow(/errorIfNonfinite needs the norm on the host.*use await clipGradNorm/);
     expect((await grads(ps))[1][0]).toBe(-12); // untouched
     await setBackend('reference');
     const onHost = withGrads();
-    expect(() => clipGradNorm([...ps, ...onHost], 1)).toThrow(/the gradients live on 2 backends \('reference', 'reference'\), one of which \('reference'\) has no synchronous reads; use await clipGradNormAsync/);
+    expect(() => clipGradNormSync([...ps, ...onHost], 1)).toThrow(/the gradients live on 2 backends \('reference', 'reference'\), one of which \('reference'\) has no synchronous reads; use await clipGradNorm/);
     // The async variant handles both: one read per backend.
-    near(await clipGradNormAsync([...ps, ...onHost], 1), Math.sqrt(2 * 169));
+    near(await clipGradNorm([...ps, ...onHost], 1), Math.sqrt(2 * 169));
   });
 
-  it('clipGradNormAsync reads the norm and honours errorIfNonfinite', async () => {
+  it('clipGradNorm reads the norm and honours errorIfNonfinite', async () => {
     await setBackend(be);
     const ps = withGrads();
-    expect(await clipGradNormAsync(ps, 6.5)).toBe(13);
+    expect(await clipGradNorm(ps, 6.5)).toBe(13);
     const got = await grads(ps);
     near(got[1][0], (-12 * 6.5) / (13 + 1e-6));
     const inf = withGrads([Infinity, 1]);
-    await expect(clipGradNormAsync(inf, 1, Infinity, { errorIfNonfinite: true })).rejects.toThrow(/total inf-norm of the gradients of 2 parameters is Infinity/);
+    await expect(clipGradNorm(inf, 1, Infinity, { errorIfNonfinite: true })).rejects.toThrow(/total inf-norm of the gradients of 2 parameters is Infinity/);
     expect((await grads(inf))[1][0]).toBe(-12);
+  });
+
+  it('the deprecated clipGradNormAsync is clipGradNorm', async () => {
+    await setBackend(be);
+    const a = withGrads();
+    const b = withGrads();
+    expect(await clipGradNormAsync(a, 6.5)).toBe(await clipGradNorm(b, 6.5));
+    expect(await grads(a)).toEqual(await grads(b));
   });
 });

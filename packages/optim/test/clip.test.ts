@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ArgumentError } from '@tessera/core';
 import { tensor, type Tensor } from '@tessera/tensor';
-import { NonFiniteError, clipGradNorm, clipGradValue } from '../src/index.js';
+import { NonFiniteError, clipGradNormSync, clipGradValue } from '../src/index.js';
 import { BACKENDS, backendAvailable, bits, param, useBackend, values } from './helpers.js';
 
 /** Parameters with gradients [-3, 4], [[-12]] and one parameter without a gradient. */
@@ -22,12 +22,12 @@ function withGrads(g0: number[] = [-3, 4], g1: number[] = [-12]): Tensor[] {
 const near = (got: number, want: number): void => expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-6 * Math.abs(want));
 
 for (const backend of BACKENDS)
-  describe.skipIf(!backendAvailable(backend))(`clipGradNorm (${backend} backend)`, () => {
+  describe.skipIf(!backendAvailable(backend))(`clipGradNormSync (${backend} backend)`, () => {
     beforeAll(() => useBackend(backend));
 
     it('returns the total 2-norm and scales every gradient by maxNorm / (norm + 1e-6)', () => {
       const ps = withGrads();
-      const total = clipGradNorm(ps, 6.5);
+      const total = clipGradNormSync(ps, 6.5);
       expect(total).toBe(13); // sqrt(9 + 16 + 144), exact in f32
       const coef = 6.5 / (13 + 1e-6);
       const [g0, g1] = [values(ps[0].grad!), values(ps[1].grad!)];
@@ -40,48 +40,48 @@ for (const backend of BACKENDS)
     it('leaves gradients bit-for-bit alone when the norm is below maxNorm', () => {
       const ps = withGrads([0.1, -0.2], [0.3]);
       const before = [bits(values(ps[0].grad!)), bits(values(ps[1].grad!))];
-      near(clipGradNorm(ps, 1), Math.sqrt(0.01 + 0.04 + 0.09));
+      near(clipGradNormSync(ps, 1), Math.sqrt(0.01 + 0.04 + 0.09));
       expect(bits(values(ps[0].grad!))).toEqual(before[0]);
       expect(bits(values(ps[1].grad!))).toEqual(before[1]);
     });
 
     it('supports the inf-norm, the 1-norm and any p > 0', () => {
-      expect(clipGradNorm(withGrads(), 100, Infinity)).toBe(12);
-      expect(clipGradNorm(withGrads(), 100, 1)).toBe(19);
-      near(clipGradNorm(withGrads(), 100, 3), Math.cbrt(27 + 64 + 1728));
-      near(clipGradNorm(withGrads(), 100, 0.5), (Math.sqrt(3) + 2 + Math.sqrt(12)) ** 2);
+      expect(clipGradNormSync(withGrads(), 100, Infinity)).toBe(12);
+      expect(clipGradNormSync(withGrads(), 100, 1)).toBe(19);
+      near(clipGradNormSync(withGrads(), 100, 3), Math.cbrt(27 + 64 + 1728));
+      near(clipGradNormSync(withGrads(), 100, 0.5), (Math.sqrt(3) + 2 + Math.sqrt(12)) ** 2);
       const ps = withGrads();
-      clipGradNorm(ps, 6, Infinity);
+      clipGradNormSync(ps, 6, Infinity);
       near(values(ps[1].grad!)[0], (-12 * 6) / (12 + 1e-6));
     });
 
     it('accepts one tensor, and returns 0 when nothing has a gradient', () => {
       const [a] = withGrads();
-      expect(clipGradNorm(a, 10)).toBe(5);
-      expect(clipGradNorm([param(new Float32Array(2), [2])], 1)).toBe(0);
+      expect(clipGradNormSync(a, 10)).toBe(5);
+      expect(clipGradNormSync([param(new Float32Array(2), [2])], 1)).toBe(0);
     });
 
     it('reports a non-finite norm: NaN / inf by default (like PyTorch), a NonFiniteError on request', () => {
       const nan = withGrads([NaN, 1]);
-      expect(() => clipGradNorm(nan, 1, 2, { errorIfNonfinite: true })).toThrow(NonFiniteError);
-      expect(() => clipGradNorm(nan, 1, 2, { errorIfNonfinite: true })).toThrow(/total 2-norm of the gradients of 2 parameters is NaN/);
+      expect(() => clipGradNormSync(nan, 1, 2, { errorIfNonfinite: true })).toThrow(NonFiniteError);
+      expect(() => clipGradNormSync(nan, 1, 2, { errorIfNonfinite: true })).toThrow(/total 2-norm of the gradients of 2 parameters is NaN/);
       expect(values(nan[1].grad!)[0]).toBe(-12); // untouched after the error
-      expect(clipGradNorm(nan, 1)).toBeNaN();
+      expect(clipGradNormSync(nan, 1)).toBeNaN();
       const inf = withGrads([Infinity, 1]);
-      expect(() => clipGradNorm(inf, 1, Infinity, { errorIfNonfinite: true })).toThrow(/total inf-norm of the gradients of 2 parameters is Infinity/);
-      expect(clipGradNorm(inf, 1)).toBe(Infinity);
+      expect(() => clipGradNormSync(inf, 1, Infinity, { errorIfNonfinite: true })).toThrow(/total inf-norm of the gradients of 2 parameters is Infinity/);
+      expect(clipGradNormSync(inf, 1)).toBe(Infinity);
       expect(values(inf[1].grad!)[0]).toBe(-0); // finite entries scaled by 0
     });
 
     it('rejects bad arguments, naming them', () => {
       const ps = withGrads();
-      expect(() => clipGradNorm(ps, -1)).toThrow(ArgumentError);
-      expect(() => clipGradNorm(ps, -1)).toThrow(/maxNorm must be a number >= 0, got -1/);
-      expect(() => clipGradNorm(ps, NaN)).toThrow(/maxNorm/);
-      expect(() => clipGradNorm(ps, 1, 0)).toThrow(/normType must be a number > 0 or Infinity, got 0/);
-      expect(() => clipGradNorm(ps, 1, -2)).toThrow(/got -2/);
-      expect(() => clipGradNorm(5 as never, 1)).toThrow(/params must be a Tensor or an iterable of tensors, got 5/);
-      expect(() => clipGradNorm([ps[0], 3] as never, 1)).toThrow(/params\[1\] is not a Tensor/);
+      expect(() => clipGradNormSync(ps, -1)).toThrow(ArgumentError);
+      expect(() => clipGradNormSync(ps, -1)).toThrow(/maxNorm must be a number >= 0, got -1/);
+      expect(() => clipGradNormSync(ps, NaN)).toThrow(/maxNorm/);
+      expect(() => clipGradNormSync(ps, 1, 0)).toThrow(/normType must be a number > 0 or Infinity, got 0/);
+      expect(() => clipGradNormSync(ps, 1, -2)).toThrow(/got -2/);
+      expect(() => clipGradNormSync(5 as never, 1)).toThrow(/params must be a Tensor or an iterable of tensors, got 5/);
+      expect(() => clipGradNormSync([ps[0], 3] as never, 1)).toThrow(/params\[1\] is not a Tensor/);
     });
   });
 

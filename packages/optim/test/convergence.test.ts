@@ -20,7 +20,7 @@ function train(opt: Optimizer<BaseOptions>, loss: () => Tensor, steps: number, s
       v.backward();
       return v;
     });
-    last = l.item();
+    last = l.itemSync();
     l.dispose();
     opt.step();
     opt.zeroGrad();

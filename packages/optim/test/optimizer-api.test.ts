@@ -31,7 +31,7 @@ describe('optimizer behaviour', () => {
     a.grad = tensor([1, -1, 1]);
     opt.step();
     expect(Array.from(values(b))).toEqual([1, 2, 3]);
-    const sd = opt.stateDict();
+    const sd = opt.stateDictSync();
     expect(sd.state[0]!.step).toBe(1);
     expect(sd.state[1]).toBeNull();
   });

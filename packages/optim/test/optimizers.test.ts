@@ -235,7 +235,7 @@ for (const backend of BACKENDS)
           expect(err, `${c.name} parameter ${i} of shape [${p.shape}]`).toBeLessThanOrEqual(TOL);
         });
         // The optimizer's state agrees with the reference's too (step counts exactly).
-        const sd = opt.stateDict();
+        const sd = opt.stateDictSync();
         // State ids follow the optimizer's flat order: group by group.
         const order = c.groups.flatMap((g) => g.params);
         order.forEach((i, id) => {

@@ -15,13 +15,13 @@ for (const backend of BACKENDS)
       const ps = make();
       const pen = l1Penalty(ps);
       expect(pen.shape).toEqual([]);
-      expect(pen.item()).toBe(6.5);
+      expect(pen.itemSync()).toBe(6.5);
       pen.backward();
       expect(Array.from(values(ps[0].grad!))).toEqual([1, -1, 1]);
       expect(Array.from(values(ps[1].grad!))).toEqual([-1]);
       const qs = make();
       const scaled = l1Penalty(qs, 0.5);
-      expect(scaled.item()).toBe(3.25);
+      expect(scaled.itemSync()).toBe(3.25);
       scaled.backward();
       expect(Array.from(values(qs[0].grad!))).toEqual([0.5, -0.5, 0.5]);
     });
@@ -29,12 +29,12 @@ for (const backend of BACKENDS)
     it('l2Penalty = coefficient * sum p^2, gradient 2 * coefficient * p; composes with a loss', () => {
       const ps = make();
       const pen = l2Penalty(ps, 0.25);
-      expect(pen.item()).toBe(0.25 * 14.25);
+      expect(pen.itemSync()).toBe(0.25 * 14.25);
       const loss = ps[0].sum().add(pen);
       loss.backward();
       expect(Array.from(values(ps[0].grad!))).toEqual([1.5, 0, 2.5]);
       expect(Array.from(values(ps[1].grad!))).toEqual([-0.25]);
-      expect(l2Penalty(ps[1]).item()).toBe(0.25);
+      expect(l2Penalty(ps[1]).itemSync()).toBe(0.25);
     });
 
     it('rejects no parameters, non-tensors and a non-finite coefficient', () => {

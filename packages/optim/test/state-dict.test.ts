@@ -71,7 +71,7 @@ for (const backend of BACKENDS)
         }
         const checkpoint = throughJson({
           params: first.map((p) => Array.from(values(p))),
-          optimizer: optA.stateDict(),
+          optimizer: optA.stateDictSync(),
           scheduler: schedA.stateDict(),
         }) as { params: number[][]; optimizer: OptimizerStateDict; scheduler: SchedulerStateDict };
         optA.dispose();
@@ -88,8 +88,8 @@ for (const backend of BACKENDS)
         }
 
         resumed.forEach((p, i) => expect(bits(values(p)), `parameter ${i}`).toEqual(bits(values(straight[i]))));
-        const a = opt.stateDict();
-        const b = optB.stateDict();
+        const a = opt.stateDictSync();
+        const b = optB.stateDictSync();
         expect(b.paramGroups).toEqual(a.paramGroups);
         b.state.forEach((s, i) => {
           expect(s!.step).toBe(a.state[i]!.step);
@@ -102,12 +102,13 @@ for (const backend of BACKENDS)
       });
     }
 
-    it('stateDictAsync equals stateDict', async () => {
+    it('stateDict (async), stateDictSync and the deprecated stateDictAsync agree', async () => {
       const ps = initial().map((v, i) => param(v, SHAPES[i]));
       const opt = new AdamW(ps, { amsgrad: true });
       setGrads(ps, 0);
       opt.step();
-      expect(await opt.stateDictAsync()).toEqual(opt.stateDict());
+      expect(await opt.stateDict()).toEqual(opt.stateDictSync());
+      expect(await opt.stateDictAsync()).toEqual(opt.stateDictSync());
       opt.dispose();
       ps.forEach((p) => p.dispose());
     });
@@ -121,7 +122,7 @@ describe('state dicts that do not fit (reference backend)', () => {
     const opt = new Adam([{ params: [ps[0], ps[1]] }, { params: [ps[2], ps[3]] }], { amsgrad: true });
     setGrads(ps, 0);
     opt.step();
-    return { ps, opt, sd: opt.stateDict() };
+    return { ps, opt, sd: opt.stateDictSync() };
   }
 
   it('refuses a different optimizer class', () => {
@@ -165,7 +166,7 @@ describe('state dicts that do not fit (reference backend)', () => {
     badLr.paramGroups[1].options.lr = -0.5;
     expect(() => opt.loadStateDict(badLr)).toThrow(/lr must be a finite number >= 0, got -0.5/);
     // A refused load changes nothing.
-    expect(opt.stateDict()).toEqual(sd);
+    expect(opt.stateDictSync()).toEqual(sd);
     ps.forEach((p) => p.dispose());
   });
 });

@@ -13,46 +13,16 @@
 
 import { ShapeError, fmtShape } from '@tessera/core';
 import { AutogradError } from './errors.js';
-import { add } from './ops/elementwise.js';
-import { backendOf, copyContiguous, empty, strided, dense, broadcastOperand } from './kernels.js';
+import { addSameShape, backendOf, copyContiguous, empty, strided, dense, broadcastOperand } from './kernels.js';
+import { isGradEnabled, noGrad } from './mode.js';
 import { keep, tidy } from './scope.js';
 import type { Tensor } from './tensor.js';
 
-let gradEnabled = true;
-
-/** True unless inside `noGrad`. */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/**
- * Runs `fn` without recording gradients (e.g. an optimizer update or
- * inference). An async `fn` keeps recording off until its promise settles,
- * for all code running meanwhile.
- * @example noGrad(() => w.sub_(w.grad!.mul(lr)));
- */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  let r: T;
-  try {
-    r = fn();
-  } catch (e) {
-    gradEnabled = prev;
-    throw e;
-  }
-  if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
-    return Promise.resolve(r).finally(() => {
-      gradEnabled = prev;
-    }) as T;
-  }
-  gradEnabled = prev;
-  return r;
-}
+export { isGradEnabled, noGrad };
 
 /** True when an op on `inputs` would record a node. */
 export function recording(...inputs: readonly (Tensor | null | undefined)[]): boolean {
-  return gradEnabled && inputs.some((x) => x?.requiresGrad);
+  return isGradEnabled() && inputs.some((x) => x?.requiresGrad);
 }
 
 /** Gradients for each input of a node (null where an input gets none). */
@@ -112,7 +82,7 @@ export function attachGrad(
   inputs: readonly (Tensor | null | undefined)[],
   make: (save: Saver, needs: readonly boolean[]) => BackwardFn,
 ): Tensor {
-  if (!gradEnabled) return out;
+  if (!isGradEnabled()) return out;
   let needed = false;
   for (const x of inputs) if (x && x.requiresGrad) needed = true;
   if (!needed) return out;
@@ -222,9 +192,7 @@ export function runBackward(root: Tensor, gradOutput: Tensor | undefined, option
       }
     }
   }
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
+  noGrad(() => {
     // Everything made here (seed gradient, partial sums, closure results) is freed when
     // this scope closes; only the adopted `.grad` tensors are kept.
     tidy(() => {
@@ -262,7 +230,7 @@ export function runBackward(root: Tensor, gradOutput: Tensor | undefined, option
           const h = gi._alias(true);
           const acc = pending.get(e);
           if (acc) {
-            pending.set(e, add(acc, h));
+            pending.set(e, addSameShape(acc, h));
             acc.dispose();
             h.dispose();
           } else pending.set(e, h);
@@ -276,9 +244,7 @@ export function runBackward(root: Tensor, gradOutput: Tensor | undefined, option
         if (!retain) node.freeSaved();
       }
     });
-  } finally {
-    gradEnabled = prev;
-  }
+  });
 }
 
 /**

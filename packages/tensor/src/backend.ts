@@ -4,6 +4,7 @@
  */
 
 import { ArgumentError, ReferenceBackend, UnsupportedError, createWasmBackend, type Backend } from '@tessera/core';
+import { checkPrimitives } from './primitives.js';
 
 type Factory = () => Backend | Promise<Backend>;
 
@@ -36,11 +37,13 @@ async function instance(name: string): Promise<Backend> {
 /**
  * Selects the backend new tensors are created on: a registered name
  * ('wasm', 'reference', ...) or a Backend instance. Named backends are created
- * once and reused.
+ * once and reused. A backend missing a primitive kernel is refused (UnsupportedError naming it).
  * @example await setBackend('reference');
  */
 export async function setBackend(backend: string | Backend): Promise<Backend> {
-  current = typeof backend === 'string' ? await instance(backend) : backend;
+  const be = typeof backend === 'string' ? await instance(backend) : backend;
+  checkPrimitives(be);
+  current = be;
   return current;
 }
 

@@ -13,11 +13,15 @@
  * noGrad(() => w.sub_(w.grad!, 0.1));
  * ```
  */
+import './methods.js';
+
 export { ready, setBackend, getBackend, registerBackend } from './backend.js';
 export { Tensor, type Operand, type NestedArray } from './tensor.js';
+export type { TensorMethods } from './methods.js';
 export { AutogradError } from './errors.js';
 export { noGrad, isGradEnabled, zeroGrad, type BackwardOptions } from './autograd.js';
 export { tidy, keep, memory, type MemoryInfo } from './scope.js';
+export { asyncScopesIsolated } from './context.js';
 export { manualSeed, initialSeed } from './random.js';
 export {
   tensor,

@@ -3,7 +3,8 @@
  * descriptors and dense temporaries. Internal to the package.
  */
 
-import { ArgumentError, DTypeError, ReferenceBackend, contiguousStrides, fmtShape, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { ArgumentError, DTypeError, IndexError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { checkPrimitives } from './primitives.js';
 import { StorageRef } from './storage.js';
 import { Tensor } from './tensor.js';
 
@@ -14,7 +15,7 @@ export function backendOf(op: string, ...ts: readonly Tensor[]): Backend {
     t._assertLive(op);
     const b = t._ref.backend;
     if (be && b !== be) {
-      throw new ArgumentError(`${op}: operands live on different backends ('${be.name}' and '${b.name}'); move one with t.to(backend)`);
+      throw new ArgumentError(`${op}: operands live on different backends ('${be.name}' and '${b.name}'); move one with await t.to(backend)`);
     }
     be = b;
   }
@@ -24,6 +25,7 @@ export function backendOf(op: string, ...ts: readonly Tensor[]): Backend {
 
 /** A new, uninitialised, contiguous tensor on `be`. */
 export function empty(be: Backend, shape: readonly number[], dtype: DType, track = true): Tensor {
+  checkPrimitives(be);
   const ref = new StorageRef(be, be.alloc(Math.max(sizeOf(shape), 1) * 4));
   return new Tensor(ref, shape, contiguousStrides(shape), 0, dtype, track);
 }
@@ -48,6 +50,14 @@ function broadcastStridesOf(t: Tensor, target: readonly number[]): number[] {
 /** The dense operand of a contiguous tensor. */
 export function dense(t: Tensor): Dense {
   return { storage: t._ref.storage, offset: t.offset };
+}
+
+/** a + b for two f32 tensors of the same shape, outside autograd (summing gradients). */
+export function addSameShape(a: Tensor, b: Tensor): Tensor {
+  const be = backendOf('add', a, b);
+  const out = empty(be, a.shape, 'f32');
+  if (out.size > 0) be.binary({ op: 'add', a: strided(a), b: strided(b), out: dense(out), shape: a.shape });
+  return out;
 }
 
 /** A contiguous copy of `t` (any dtype). */
@@ -92,15 +102,45 @@ export function scalarOn(be: Backend, value: number, dtype: DType = 'f32'): Tens
   return t;
 }
 
+/**
+ * A backend that holds f32 data in float64 (the reference backend's `{ float64: true }` mode, for
+ * finite-difference gradient checks) says so with an optional `float64: true` member, and its
+ * `write` then takes a Float64Array.
+ */
+type Float64Backend = Backend & { readonly float64: true; write(storage: Dense['storage'], data: Float64Array, offset?: number): void };
+
+function keepsFloat64(be: Backend): be is Float64Backend {
+  return (be as { float64?: unknown }).float64 === true;
+}
+
 /** Writes host values into a contiguous tensor; float64 values keep full precision where the backend stores float64. */
 export function writeHost(t: Tensor, data: ArrayLike<number>): void {
   const be = t._ref.backend;
   if (t.dtype === 'i32') {
     be.write(t._ref.storage, data instanceof Int32Array ? data : Int32Array.from(data), t.offset);
-  } else if (be instanceof ReferenceBackend && be.float64 && !(data instanceof Float32Array)) {
-    // The reference backend's float64 mode keeps float64 host values exactly (gradient checks).
+  } else if (keepsFloat64(be) && !(data instanceof Float32Array)) {
     be.write(t._ref.storage, data instanceof Float64Array ? data : Float64Array.from(data), t.offset);
   } else {
     be.write(t._ref.storage, data instanceof Float32Array ? data : Float32Array.from(data), t.offset);
+  }
+}
+
+/** `axis` normalised for a tensor of `rank` dims; an ArgumentError naming `op` when out of range. */
+export function axisFor(op: string, axis: number, rank: number): number {
+  try {
+    return normalizeAxis(axis, rank);
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new ArgumentError(`${op}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Runs `fn` (a kernel call that checks indices), prefixing an IndexError with `context`. */
+export function withContext<R>(context: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof IndexError) throw new IndexError(`${context}: ${e.message}`);
+    throw e;
   }
 }

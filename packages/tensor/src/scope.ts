@@ -1,23 +1,47 @@
 /**
  * Memory scopes: `tidy(fn)` disposes every tensor created while fn runs except
- * the ones it returns and the ones passed to `keep`.
+ * the ones it returns and the ones passed to `keep`. Where the runtime isolates
+ * async contexts (context.ts) each task has its own innermost scope; elsewhere
+ * scopes form one global stack.
  */
 
 import { getBackendIfSet } from './backend.js';
+import { currentFrame, frames, isPromiseLike } from './context.js';
 import { counters } from './storage.js';
-import { Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
+
+/** Marks Tensor instances, so scopes recognise them without importing the class. */
+export const TENSOR_BRAND: unique symbol = Symbol('tessera.Tensor');
+
+function isTensor(v: object): v is Tensor {
+  return (v as { [TENSOR_BRAND]?: boolean })[TENSOR_BRAND] === true;
+}
 
 /** One open tidy scope and the tensors created while it was the innermost. */
 export class Scope {
   readonly tracked: Tensor[] = [];
   open = true;
+  /** The scope that was innermost when this one opened. */
+  constructor(readonly parent: Scope | null) {}
 }
 
+/** The open scopes, innermost last, where async contexts are not isolated. */
 const stack: Scope[] = [];
+
+/** The nearest scope from `s` up its parents that is still open. */
+function openFrom(s: Scope | null): Scope | null {
+  while (s && !s.open) s = s.parent;
+  return s;
+}
+
+/** The scope new tensors go to: this async context's innermost open one, or the top of the global stack. */
+function innermost(): Scope | null {
+  return frames ? openFrom(currentFrame().scope) : (stack[stack.length - 1] ?? null);
+}
 
 /** Records a new tensor in the innermost open scope (if any). */
 export function track(t: Tensor): void {
-  const top = stack[stack.length - 1];
+  const top = innermost();
   if (top) {
     top.tracked.push(t);
     t._scope = top;
@@ -33,7 +57,7 @@ export function keep<T extends Tensor>(t: T): T {
 function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
-  if (value instanceof Tensor) {
+  if (isTensor(value)) {
     out.add(value);
     return;
   }
@@ -53,16 +77,20 @@ function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
 
 function close(scope: Scope, result: unknown): void {
   scope.open = false;
-  const i = stack.lastIndexOf(scope);
-  if (i >= 0) stack.splice(i, 1);
+  let parent: Scope | null;
+  if (frames) parent = openFrom(scope.parent);
+  else {
+    const i = stack.lastIndexOf(scope);
+    if (i >= 0) stack.splice(i, 1);
+    parent = i > 0 ? stack[i - 1] : null;
+  }
   const keepers = new Set<Tensor>();
   collect(result, keepers, new Set());
   // Returned tensors move to the nearest scope still open below this one.
-  const parent = i > 0 ? stack[i - 1] : undefined;
   for (const t of scope.tracked) {
     if (t._scope !== scope) continue;
     if (keepers.has(t)) {
-      t._scope = parent ?? null;
+      t._scope = parent;
       parent?.tracked.push(t);
     } else {
       t._scope = null;
@@ -72,33 +100,33 @@ function close(scope: Scope, result: unknown): void {
   scope.tracked.length = 0;
 }
 
-function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
-}
-
 /**
  * Runs `fn` and disposes every tensor it created, except the tensors in its
  * result (a tensor, or arrays / plain objects / Maps holding tensors) and
  * tensors passed to `keep`. Returned tensors belong to the enclosing scope.
  *
  * With an async `fn`, tidy returns a Promise and the scope stays open until
- * that promise settles. Scopes form one stack shared by all code: a tensor is
- * tracked by the innermost scope open at the moment it is created, whichever
- * task created it. So while two async tidies run concurrently, tensors made by
- * one task may be tracked (and later disposed) by the other task's scope —
- * return or `keep()` anything that must outlive the scope, or await async
- * tidies one after another.
+ * that promise settles. In Node, Deno and Bun every async task has its own
+ * scopes, so two async tidies running at the same time each free only the
+ * tensors their own code created. In browsers scopes are one stack shared by
+ * all code: a tensor is tracked by the innermost scope open when it is
+ * created, whichever task created it, so while two async tidies run
+ * concurrently, return or `keep()` anything that must outlive its scope, or
+ * await async tidies one after another.
  *
  * @example
  * const loss = tidy(() => mse(matmul(x, w), y)); // intermediates are freed
  * const out = await tidy(async () => { const y = relu(x); await y.data(); return y; });
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Scope();
-  stack.push(scope);
+  const scope = new Scope(innermost());
   let result: T;
   try {
-    result = fn();
+    if (frames) result = frames.run({ scope, grad: currentFrame().grad }, fn);
+    else {
+      stack.push(scope);
+      result = fn();
+    }
   } catch (e) {
     close(scope, undefined);
     throw e;

@@ -1,7 +1,8 @@
 /**
  * The Tensor: a shape, strides and offset over refcounted backend storage,
  * plus its place in the autograd graph. Every op is a free function in
- * src/ops/* and a method here.
+ * src/ops/*; methods.ts attaches the chained forms (`x.add(y)`) and the reads
+ * to this class, which imports no op.
  */
 
 import {
@@ -18,17 +19,10 @@ import {
   type Dense,
   type Strided,
 } from '@tessera/core';
-import { runBackward, type BackwardOptions, type Node } from './autograd.js';
+import type { Node } from './autograd.js';
 import { AutogradError } from './errors.js';
-import { formatTensor } from './format.js';
-import * as ew from './ops/elementwise.js';
-import * as inplace from './ops/inplace.js';
-import * as idx from './ops/indexing.js';
-import * as mm from './ops/matmul.js';
-import * as nn from './ops/nn.js';
-import * as red from './ops/reduce.js';
-import * as sh from './ops/shape.js';
-import { track, type Scope } from './scope.js';
+import { beginWrite } from './mode.js';
+import { TENSOR_BRAND, track, type Scope } from './scope.js';
 import { disposeLife, registerLife, StorageRef, type Life } from './storage.js';
 
 let nextId = 1;
@@ -62,6 +56,7 @@ export class Tensor {
   /** Number of elements. */
   readonly size: number;
 
+  /** @internal Recognised by scopes without importing this class. */ readonly [TENSOR_BRAND] = true;
   /** @internal */ readonly _ref: StorageRef;
   /** @internal */ readonly _life: Life;
   /** @internal The scope tracking this tensor (null when none). */ _scope: Scope | null = null;
@@ -195,7 +190,7 @@ export class Tensor {
     if (!this.isContiguous()) {
       throw new ArgumentError(`dense: tensor of shape ${fmtShape(this.shape)} with strides ${fmtShape(this.strides)} is not contiguous; call contiguous() first`);
     }
-    if (options.write) inplace.beginWrite('dense', this);
+    if (options.write) beginWrite('dense', this);
     return { storage: this._ref.storage, offset: this.offset };
   }
 
@@ -203,107 +198,6 @@ export class Tensor {
   strided(): Strided {
     this._assertLive('strided');
     return { storage: this._ref.storage, offset: this.offset, strides: this.strides };
-  }
-
-  /** Reads the values (row-major) into a new typed array. */
-  async data(): Promise<ArrayFor<DType>> {
-    this._assertLive('data');
-    const t = this.isContiguous() ? this : sh.contiguousRaw(this);
-    try {
-      return await t._ref.backend.read(t._ref.storage, t.dtype, t.offset, t.size);
-    } finally {
-      if (t !== this) t.dispose();
-    }
-  }
-
-  /**
-   * Reads the values synchronously. Only backends with `features.syncRead`
-   * (wasm, reference) can; on others (WebGPU) it throws UnsupportedError: use
-   * `await t.data()`.
-   */
-  dataSync(): ArrayFor<DType> {
-    this._assertLive('dataSync');
-    this._assertSyncRead('dataSync', 'await t.data()');
-    const t = this.isContiguous() ? this : sh.contiguousRaw(this);
-    try {
-      return t._ref.backend.readSync(t._ref.storage, t.dtype, t.offset, t.size);
-    } finally {
-      if (t !== this) t.dispose();
-    }
-  }
-
-  /** The values as nested arrays. */
-  async array(): Promise<NestedArray> {
-    return nest(await this.data(), this.shape);
-  }
-
-  /** The values as nested arrays, synchronously (backends with `features.syncRead`; else `await t.array()`). */
-  arraySync(): NestedArray {
-    this._assertLive('arraySync');
-    this._assertSyncRead('arraySync', 'await t.array()');
-    return nest(this.dataSync(), this.shape);
-  }
-
-  /**
-   * The value of a single-element tensor, read synchronously (backends with
-   * `features.syncRead`; on others use `await t.itemAsync()`).
-   */
-  item(): number {
-    this._assertLive('item');
-    this._assertItem('item');
-    this._assertSyncRead('item', 'await t.itemAsync()');
-    return this.dataSync()[0];
-  }
-
-  /**
-   * The value of a single-element tensor, on any backend.
-   * @example const l = await loss.itemAsync();
-   */
-  async itemAsync(): Promise<number> {
-    this._assertLive('itemAsync');
-    this._assertItem('itemAsync');
-    return (await this.data())[0];
-  }
-
-  /**
-   * Values formatted like PyTorch: `tensor([[1., 2.], [3., 4.]])`, summarised
-   * past 1000 elements. On a backend without synchronous reads (WebGPU) it
-   * prints a placeholder naming the asynchronous reads instead of throwing, so
-   * logging and template strings keep working.
-   */
-  toString(): string {
-    if (this.isDisposed) return `tensor(<disposed>, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
-    if (!this._ref.backend.features.syncRead) {
-      return `tensor(<on ${this._ref.backend.name}, read with await t.data() or await t.array()>, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
-    }
-    return formatTensor(this.dataSync(), this.shape, this.dtype, {
-      requiresGrad: this.requiresGrad,
-      gradFn: this.nodeRef?.name ?? null,
-    });
-  }
-
-  /**
-   * A copy on another backend (no autograd link), or an alias when `backend` is
-   * this tensor's. The values travel through the host, read synchronously: from
-   * a backend without `features.syncRead` (WebGPU) this throws
-   * UnsupportedError; use `await t.toAsync(backend)`.
-   */
-  to(backend: Backend): Tensor {
-    if (backend === this._ref.backend) return sh.alias(this);
-    this._assertLive('to');
-    this._assertSyncRead('to', 'await t.toAsync(backend)');
-    return sh.toBackend(this, backend);
-  }
-
-  /**
-   * `to(backend)` from any backend: the values are read with `await t.data()`
-   * and written to `backend`.
-   * @example const onCpu = await gpuTensor.toAsync(wasm);
-   */
-  async toAsync(backend: Backend): Promise<Tensor> {
-    if (backend === this._ref.backend || this._ref.backend.features.syncRead) return this.to(backend);
-    this._assertLive('toAsync');
-    return sh.fromHost(await this.data(), this.shape, this.dtype, backend);
   }
 
   /**
@@ -327,167 +221,9 @@ export class Tensor {
     this.dispose();
   }
 
-  /**
-   * Computes gradients of this tensor with respect to every leaf that requires
-   * grad and accumulates them into their `.grad`. A non-scalar output needs
-   * `gradOutput`. Saved tensors are freed afterwards unless `retainGraph`.
-   * @example loss.backward(); w.grad!.print();
-   */
-  backward(gradOutput?: Tensor, options?: BackwardOptions): void {
-    runBackward(this, gradOutput, options);
-  }
-
   /** A handle on the same storage, cut from the graph (no gradient flows through it). */
   detach(): Tensor {
     return this._alias(true);
   }
 
-  /** Drops (`setToNone`, default) or zero-fills this leaf's gradient. */
-  zeroGrad(setToNone = true): void {
-    if (!this._grad) return;
-    if (setToNone) {
-      this._grad.dispose();
-      this._grad = null;
-    } else inplace.fillInPlace(this._grad, 0);
-  }
-
-  /** Logs `toString()`. */
-  print(): void {
-    console.log(this.toString());
-  }
-
-  // ---- in place (no autograd; refused on tensors requiring grad unless inside noGrad) ----
-  /** Copies `src` (broadcast to this shape) into this tensor; returns this. */
-  assign(src: Operand): this {
-    inplace.assign(this, src);
-    return this;
-  }
-  /** this += alpha * other, in place. */
-  add_(other: Operand, alpha = 1): this {
-    inplace.binaryInPlace(this, 'add', other, alpha);
-    return this;
-  }
-  /** this -= alpha * other, in place. */
-  sub_(other: Operand, alpha = 1): this {
-    inplace.binaryInPlace(this, 'sub', other, alpha);
-    return this;
-  }
-  /** this *= other, in place. */
-  mul_(other: Operand): this {
-    inplace.binaryInPlace(this, 'mul', other, 1);
-    return this;
-  }
-  /** this /= other, in place. */
-  div_(other: Operand): this {
-    inplace.binaryInPlace(this, 'div', other, 1);
-    return this;
-  }
-  /** Fills with `value`, in place. */
-  fill_(value: number): this {
-    inplace.fillInPlace(this, value);
-    return this;
-  }
-  /** Fills with zeros, in place. */
-  zero_(): this {
-    inplace.fillInPlace(this, 0);
-    return this;
-  }
-
-  // ---- elementwise ----
-  add(other: Operand): Tensor { return ew.add(this, other); }
-  sub(other: Operand): Tensor { return ew.sub(this, other); }
-  mul(other: Operand): Tensor { return ew.mul(this, other); }
-  div(other: Operand): Tensor { return ew.div(this, other); }
-  pow(exponent: Operand): Tensor { return ew.pow(this, exponent); }
-  maximum(other: Operand): Tensor { return ew.maximum(this, other); }
-  minimum(other: Operand): Tensor { return ew.minimum(this, other); }
-  clamp(min?: number, max?: number): Tensor { return ew.clamp(this, min, max); }
-  neg(): Tensor { return ew.neg(this); }
-  exp(): Tensor { return ew.exp(this); }
-  log(): Tensor { return ew.log(this); }
-  sqrt(): Tensor { return ew.sqrt(this); }
-  rsqrt(): Tensor { return ew.rsqrt(this); }
-  tanh(): Tensor { return ew.tanh(this); }
-  sigmoid(): Tensor { return ew.sigmoid(this); }
-  relu(): Tensor { return ew.relu(this); }
-  gelu(): Tensor { return ew.gelu(this); }
-  abs(): Tensor { return ew.abs(this); }
-  square(): Tensor { return ew.square(this); }
-  reciprocal(): Tensor { return ew.reciprocal(this); }
-  sign(): Tensor { return ew.sign(this); }
-  eq(other: Operand): Tensor { return ew.eq(this, other); }
-  ne(other: Operand): Tensor { return ew.ne(this, other); }
-  lt(other: Operand): Tensor { return ew.lt(this, other); }
-  le(other: Operand): Tensor { return ew.le(this, other); }
-  gt(other: Operand): Tensor { return ew.gt(this, other); }
-  ge(other: Operand): Tensor { return ew.ge(this, other); }
-  maskedFill(mask: Tensor, value: number): Tensor { return ew.maskedFill(this, mask, value); }
-  cast(dtype: DType): Tensor { return ew.cast(this, dtype); }
-  /** Same values as f32. */
-  float(): Tensor { return ew.cast(this, 'f32'); }
-  /** Same values as i32 (truncated toward zero). */
-  int(): Tensor { return ew.cast(this, 'i32'); }
-
-  // ---- reductions ----
-  sum(axis?: number | readonly number[], keepDims = false): Tensor { return red.sum(this, axis, keepDims); }
-  mean(axis?: number | readonly number[], keepDims = false): Tensor { return red.mean(this, axis, keepDims); }
-  var(axis?: number | readonly number[], keepDims = false, unbiased = true): Tensor { return red.variance(this, axis, keepDims, unbiased); }
-  max(axis?: number | readonly number[], keepDims = false): Tensor { return red.max(this, axis, keepDims); }
-  min(axis?: number | readonly number[], keepDims = false): Tensor { return red.min(this, axis, keepDims); }
-  maxWithIndices(axis: number, keepDims = false): { values: Tensor; indices: Tensor } { return red.maxWithIndices(this, axis, keepDims); }
-  minWithIndices(axis: number, keepDims = false): { values: Tensor; indices: Tensor } { return red.minWithIndices(this, axis, keepDims); }
-  argmax(axis?: number, keepDims = false): Tensor { return red.argmax(this, axis, keepDims); }
-  argmin(axis?: number, keepDims = false): Tensor { return red.argmin(this, axis, keepDims); }
-
-  // ---- linear algebra ----
-  matmul(other: Tensor): Tensor { return mm.matmul(this, other); }
-
-  // ---- shape ----
-  reshape(shape: readonly number[]): Tensor { return sh.reshape(this, shape); }
-  view(shape: readonly number[]): Tensor { return sh.view(this, shape); }
-  contiguous(): Tensor { return sh.contiguous(this); }
-  clone(): Tensor { return sh.clone(this); }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return sh.transpose(this, dim0, dim1); }
-  /** Transpose of the last two dimensions (PyTorch's mT); a 0-D or 1-D tensor comes back as a new handle. */
-  get T(): Tensor { return this.rank < 2 ? sh.alias(this) : sh.transpose(this, -2, -1); }
-  /** Transpose of the last two dimensions of a tensor with at least two (PyTorch's mT). */
-  get mT(): Tensor {
-    if (this.rank < 2) throw new ShapeError(`mT: needs at least 2 dimensions, got shape ${fmtShape(this.shape)}`);
-    return sh.transpose(this, -2, -1);
-  }
-  /** PyTorch's t(): a 2-D tensor transposed; 0-D and 1-D come back as they are (a new handle). */
-  t(): Tensor {
-    if (this.rank > 2) throw new ShapeError(`t: expects a tensor with at most 2 dimensions, got shape ${fmtShape(this.shape)}; use transpose(dim0, dim1) or mT`);
-    return this.rank < 2 ? sh.alias(this) : sh.transpose(this, 0, 1);
-  }
-  permute(dims: readonly number[]): Tensor { return sh.permute(this, dims); }
-  expand(shape: readonly number[]): Tensor { return sh.expand(this, shape); }
-  squeeze(axis?: number | readonly number[]): Tensor { return sh.squeeze(this, axis); }
-  unsqueeze(axis: number): Tensor { return sh.unsqueeze(this, axis); }
-  flatten(startDim = 0, endDim = -1): Tensor { return sh.flatten(this, startDim, endDim); }
-  slice(ranges: readonly sh.SliceRange[]): Tensor { return sh.slice(this, ranges); }
-  narrow(axis: number, start: number, length: number): Tensor { return sh.narrow(this, axis, start, length); }
-  split(sizes: number | readonly number[], axis = 0): Tensor[] { return sh.split(this, sizes, axis); }
-
-  // ---- indexing ----
-  gather(axis: number, index: Tensor): Tensor { return idx.gather(this, axis, index); }
-  indexSelect(axis: number, indices: Tensor): Tensor { return idx.indexSelect(this, axis, indices); }
-
-  // ---- neural-network functions ----
-  softmax(axis = -1): Tensor { return nn.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return nn.logSoftmax(this, axis); }
-}
-
-function nest(data: ArrayLike<number>, shape: readonly number[]): NestedArray {
-  if (shape.length === 0) return data[0];
-  const strides = contiguousStrides(shape);
-  const build = (dim: number, base: number): NestedArray => {
-    const out: NestedArray[] = [];
-    for (let i = 0; i < shape[dim]; i++) {
-      const at = base + i * strides[dim];
-      out.push(dim === shape.length - 1 ? data[at] : build(dim + 1, at));
-    }
-    return out;
-  };
-  return build(0, 0);
 }

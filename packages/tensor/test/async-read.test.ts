@@ -25,12 +25,12 @@ describe('a backend without synchronous reads', () => {
     expect(() => t.dataSync()).toThrow(UnsupportedError);
     expect(() => t.dataSync()).toThrow("dataSync: backend 'reference' has no synchronous reads (features.syncRead is false); use await t.data()");
     expect(() => t.arraySync()).toThrow(/arraySync: .* use await t\.array\(\)/);
-    expect(() => s.item()).toThrow(UnsupportedError);
-    expect(() => s.item()).toThrow(/item: .* use await t\.itemAsync\(\)/);
-    expect(() => t.to(new ReferenceBackend())).toThrow(/to: .* use await t\.toAsync\(backend\)/);
+    expect(() => s.itemSync()).toThrow(UnsupportedError);
+    expect(() => s.itemSync()).toThrow(/itemSync: .* use await t\.item\(\)/);
+    expect(() => t.toSync(new ReferenceBackend())).toThrow(/toSync: .* use await t\.to\(backend\)/);
     // A wrong shape is still an ArgumentError, before any read.
-    expect(() => t.item()).toThrow(/item: only a single-element tensor has an item, this one has shape \[2, 2\]/);
-    await expect(t.itemAsync()).rejects.toThrow(/itemAsync: only a single-element tensor/);
+    expect(() => t.itemSync()).toThrow(/itemSync: only a single-element tensor has an item, this one has shape \[2, 2\]/);
+    await expect(t.item()).rejects.toThrow(/item: only a single-element tensor/);
   });
 
   it('toString prints a placeholder naming the async reads instead of throwing', async () => {
@@ -40,33 +40,41 @@ describe('a backend without synchronous reads', () => {
     expect(`${t}`).toContain('await t.data()');
   });
 
-  it('itemAsync, data, array and toAsync read through the async path', async () => {
+  it('item, data, array and to read through the async path', async () => {
     const src = await setBackend(new AsyncOnlyBackend());
     const t = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(await t.sum().itemAsync()).toBe(21);
+    expect(await t.sum().item()).toBe(21);
     expect(await t.T.array()).toEqual([[1, 4], [2, 5], [3, 6]]);
     const dst = new ReferenceBackend();
     // A transposed (non-contiguous) view travels as its row-major values.
-    const moved = await t.T.toAsync(dst);
+    const moved = await t.T.to(dst);
     expect(moved.backend).toBe(dst);
     expect(moved.shape).toEqual([3, 2]);
     expect(moved.requiresGrad).toBe(false);
     expect(moved.arraySync()).toEqual([[1, 4], [2, 5], [3, 6]]);
     const ids = tensor([7, -1], undefined, 'i32');
-    const movedIds = await ids.toAsync(dst);
+    const movedIds = await ids.to(dst);
     expect(movedIds.dtype).toBe('i32');
     expect(Array.from(movedIds.dataSync())).toEqual([7, -1]);
-    // To its own backend it is an alias, as to() is.
-    const same = await t.toAsync(src);
+    // To its own backend it is an alias, as toSync() is.
+    const same = await t.to(src);
     expect(same.backend).toBe(src);
     expect(await same.data()).toEqual(await t.data());
   });
 
-  it('on a backend with synchronous reads the async twins agree with the sync calls', async () => {
+  it('on a backend with synchronous reads the async calls agree with their Sync twins', async () => {
     await setBackend('reference');
     const t = tensor([3.5]);
-    expect(await t.itemAsync()).toBe(t.item());
+    expect(await t.item()).toBe(t.itemSync());
     const other = new ReferenceBackend();
-    expect((await t.toAsync(other)).dataSync()).toEqual(t.to(other).dataSync());
+    expect((await t.to(other)).dataSync()).toEqual(t.toSync(other).dataSync());
+  });
+
+  it('the deprecated async-suffixed names still work as aliases', async () => {
+    await setBackend(new AsyncOnlyBackend());
+    const t = tensor([[1.5, 2], [3, 4]]);
+    expect(await t.sum().itemAsync()).toBe(10.5);
+    const dst = new ReferenceBackend();
+    expect((await t.toAsync(dst)).arraySync()).toEqual([[1.5, 2], [3, 4]]);
   });
 });

@@ -85,7 +85,7 @@ describe('backward', () => {
   it('gives a scalar leaf a gradient of one', () => {
     const x = tensor(5, undefined, { requiresGrad: true });
     x.backward();
-    expect(x.grad!.item()).toBe(1);
+    expect(x.grad!.itemSync()).toBe(1);
   });
 
   it('detach cuts the graph', () => {

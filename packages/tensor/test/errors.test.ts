@@ -113,7 +113,7 @@ describe('errors', () => {
     const b = ones([2]);
     expect(() => T.add(a, b)).toThrow(ArgumentError);
     expect(() => T.add(a, b)).toThrow(/different backends/);
-    const moved = a.to(getBackend());
+    const moved = a.toSync(getBackend());
     expect(Array.from(T.add(moved, b).dataSync())).toEqual([2, 2]);
   });
 
@@ -124,7 +124,7 @@ describe('errors', () => {
     expect(() => T.arange(0, 5, 0)).toThrow(ArgumentError);
     expect(() => T.randint(5, 5, [2])).toThrow(/need integers low < high/);
     expect(() => T.manualSeed(1.5)).toThrow(ArgumentError);
-    expect(() => ones([2, 2]).item()).toThrow(/only a single-element tensor has an item, this one has shape \[2, 2\]/);
+    expect(() => ones([2, 2]).itemSync()).toThrow(/only a single-element tensor has an item, this one has shape \[2, 2\]/);
     await expect(setBackend('nope')).rejects.toThrow(/unknown backend 'nope'/);
   });
 });

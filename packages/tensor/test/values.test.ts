@@ -25,7 +25,7 @@ describe('creation', () => {
     expect(b.dataSync()).toBeInstanceOf(Int32Array);
     expect(tensor([true, false]).arraySync()).toEqual([1, 0]);
     expect(tensor(7).shape).toEqual([]);
-    expect(tensor(7).item()).toBe(7);
+    expect(tensor(7).itemSync()).toBe(7);
     expect(tensor([]).shape).toEqual([0]);
   });
 
@@ -115,7 +115,7 @@ describe('forward values', () => {
     expect(T.matmul(tensor(A, [3, 4]), tensor(B.slice(0, 4), [4])).shape).toEqual([3]);
     expect(T.matmul(tensor(A.slice(0, 3), [3]), tensor(A, [3, 4])).shape).toEqual([4]);
     expect(T.matmul(tensor([1, 2, 3]), tensor([4, 5, 6])).shape).toEqual([]);
-    expect(T.matmul(tensor([1, 2, 3]), tensor([4, 5, 6])).item()).toBe(32);
+    expect(T.matmul(tensor([1, 2, 3]), tensor([4, 5, 6])).itemSync()).toBe(32);
     expect(T.matmul(T.ones([2, 1, 3, 4]), T.ones([5, 4, 2])).shape).toEqual([2, 5, 3, 2]);
     expect(arr(T.matmul(T.zeros([2, 0]), T.zeros([0, 3])))).toEqual([0, 0, 0, 0, 0, 0]);
   });
@@ -160,8 +160,8 @@ describe('forward values', () => {
     const x = tensor([[1, 5, 3], [4, 2, 6]]);
     expect(arr(T.sum(x, 0))).toEqual([5, 7, 9]);
     expect(T.sum(x, 1, true).arraySync()).toEqual([[9], [12]]);
-    expect(T.mean(x).item()).toBe(3.5);
-    expect(T.max(x).item()).toBe(6);
+    expect(T.mean(x).itemSync()).toBe(3.5);
+    expect(T.max(x).itemSync()).toBe(6);
     expect(arr(T.min(x, 1))).toEqual([1, 2]);
     const { values, indices } = T.maxWithIndices(x, 1);
     expect(arr(values)).toEqual([5, 6]);
@@ -169,7 +169,7 @@ describe('forward values', () => {
     expect(indices.dtype).toBe('i32');
     expect(T.minWithIndices(x, 0, true).indices.arraySync()).toEqual([[0, 1, 0]]);
     expect(arr(T.argmax(x, 1))).toEqual([1, 2]);
-    expect(T.argmax(x).item()).toBe(5);
+    expect(T.argmax(x).itemSync()).toBe(5);
     expect(T.argmin(x, 0, true).shape).toEqual([1, 3]);
     expectClose(arr(T.variance(x, 1)), [4, 4], 1e-6, 'var');
     expectClose(arr(T.variance(x, 1, false, false)), [8 / 3, 8 / 3], 1e-6, 'var biased');
@@ -195,9 +195,9 @@ describe('forward values', () => {
     expectClose(arr(T.layerNorm(tensor(L), [3], tensor([1, 2, 3]), tensor([0.5, 0.5, 0.5]))), ln.flat(), 1e-5, 'layerNorm');
     const targets = ids([2, -100]);
     const ce = -Math.log(sm[0][2]);
-    expectClose([T.crossEntropy(tensor(L), targets).item()], [ce], 1e-6, 'crossEntropy mean over non-ignored');
+    expectClose([T.crossEntropy(tensor(L), targets).itemSync()], [ce], 1e-6, 'crossEntropy mean over non-ignored');
     expectClose(arr(T.crossEntropy(tensor(L), ids([2, 1]), { reduction: 'none' })), [ce, -Math.log(sm[1][1])], 1e-6, 'crossEntropy none');
-    expect(T.mse(tensor([1, 2]), tensor([2, 4])).item()).toBe(2.5);
+    expect(T.mse(tensor([1, 2]), tensor([2, 4])).itemSync()).toBe(2.5);
   });
 
   it('gather, indexSelect, embedding, where, maskedFill, comparisons, casts', () => {
@@ -230,10 +230,10 @@ describe('forward values', () => {
   it('to() copies between backends', async () => {
     const x = tensor([[1, 2], [3, 4]]).transpose(0, 1);
     const w = await createWasmBackend();
-    const y = x.to(w);
+    const y = x.toSync(w);
     expect(y.backend).toBe(w);
     expect(y.arraySync()).toEqual([[1, 3], [2, 4]]);
-    expect(y.to(new ReferenceBackend()).arraySync()).toEqual([[1, 3], [2, 4]]);
+    expect(y.toSync(new ReferenceBackend()).arraySync()).toEqual([[1, 3], [2, 4]]);
   });
 });
 

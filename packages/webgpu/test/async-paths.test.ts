@@ -1,6 +1,6 @@
 // The layers above the backend on WebGPU, which has no synchronous reads: @tessera/tensor's
-// sync reads refuse with a pointer to their async twins (itemAsync, toAsync), @tessera/optim's
-// clipGradNorm clips on the device and clipGradNormAsync reads the norm, and
+// sync reads refuse with a pointer to their async twins (item, to), @tessera/optim's
+// clipGradNormSync clips on the device and clipGradNorm reads the norm, and
 // @tessera/models' GPT2.loadStateDict checks a tied lm_head.weight without reading the model.
 //
 // Tolerance for clipping: gradients within 1e-6 relative of the wasm run's. The norm is summed
@@ -9,7 +9,7 @@
 // f32 rounding of the coefficient, 6e-8). Gradients under the limit are compared bit for bit.
 import { UnsupportedError, createWasmBackend, type Backend } from '@tessera/core';
 import { GPT2, type GPT2ConfigInput, type StateDictValue } from '@tessera/models';
-import { NonFiniteError, clipGradNorm, clipGradNormAsync } from '@tessera/optim';
+import { NonFiniteError, clipGradNorm, clipGradNormSync } from '@tessera/optim';
 import { setBackend, tensor, type Tensor } from '@tessera/tensor';
 import { beforeAll, expect, it } from 'vitest';
 import { describeGPU, expectClose, randF32, rng } from './helpers.js';
@@ -41,75 +41,75 @@ describeGPU('async paths above the backend', (twin) => {
     wasm = await createWasmBackend({ simd: 'simd128' });
   });
 
-  it('tensor: sync reads name their async twins; itemAsync and toAsync work', async () => {
+  it('tensor: sync reads name their async twins; item and to work', async () => {
     const gpu = twin().dev;
     await setBackend(gpu);
     const t = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(() => t.sum().item()).toThrow(UnsupportedError);
-    expect(() => t.sum().item()).toThrow(/item: backend 'webgpu' has no synchronous reads .* use await t\.itemAsync\(\)/);
+    expect(() => t.sum().itemSync()).toThrow(UnsupportedError);
+    expect(() => t.sum().itemSync()).toThrow(/itemSync: backend 'webgpu' has no synchronous reads .* use await t\.item\(\)/);
     expect(() => t.arraySync()).toThrow(/use await t\.array\(\)/);
-    expect(() => t.to(wasm)).toThrow(/to: backend 'webgpu' has no synchronous reads .* use await t\.toAsync\(backend\)/);
-    expect(await t.sum().itemAsync()).toBe(21);
+    expect(() => t.toSync(wasm)).toThrow(/toSync: backend 'webgpu' has no synchronous reads .* use await t\.to\(backend\)/);
+    expect(await t.sum().item()).toBe(21);
     // WebGPU -> wasm through an async read (a transposed view travels row-major) ...
-    const onWasm = await t.T.toAsync(wasm);
+    const onWasm = await t.T.to(wasm);
     expect(onWasm.backend).toBe(wasm);
     expect(onWasm.arraySync()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    // ... and back, where the synchronous to() works since wasm reads synchronously.
-    const back = onWasm.to(gpu);
+    // ... and back, where toSync() works since wasm reads synchronously.
+    const back = onWasm.toSync(gpu);
     expect(await back.array()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    expect(await (await onWasm.toAsync(gpu)).array()).toEqual([[1, 4], [2, 5], [3, 6]]);
+    expect(await (await onWasm.to(gpu)).array()).toEqual([[1, 4], [2, 5], [3, 6]]);
   });
 
-  it('clipGradNorm clips on the device, matching wasm (1e-6 relative), and returns NaN', async () => {
+  it('clipGradNormSync clips on the device, matching wasm (1e-6 relative), and returns NaN', async () => {
     const gpu = twin().dev;
     for (const [p, maxNorm] of [[2, 1], [1, 3], [Infinity, 0.25], [3, 2]] as const) {
       await setBackend(wasm);
       const host = withGrads(4, SIZES, 0.5);
-      const norm = clipGradNorm(host, maxNorm, p);
+      const norm = clipGradNormSync(host, maxNorm, p);
       expect(norm).toBeGreaterThan(maxNorm); // the case that scales
       await setBackend(gpu);
       const dev = withGrads(4, SIZES, 0.5);
       const live = gpu.memoryInfo().liveStorages;
-      expect(clipGradNorm(dev, maxNorm, p)).toBeNaN();
+      expect(clipGradNormSync(dev, maxNorm, p)).toBeNaN();
       expect(gpu.memoryInfo().liveStorages).toBe(live);
       const [want, got] = [await gradsOf(host), await gradsOf(dev)];
       got.forEach((g, i) => expectClose(g, want[i], 1e-6, 0, `${p}-norm clipped gradient ${i}`));
     }
   });
 
-  it('clipGradNorm on the device leaves gradients under the limit bit for bit alone; NaN and inf as in PyTorch', async () => {
+  it('clipGradNormSync on the device leaves gradients under the limit bit for bit alone; NaN and inf as in PyTorch', async () => {
     await setBackend(twin().dev);
     const small = withGrads(6, SIZES, 1e-3);
     const before = (await gradsOf(small)).map(bits);
-    clipGradNorm(small, 1);
+    clipGradNormSync(small, 1);
     expect((await gradsOf(small)).map(bits)).toEqual(before);
     const nan = withGrads(7, [3, 5], 1);
     nan[0].grad!.assign(tensor([1, NaN, 2]));
-    clipGradNorm(nan, 1);
+    clipGradNormSync(nan, 1);
     expect((await gradsOf(nan)).every((g) => g.every(Number.isNaN))).toBe(true);
     const inf = withGrads(8, [3, 5], 1);
     inf[0].grad!.assign(tensor([1, Infinity, -2]));
-    clipGradNorm(inf, 1);
+    clipGradNormSync(inf, 1);
     const [g0, g1] = await gradsOf(inf);
     expect(Array.from(g0)).toEqual([0, NaN, -0]); // inf * 0 is NaN, as in PyTorch
     expect(g1.every((v) => v === 0)).toBe(true);
-    expect(() => clipGradNorm(withGrads(9, [3], 1), 1, 2, { errorIfNonfinite: true })).toThrow(/errorIfNonfinite needs the norm on the host.*clipGradNormAsync/);
+    expect(() => clipGradNormSync(withGrads(9, [3], 1), 1, 2, { errorIfNonfinite: true })).toThrow(/errorIfNonfinite needs the norm on the host.*use await clipGradNorm\(/);
   });
 
-  it('clipGradNormAsync reads the norm (1e-6 of wasm\'s), clips as the host path does, and honours errorIfNonfinite', async () => {
+  it('clipGradNorm reads the norm (1e-6 of wasm\'s), clips as the host path does, and honours errorIfNonfinite', async () => {
     const gpu = twin().dev;
     await setBackend(wasm);
     const host = withGrads(10, SIZES, 0.5);
-    const want = clipGradNorm(host, 1);
+    const want = clipGradNormSync(host, 1);
     await setBackend(gpu);
     const dev = withGrads(10, SIZES, 0.5);
-    const got = await clipGradNormAsync(dev, 1);
+    const got = await clipGradNorm(dev, 1);
     expect(Math.abs(got - want) / want).toBeLessThan(1e-6);
     const [w, g] = [await gradsOf(host), await gradsOf(dev)];
     g.forEach((v, i) => expectClose(v, w[i], 1e-6, 0, `clipped gradient ${i}`));
     const inf = withGrads(11, [4], 1);
     inf[0].grad!.assign(tensor([1, 2, -Infinity, 3]));
-    await expect(clipGradNormAsync(inf, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(NonFiniteError);
+    await expect(clipGradNorm(inf, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(NonFiniteError);
     expect(Array.from((await gradsOf(inf))[0])).toEqual([1, 2, -Infinity, 3]);
   });
 

@@ -22,7 +22,7 @@
 // most parameters by far more.
 import { createWasmBackend } from '@tessera/core';
 import { GPT2, type GPT2ConfigInput } from '@tessera/models';
-import { AdamW, clipGradNorm, clipGradNormAsync } from '@tessera/optim';
+import { AdamW, clipGradNorm, clipGradNormSync } from '@tessera/optim';
 import { setBackend, tensor } from '@tessera/tensor';
 import { expect, it } from 'vitest';
 import { describeGPU, rng } from './helpers.js';
@@ -57,8 +57,8 @@ interface Run {
 }
 
 /**
- * Trains `model` on the active backend. `readNorm(step)` picks clipGradNormAsync (the norm is
- * read) over clipGradNorm (on a backend without sync reads: clipped on the device, NaN).
+ * Trains `model` on the active backend. `readNorm(step)` picks clipGradNorm (the norm is
+ * read) over clipGradNormSync (on a backend without sync reads: clipped on the device, NaN).
  */
 async function train(model: GPT2, batches: Int32Array[], readNorm: (step: number) => boolean): Promise<Run> {
   const opt = new AdamW(model.flat.groups(0.1), { lr: 1e-2 });
@@ -75,10 +75,10 @@ async function train(model: GPT2, batches: Int32Array[], readNorm: (step: number
     const y = tensor(targets, [B, T], { dtype: 'i32' });
     const loss = model.loss(x, y);
     loss.backward();
-    norms.push(readNorm(step) ? await clipGradNormAsync([model.flat.all], MAX_NORM) : clipGradNorm([model.flat.all], MAX_NORM));
+    norms.push(readNorm(step) ? await clipGradNorm([model.flat.all], MAX_NORM) : clipGradNormSync([model.flat.all], MAX_NORM));
     opt.step();
     model.zeroGrad();
-    losses.push(await loss.itemAsync());
+    losses.push(await loss.item());
     for (const t of [loss, x, y]) t.dispose();
   }
   opt.dispose();

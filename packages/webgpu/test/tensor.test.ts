@@ -54,7 +54,7 @@ describeGPU('tensor ops and gradients', (twin) => {
     const t = tensor([1, 2, 3]);
     expect(() => t.dataSync()).toThrow(UnsupportedError);
     expect(() => t.dataSync()).toThrow(/await t.data\(\)/);
-    expect(() => tensor([5]).item()).toThrow(UnsupportedError);
+    expect(() => tensor([5]).itemSync()).toThrow(UnsupportedError);
     expect(String(t)).toBe('tensor(<on webgpu, read with await t.data() or await t.array()>, shape=[3], dtype=f32)');
     expect(Array.from(await t.data())).toEqual([1, 2, 3]);
     t.dispose();

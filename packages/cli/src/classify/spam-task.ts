@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { noGrad, softmax, tensor, tidy } from '@tessera/tensor';
-import { AdamW, WarmupCosineLR, clipGradNorm } from '@tessera/optim';
+import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { classificationReport, confusionMatrix, rocAuc, rocCurve, accuracy } from '@tessera/metrics';
 import type { SavableTokenizer } from '@tessera/models';
 import type { Io } from '../command.js';
@@ -98,10 +98,10 @@ export async function fineTune(clf: Classifier, train: Encoded, s: FinetuneSetti
         const mask = tensor(b.mask, [rows.length, T]);
         const loss = clf.loss(ids, mask, b.labels);
         loss.backward();
-        return loss.item();
+        return loss.itemSync();
       });
       if (!Number.isFinite(lossValue)) throw new CliError(`the loss became ${lossValue} at step ${step}; lower --lr (now ${s.lr})`);
-      if (s.gradClip > 0) clipGradNorm(params, s.gradClip);
+      if (s.gradClip > 0) clipGradNormSync(params, s.gradClip);
       const lr = opt.paramGroups[0].lr;
       opt.step();
       clf.zeroGrad();

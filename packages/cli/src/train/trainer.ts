@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { hash32 } from '@tessera/core';
 import { manualSeed, noGrad, tensor, type Tensor } from '@tessera/tensor';
-import { AdamW, WarmupCosineLR, clipGradNorm } from '@tessera/optim';
+import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { perplexityFromLosses } from '@tessera/metrics';
 import { CharTokenizer, GPT2, loadGPT2Tokenizer, type SavableTokenizer } from '@tessera/models';
 import type { Io } from '../command.js';
@@ -89,7 +89,7 @@ function lossOf(model: GPT2, b: Batch, keep?: (loss: Tensor) => void): number {
     const loss = model.loss(x, y);
     try {
       keep?.(loss);
-      return loss.item();
+      return loss.itemSync();
     } finally {
       loss.dispose();
     }
@@ -177,7 +177,7 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     await saveCheckpoint(run.out, {
       model,
       tokenizer: data.tokenizer,
-      optimizer: opt.stateDict(),
+      optimizer: opt.stateDictSync(),
       state: {
         format: 'tessera-trainer',
         version: 1,
@@ -215,7 +215,7 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
       if (!Number.isFinite(loss)) {
         throw new CliError(`the loss became ${loss} at step ${step + 1}; lower --lr (now ${settings.lr}) or --grad-clip`);
       }
-      if (settings.gradClip > 0) clipGradNorm([model.flat.all], settings.gradClip);
+      if (settings.gradClip > 0) clipGradNormSync([model.flat.all], settings.gradClip);
       opt.step();
       model.zeroGrad();
       const lr = opt.paramGroups[0].lr;

@@ -285,7 +285,7 @@ export class Module {
 
 /** Copies `src` into parameter `p`, moving it to p's backend first when it lives elsewhere. */
 function assignFrom(p: Tensor, src: Tensor): void {
-  const moved = src.to(p.backend); // an alias when src is already there
+  const moved = src.toSync(p.backend); // an alias when src is already there
   try {
     p.assign(moved);
   } finally {

@@ -69,26 +69,22 @@ function scaleOnHost(op: string, grads: Tensor[], total: number, maxNorm: number
 }
 
 /**
- * Scales the gradients of `params` in place so that their total `normType`
- * norm (all gradients taken as one vector) is at most `maxNorm`, and returns
- * that total norm before clipping — torch.nn.utils.clip_grad_norm_:
- * coef = maxNorm / (total + 1e-6), applied when below 1. `normType` is any
- * p > 0 or Infinity. Parameters without a gradient are skipped. Reads one
- * number per backend synchronously.
+ * `clipGradNorm` with a synchronous read of one number per backend, for
+ * training loops that do not await — the same scaling and return value.
  *
  * On a backend without synchronous reads (WebGPU; all gradients on that one
  * backend) nothing is read: the total and min(1, maxNorm / (total + 1e-6))
  * are computed there as tensor ops and the gradients multiplied by it, and the
- * return value is NaN (the norm stays on the device). Use `clipGradNormAsync`
+ * return value is NaN (the norm stays on the device). Use `await clipGradNorm`
  * to get the norm or `errorIfNonfinite` there.
  *
  * @example
  * loss.backward();
- * const norm = clipGradNorm(model.parameters(), 1.0);
+ * const norm = clipGradNormSync(model.parameters(), 1.0);
  * opt.step();
  */
-export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
-  const op = 'clipGradNorm';
+export function clipGradNormSync(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
+  const op = 'clipGradNormSync';
   checkArgs(op, maxNorm, normType);
   const grads = gradsOf(op, params);
   if (grads.length === 0) return 0;
@@ -97,7 +93,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   const parts = partials(grads, normType);
   let total: number;
   try {
-    total = totalOf([...parts.values()].map((p) => p.item()), normType);
+    total = totalOf([...parts.values()].map((p) => p.itemSync()), normType);
   } finally {
     parts.forEach((p) => p.dispose());
   }
@@ -105,22 +101,22 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
 }
 
 /**
- * `clipGradNorm` without host reads, for gradients on a backend that reads
+ * `clipGradNormSync` without host reads, for gradients on a backend that reads
  * only asynchronously: coef = min(1, maxNorm / (total + 1e-6)) stays a scalar
  * tensor there. Multiplying by exactly 1 changes no value, so gradients under
  * the limit are left bit-for-bit alone, as on the host path; a NaN total makes
  * them NaN and an infinite one zeroes the finite entries, as in PyTorch.
  */
 function clipOnDevice(grads: Tensor[], be: Backend, maxNorm: number, normType: number, options: ClipGradNormOptions): number {
-  const op = 'clipGradNorm';
+  const op = 'clipGradNormSync';
   const others = new Set(grads.map((g) => g.backend));
   if (others.size > 1) {
     throw new UnsupportedError(
-      `${op}: the gradients live on ${others.size} backends (${[...others].map((b) => `'${b.name}'`).join(', ')}), one of which ('${be.name}') has no synchronous reads; use await clipGradNormAsync(...)`,
+      `${op}: the gradients live on ${others.size} backends (${[...others].map((b) => `'${b.name}'`).join(', ')}), one of which ('${be.name}') has no synchronous reads; use await clipGradNorm(...)`,
     );
   }
   if (options.errorIfNonfinite) {
-    throw new UnsupportedError(`${op}: errorIfNonfinite needs the norm on the host, and backend '${be.name}' has no synchronous reads; use await clipGradNormAsync(...)`);
+    throw new UnsupportedError(`${op}: errorIfNonfinite needs the norm on the host, and backend '${be.name}' has no synchronous reads; use await clipGradNorm(...)`);
   }
   const parts = partials(grads, normType);
   const acc = parts.get(be);
@@ -138,32 +134,36 @@ function clipOnDevice(grads: Tensor[], be: Backend, maxNorm: number, normType: n
 }
 
 /**
- * `clipGradNorm` for any backend: reads each backend's partial sum with
- * `await`, so it works where reads are asynchronous (WebGPU), and resolves to
- * the total norm before clipping. `errorIfNonfinite` is honoured. The
- * gradients must not change while the read is pending.
+ * Scales the gradients of `params` in place so that their total `normType`
+ * norm (all gradients taken as one vector) is at most `maxNorm`, and resolves
+ * to that total norm before clipping — torch.nn.utils.clip_grad_norm_:
+ * coef = maxNorm / (total + 1e-6), applied when below 1. `normType` is any
+ * p > 0 or Infinity. Parameters without a gradient are skipped. Reads each
+ * backend's partial sum with `await`, so it works on every backend (WebGPU
+ * included); `errorIfNonfinite` is honoured. The gradients must not change
+ * while the read is pending. `clipGradNormSync` does the same without awaiting.
  *
  * @example
  * loss.backward();
- * const norm = await clipGradNormAsync(model.parameters(), 1.0);
+ * const norm = await clipGradNorm(model.parameters(), 1.0);
  * opt.step();
  */
-export async function clipGradNormAsync(
-  params: Tensor | Iterable<Tensor>,
-  maxNorm: number,
-  normType = 2,
-  options: ClipGradNormOptions = {},
-): Promise<number> {
-  const op = 'clipGradNormAsync';
+export async function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): Promise<number> {
+  const op = 'clipGradNorm';
   checkArgs(op, maxNorm, normType);
   const grads = gradsOf(op, params);
   if (grads.length === 0) return 0;
   const parts = partials(grads, normType);
   let total: number;
   try {
-    total = totalOf(await Promise.all([...parts.values()].map((p) => p.itemAsync())), normType);
+    total = totalOf(await Promise.all([...parts.values()].map((p) => p.item())), normType);
   } finally {
     parts.forEach((p) => p.dispose());
   }
   return scaleOnHost(op, grads, total, maxNorm, normType, options);
+}
+
+/** @deprecated Renamed `clipGradNorm` (unsuffixed names work on every backend); removed in the next release. */
+export function clipGradNormAsync(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): Promise<number> {
+  return clipGradNorm(params, maxNorm, normType, options);
 }

@@ -1,5 +1,5 @@
-import { requireFusedKernel } from '@tessera/core';
-import type { Tensor } from '@tessera/tensor';
+import { fusedKernel } from '@tessera/core';
+import { maximum, tidy, type Tensor } from '@tessera/tensor';
 import { Optimizer, checkNonNegative, checkUnitInterval, type Pair, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 /** Adam / AdamW options (PyTorch's names, camelCased). */
@@ -25,12 +25,20 @@ export function checkAdamOptions(name: string, o: AdamOptions, where: string): v
   checkNonNegative(name, 'weightDecay', o.weightDecay, where);
 }
 
-/** One fused Adam/AdamW step of `p` (state.step is the 1-based step number). */
+/**
+ * One Adam/AdamW step of `p` (state.step is the 1-based step number): the backend's fused
+ * `adamStep` kernel, or where it has none the same rule as in-place tensor ops.
+ */
 export function adamUpdate(buffer: (name: string) => Tensor, p: Tensor, g: Tensor, o: AdamOptions, step: number, decoupled: boolean): void {
   const m = buffer('expAvg');
   const v = buffer('expAvgSq');
   const vMax = o.amsgrad ? buffer('maxExpAvgSq') : undefined;
-  requireFusedKernel(p.backend, 'adamStep', 'Adam.step')({
+  const fused = fusedKernel(p.backend, 'adamStep');
+  if (!fused) {
+    adamComposed(p, g, m, v, vMax, o, step, decoupled);
+    return;
+  }
+  fused({
     param: p.dense({ write: true }),
     grad: g.dense(),
     m: m.dense({ write: true }),
@@ -45,6 +53,24 @@ export function adamUpdate(buffer: (name: string) => Tensor, p: Tensor, g: Tenso
     decoupled,
     amsgrad: o.amsgrad,
     step,
+  });
+}
+
+/** The adamStep kernel's rule as tensor ops, updating `p`, `m`, `v` and `vMax` in place (inside the optimizer's noGrad). */
+function adamComposed(p: Tensor, g: Tensor, m: Tensor, v: Tensor, vMax: Tensor | undefined, o: AdamOptions, step: number, decoupled: boolean): void {
+  const [beta1, beta2] = o.betas;
+  const bc1 = 1 - Math.pow(beta1, step);
+  const bc2 = 1 - Math.pow(beta2, step);
+  tidy(() => {
+    let grad = g;
+    if (decoupled) {
+      if (o.weightDecay !== 0) p.mul_(1 - o.lr * o.weightDecay);
+    } else if (o.weightDecay !== 0) grad = g.add(p.mul(o.weightDecay));
+    m.mul_(beta1).add_(grad, 1 - beta1);
+    v.mul_(beta2).add_(grad.square(), 1 - beta2);
+    const second = vMax ? vMax.assign(maximum(vMax, v)) : v;
+    // p -= lr * (m / bc1) / (sqrt(second / bc2) + eps)
+    p.sub_(m.div(second.div(bc2).sqrt().add(o.eps)), o.lr / bc1);
   });
 }
 

@@ -35,7 +35,7 @@ export interface ParamState {
   buffers: Map<string, Tensor>;
 }
 
-/** A buffer in a state dict: Float32Array from `stateDict()`, or number[] after a JSON round trip. */
+/** A buffer in a state dict: Float32Array from `stateDict()` / `stateDictSync()`, or number[] after a JSON round trip. */
 export type StateBuffer = Float32Array | readonly number[];
 
 /** One parameter's entry in a state dict. */
@@ -209,18 +209,9 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     for (const group of this.paramGroups) for (const p of group.params) if (!p.isDisposed) p.zeroGrad(setToNone);
   }
 
-  /**
-   * The optimizer's state as plain data (reads buffers synchronously; the
-   * backend must have `features.syncRead`, else use `stateDictAsync`).
-   */
-  stateDict(): OptimizerStateDict {
+  /** The optimizer's state as plain data, its buffers read with `await` (every backend). */
+  async stateDict(): Promise<OptimizerStateDict> {
     this.assertLive('stateDict');
-    return this.collect((t) => t.dataSync() as Float32Array);
-  }
-
-  /** `stateDict()` for backends that only read asynchronously (e.g. WebGPU). */
-  async stateDictAsync(): Promise<OptimizerStateDict> {
-    this.assertLive('stateDictAsync');
     const reads: Promise<void>[] = [];
     const sd = this.collect((t, put) => {
       reads.push(t.data().then((d) => put(d as Float32Array)));
@@ -228,6 +219,20 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     });
     await Promise.all(reads);
     return sd;
+  }
+
+  /**
+   * `stateDict()` read synchronously (the backend must have `features.syncRead`,
+   * else use `await stateDict()`).
+   */
+  stateDictSync(): OptimizerStateDict {
+    this.assertLive('stateDictSync');
+    return this.collect((t) => t.dataSync() as Float32Array);
+  }
+
+  /** @deprecated Renamed `stateDict()` (unsuffixed names work on every backend); removed in the next release. */
+  stateDictAsync(): Promise<OptimizerStateDict> {
+    return this.stateDict();
   }
 
   /**

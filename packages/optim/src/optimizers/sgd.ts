@@ -1,5 +1,5 @@
-import { ArgumentError, requireFusedKernel } from '@tessera/core';
-import type { Tensor } from '@tessera/tensor';
+import { ArgumentError, fusedKernel } from '@tessera/core';
+import { tidy, type Tensor } from '@tessera/tensor';
 import { Optimizer, checkFinite, checkNonNegative, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 /** SGD options (PyTorch's names, camelCased). */
@@ -22,7 +22,7 @@ const DEFAULTS: SGDOptions = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay:
  * Stochastic gradient descent with optional momentum, dampening, Nesterov
  * momentum and weight decay; PyTorch's rule (the momentum buffer starts as the
  * first gradient). Runs the backend's fused `sgdStep` kernel, one call per
- * parameter.
+ * parameter, or where the backend has none the same rule as in-place tensor ops.
  *
  * g = grad + wd*p; buf = first ? g : momentum*buf + (1-dampening)*g;
  * g = nesterov ? g + momentum*buf : buf; p -= lr*g.
@@ -52,7 +52,12 @@ export class SGD extends Optimizer<SGDOptions> {
       firstStep = !state.buffers.has('momentumBuffer');
       buf = this.buffer(p, state, 'momentumBuffer');
     }
-    requireFusedKernel(p.backend, 'sgdStep', 'SGD.step')({
+    const fused = fusedKernel(p.backend, 'sgdStep');
+    if (!fused) {
+      sgdComposed(p, g, buf, o, firstStep);
+      return;
+    }
+    fused({
       param: p.dense({ write: true }),
       grad: g.dense(),
       momentumBuf: buf?.dense({ write: true }),
@@ -65,4 +70,17 @@ export class SGD extends Optimizer<SGDOptions> {
       firstStep,
     });
   }
+}
+
+/** The sgdStep kernel's rule as tensor ops, updating `p` and `buf` in place (the caller runs it inside noGrad). */
+function sgdComposed(p: Tensor, g: Tensor, buf: Tensor | undefined, o: SGDOptions, firstStep: boolean): void {
+  tidy(() => {
+    let d = o.weightDecay !== 0 ? g.add(p.mul(o.weightDecay)) : g;
+    if (buf) {
+      if (firstStep) buf.assign(d);
+      else buf.mul_(o.momentum).add_(d, 1 - o.dampening);
+      d = o.nesterov ? d.add(buf.mul(o.momentum)) : buf;
+    }
+    p.sub_(d, o.lr);
+  });
 }

@@ -1,14 +1,22 @@
 /**
- * Scaled dot-product attention on the fused core kernel: softmax(q k^T *
- * scale [+ causal mask]) v over independent [..., T, D] problems. The forward
- * saves the attention probabilities; the backward is the fused
- * attentionBackward kernel.
+ * Scaled dot-product attention: softmax(q k^T * scale [+ causal mask]) v over
+ * independent [..., T, D] problems. On a backend with the fused attention
+ * kernel the forward saves the attention probabilities and the backward is the
+ * fused attentionBackward kernel (or, where that is missing, its formula as
+ * ops); without the fused forward the same function is composed from matmul,
+ * maskedFill and softmax, and autograd differentiates it.
  */
 
-import { ShapeError, fmtShape, requireFusedKernel, sizeOf } from '@tessera/core';
+import { ShapeError, fmtShape, fusedKernel, sizeOf, type Backend } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
+import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
+import { maskedFill, mul, sub } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { softmax } from './nn.js';
+import { sum } from './reduce.js';
+import { fromHost, reshape, transpose } from './shape.js';
 
 /** Options for `scaledDotProductAttention`. */
 export interface AttentionOptions {
@@ -39,13 +47,15 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   }
   const causal = options.causal ?? false;
   if (causal && tq > tk) throw new ShapeError(`${context}: causal attention needs Tq <= Tk (queries are the last Tq positions), got Tq ${tq}, Tk ${tk}`);
+  const forward = fusedKernel(be, 'attention');
+  if (!forward) return attentionComposed(be, q, k, v, causal, options.scale ?? 1 / Math.sqrt(d));
   const heads = sizeOf(lead);
   const scale = options.scale;
   const out = empty(be, q.shape, 'f32');
   const probs = empty(be, [heads, tq, tk], 'f32', false);
   try {
     if (out.size > 0) {
-      withDense([q, k, v], (qd, kd, vd) => requireFusedKernel(be, 'attention', 'scaledDotProductAttention')({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale }));
+      withDense([q, k, v], (qd, kd, vd) => forward({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale }));
     }
     attachGrad('Attention', out, [q, k, v], (save) => {
       const Q = save(q);
@@ -54,12 +64,14 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
       const P = save(probs);
       return (g) => {
         const gb = backendOf('attention backward', g, Q);
+        const backward = fusedKernel(gb, 'attentionBackward');
+        if (!backward) return attentionBackwardComposed(Q, K, V, reshape(P, [...lead, tq, tk]), g, scale ?? 1 / Math.sqrt(d));
         const dq = empty(gb, Q.shape, 'f32');
         const dk = empty(gb, K.shape, 'f32');
         const dv = empty(gb, V.shape, 'f32');
         if (dq.size + dk.size > 0) {
           withDense([Q, K, V, g], (qd, kd, vd, gd) =>
-            requireFusedKernel(gb, 'attentionBackward', 'attention backward')({ q: qd, k: kd, v: vd, probs: dense(P), dOut: gd, dq: dense(dq), dk: dense(dk), dv: dense(dv), heads, tq, tk, d, scale }),
+            backward({ q: qd, k: kd, v: vd, probs: dense(P), dOut: gd, dq: dense(dq), dk: dense(dk), dv: dense(dv), heads, tq, tk, d, scale }),
           );
         }
         return [dq, dk, dv];
@@ -69,4 +81,34 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     probs.dispose();
   }
   return out;
+}
+
+/** mask[i, j] = 1 where key j lies after query i's position i + (tk - tq) (the KV-cache offset). */
+function causalMask(be: Backend, tq: number, tk: number): Tensor {
+  const m = new Float32Array(tq * tk);
+  for (let i = 0; i < tq; i++) for (let j = i + tk - tq + 1; j < tk; j++) m[i * tk + j] = 1;
+  return fromHost(m, [tq, tk], 'f32', be);
+}
+
+/** Attention from ops: softmax(q k^T * scale, masked to -inf above the causal diagonal) v. */
+function attentionComposed(be: Backend, q: Tensor, k: Tensor, v: Tensor, causal: boolean, scale: number): Tensor {
+  return tidy(() => {
+    // q: [..., Tq, D], k, v: [..., Tk, D] -> scores: [..., Tq, Tk]
+    const tq = q.shape[q.rank - 2];
+    const tk = k.shape[k.rank - 2];
+    let scores = mul(matmul(q, transpose(k, -2, -1)), scale);
+    if (causal) scores = maskedFill(scores, causalMask(be, tq, tk), -Infinity);
+    return matmul(softmax(scores, -1), v);
+  });
+}
+
+/**
+ * The fused forward's backward as ops, from its saved probabilities P: dv = P^T dOut;
+ * dP = dOut v^T; dS = P (dP - rowsum(dP P)) scale; dq = dS k; dk = dS^T q.
+ */
+function attentionBackwardComposed(q: Tensor, k: Tensor, v: Tensor, p: Tensor, dOut: Tensor, scale: number): Tensor[] {
+  // q, dOut: [..., Tq, D]; k, v: [..., Tk, D]; p: [..., Tq, Tk]
+  const dp = matmul(dOut, transpose(v, -2, -1));
+  const ds = mul(mul(p, sub(dp, sum(mul(dp, p), -1, true))), scale);
+  return [matmul(ds, k), matmul(transpose(ds, -2, -1), q), matmul(transpose(p, -2, -1), dOut)];
 }

@@ -4,11 +4,11 @@
  * directly (broadcast dims have stride 0), so views never need copies here.
  */
 
-import { DTypeError, ShapeError, broadcastShapes, fmtShape, requireFusedKernel, type BinaryOp, type DType, type UnaryOp } from '@tessera/core';
+import { DTypeError, ShapeError, broadcastShapes, fmtShape, fusedKernel, type BinaryOp, type DType, type UnaryOp } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, broadcastOperand, dense, empty, expectDType, scalarOn, strided, withDense } from '../kernels.js';
 import { Tensor, type Operand } from '../tensor.js';
-import { sumToShape } from './reduce.js';
+import { sumToShapeRaw as sumToShape } from './broadcast.js';
 import { alias, clone } from './shape.js';
 
 const isT = (v: Operand): v is Tensor => v instanceof Tensor;
@@ -256,8 +256,23 @@ export function sign(x: Tensor): Tensor {
   return unaryRaw('sign', x);
 }
 
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+
 /**
- * GELU, tanh approximation (GPT-2's); the backward uses the fused geluBackward kernel.
+ * gelu'(x) * g as ops, for the tanh approximation 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + c x^3):
+ * 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) du/dx, du/dx = sqrt(2/pi) (1 + 3 c x^2).
+ */
+function geluBackwardComposed(x: Tensor, g: Tensor): Tensor {
+  const x2 = square(x);
+  const t = tanh(mul(x, add(mul(x2, SQRT_2_OVER_PI * GELU_C), SQRT_2_OVER_PI)));
+  const du = add(mul(x2, 3 * SQRT_2_OVER_PI * GELU_C), SQRT_2_OVER_PI);
+  return mul(g, add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, square(t))), du)));
+}
+
+/**
+ * GELU, tanh approximation (GPT-2's). The backward is the backend's fused
+ * geluBackward kernel where it has one, else the same derivative as ops.
  * @example gelu(matmul(x, w))
  */
 export function gelu(x: Tensor): Tensor {
@@ -266,8 +281,10 @@ export function gelu(x: Tensor): Tensor {
     const X = save(x);
     return (g) => {
       const be = backendOf('gelu backward', X, g);
+      const backward = fusedKernel(be, 'geluBackward');
+      if (!backward) return [geluBackwardComposed(X, g)];
       const dx = empty(be, X.shape, 'f32');
-      if (dx.size > 0) withDense([X, g], (xd, gd) => requireFusedKernel(be, 'geluBackward', 'gelu backward')({ x: xd, dy: gd, dx: dense(dx), n: dx.size }));
+      if (dx.size > 0) withDense([X, g], (xd, gd) => backward({ x: xd, dy: gd, dx: dense(dx), n: dx.size }));
       return [dx];
     };
   });

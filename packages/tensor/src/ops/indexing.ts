@@ -5,31 +5,12 @@
  * the fused scatterAdd / indexAdd kernels.
  */
 
-import { ArgumentError, IndexError, ShapeError, fmtShape, normalizeAxis, sizeOf } from '@tessera/core';
+import { ShapeError, fmtShape, sizeOf } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
-import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
+import { axisFor, backendOf, dense, empty, expectDType, withContext, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { slice, type SliceRange } from './shape.js';
-
-function axisFor(op: string, axis: number, rank: number): number {
-  try {
-    return normalizeAxis(axis, rank);
-  } catch (e) {
-    if (e instanceof ArgumentError) throw new ArgumentError(`${op}: ${e.message}`);
-    throw e;
-  }
-}
-
-/** Runs a kernel call, prefixing an IndexError with `context`. */
-function withContext<R>(context: string, fn: () => R): R {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof IndexError) throw new IndexError(`${context}: ${e.message}`);
-    throw e;
-  }
-}
 
 /** A zero-filled f32 tensor (for gradients that are scattered into). */
 function zerosOn(like: Tensor, shape: readonly number[]): Tensor {

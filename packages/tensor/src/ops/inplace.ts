@@ -6,22 +6,10 @@
  */
 
 import { DTypeError, ShapeError, broadcastShapes, fmtShape, type BinaryOp } from '@tessera/core';
-import { isGradEnabled, noGrad } from '../autograd.js';
-import { AutogradError } from '../errors.js';
+import { beginWrite, isGradEnabled, noGrad } from '../mode.js';
 import { backendOf, broadcastOperand, copyContiguous, dense, expectDType, scalarOn, strided } from '../kernels.js';
 import { Tensor, type Operand } from '../tensor.js';
 import { binaryRaw, mul } from './elementwise.js';
-
-/** @internal Checks that `t` may be written in place and bumps its version. */
-export function beginWrite(op: string, t: Tensor): void {
-  t._assertLive(op);
-  if (isGradEnabled() && t.requiresGrad) {
-    throw new AutogradError(
-      `${op}: in-place update of a tensor of shape ${fmtShape(t.shape)} that requires grad would bypass autograd; run it inside noGrad(() => ...)`,
-    );
-  }
-  t._ref.version++;
-}
 
 function checkBroadcastTo(op: string, src: Tensor, t: Tensor): void {
   let ok: boolean;

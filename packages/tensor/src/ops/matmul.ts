@@ -12,7 +12,7 @@ import { tidy } from '../scope.js';
 import { counters } from '../storage.js';
 import type { Tensor } from '../tensor.js';
 import { broadcastFor } from './elementwise.js';
-import { sumToShape } from './reduce.js';
+import { sumToShapeRaw as sumToShape } from './broadcast.js';
 import { reshape, squeeze, transpose, unsqueeze } from './shape.js';
 
 interface Operand {

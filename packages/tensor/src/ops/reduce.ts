@@ -13,6 +13,7 @@ import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { div, mul, square, sub } from './elementwise.js';
+import { broadcastAxes } from './broadcast.js';
 import { alias, expand, permute, reshape } from './shape.js';
 
 /** Sorted, de-duplicated, non-negative axes; undefined means every axis. */
@@ -241,14 +242,6 @@ export function argmin(x: Tensor, axis?: number, keepDims = false): Tensor {
  */
 export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
-  const lead = g.rank - shape.length;
-  if (lead < 0) throw new ShapeError(`sumToShape: cannot reduce shape ${fmtShape(g.shape)} to the longer ${fmtShape(shape)}`);
-  const axes: number[] = [];
-  for (let i = 0; i < lead; i++) axes.push(i);
-  shape.forEach((d, i) => {
-    const gd = g.shape[i + lead];
-    if (d === 1 && gd !== 1) axes.push(i + lead);
-    else if (d !== gd) throw new ShapeError(`sumToShape: shape ${fmtShape(g.shape)} does not broadcast from ${fmtShape(shape)} (dimension ${i + lead}: ${gd} vs ${d})`);
-  });
+  const axes = broadcastAxes('sumToShape', g.shape, shape);
   return tidy(() => reshape(sum(g, axes, true), shape));
 }

@@ -5,21 +5,12 @@
  * stack, contiguous (of a non-contiguous input) and clone copy.
  */
 
-import { ArgumentError, DTypeError, IndexError, ShapeError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type ArrayFor, type Backend, type DType } from '@tessera/core';
+import { ArgumentError, DTypeError, IndexError, ShapeError, contiguousStrides, fmtShape, sizeOf, type ArrayFor, type Backend, type DType } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
-import { backendOf, copyContiguous, dense, empty, strided, writeHost } from '../kernels.js';
+import { axisFor, backendOf, copyContiguous, dense, empty, strided, writeHost } from '../kernels.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { sumToShape } from './reduce.js';
-
-function axisFor(op: string, axis: number, rank: number): number {
-  try {
-    return normalizeAxis(axis, rank);
-  } catch (e) {
-    if (e instanceof ArgumentError) throw new ArgumentError(`${op}: ${e.message}`);
-    throw e;
-  }
-}
+import { sumToShapeRaw as sumToShape } from './broadcast.js';
 
 /** A view of x with the given geometry whose gradient is `back(g)`. */
 function viewOp(name: string, x: Tensor, shape: readonly number[], strides: readonly number[], offset: number, back: (g: Tensor) => Tensor): Tensor {
