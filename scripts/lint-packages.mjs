@@ -1,0 +1,30 @@
+// Packs every publishable package and checks the tarball as a registry user would get it:
+// publint (package.json fields, exports, files) with warnings as errors, and
+// @arethetypeswrong/cli (types resolve for every import path). The packages are ESM-only, so attw
+// runs with its esm-only profile (CommonJS `require` of them is not a supported use).
+// Run after a build: `npm run lint:packages`. Exits 1 when any package has a problem.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, pack, publishablePackages, run } from './packages.mjs';
+
+const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+const dest = mkdtempSync(join(tmpdir(), 'tessera-lint-'));
+const failed = [];
+try {
+  for (const pkg of publishablePackages()) {
+    console.log(`=== ${pkg.name}`);
+    const tarball = pack(pkg, dest);
+    const ok =
+      run(bin('publint'), ['run', tarball, '--strict']) &&
+      run(bin('attw'), [tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'ascii']);
+    if (!ok) failed.push(pkg.name);
+  }
+} finally {
+  rmSync(dest, { recursive: true, force: true });
+}
+if (failed.length > 0) {
+  console.error(`lint:packages: problems in ${failed.join(', ')}`);
+  process.exit(1);
+}
+console.log('lint:packages: every package passes publint and attw');
