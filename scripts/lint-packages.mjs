@@ -6,15 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, pack, publishablePackages, run } from './packages.mjs';
+import { ROOT, packAll, publishablePackages, run } from './packages.mjs';
 
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
 const dest = mkdtempSync(join(tmpdir(), 'tessera-lint-'));
 const failed = [];
 try {
-  for (const pkg of publishablePackages()) {
+  const packages = publishablePackages();
+  const tarballs = packAll(packages, dest);
+  for (const [i, pkg] of packages.entries()) {
     console.log(`=== ${pkg.name}`);
-    const tarball = pack(pkg, dest);
+    const tarball = tarballs[i];
     const ok =
       run(bin('publint'), ['run', tarball, '--strict']) &&
       run(bin('attw'), [tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'ascii']);

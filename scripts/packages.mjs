@@ -18,15 +18,16 @@ export function publishablePackages() {
     .map(({ dir, manifest }) => ({ name: manifest.name, dir }));
 }
 
-/** Runs `npm pack` in `pkg.dir` into `dest`; returns the tarball's path. */
-export function pack(pkg, dest) {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dest], {
-    cwd: pkg.dir,
+/** `npm pack` of `packages` into `dest` in one npm run; returns the tarballs' paths, in order. */
+export function packAll(packages, dest) {
+  const workspaces = packages.flatMap((pkg) => ['--workspace', pkg.dir]);
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dest, ...workspaces], {
+    cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const [info] = JSON.parse(out);
-  return join(dest, info.filename);
+  const byName = new Map(JSON.parse(out).map((info) => [info.name, join(dest, info.filename)]));
+  return packages.map((pkg) => byName.get(pkg.name));
 }
 
 /** Runs a command, streaming its output; returns true when it exits 0. */
