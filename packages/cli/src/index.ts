@@ -9,6 +9,7 @@ export { CliError, UsageError } from './errors.js';
 export type { Command, Io } from './command.js';
 export { Rng, type RngState } from './rng.js';
 export { replaceDirAtomic, writeFileAtomic, findCheckpointDir } from './data/files.js';
+export { DATA_PACKAGES, MissingDataPackageError, dataPackageDir, setPackageResolver, type DataPackage, type PackageResolver } from './data/packages.js';
 export { loadCorpus, mobyDick, TokenSplit, VAL_FRACTION, type Batch } from './data/corpus.js';
 export { loadSpamAssassin, stratifiedSplit, emailText, LABELS, HAM_GROUPS, SPAM_GROUPS, type Email, type Split } from './data/spam.js';
 export { lineChartSvg, lossCurveSvg, rocCurveSvg, escapeXml, type Chart, type Series } from './ui/svg.js';

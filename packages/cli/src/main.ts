@@ -6,7 +6,7 @@
 import { TesseraError } from '@tessera/core';
 import { formatHelp, parseArgs, suggest, type OptionSpecs } from './args.js';
 import type { Command, Io } from './command.js';
-import { UsageError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
 import { EXIT } from './exit.js';
 
 
@@ -84,7 +84,7 @@ export function errorLine(e: unknown, command: string | undefined): string {
     const help = e.command ? `tessera ${e.command} --help` : 'tessera --help';
     message += ` (see ${help})`;
   } else if (e instanceof TesseraError) {
-    message = `${e.name === 'CliError' ? '' : `${e.name}: `}${e.message}`;
+    message = `${e instanceof CliError ? '' : `${e.name}: `}${e.message}`;
   } else if (e instanceof Error) {
     // Not one of ours: a bug or an environment problem. Name it so it can be reported.
     message = `${e.name}: ${e.message} (run with --debug for the stack)`;

@@ -1,3 +1,4 @@
+import { lcg } from '@tessera/testing';
 import { describe, expect, it } from 'vitest';
 import { ALIGN, Allocator, MAX_WASM_BYTES, PAGE, type GrowableMemory } from '../src/wasm/allocator.js';
 import { createWasmBackend } from '../src/wasm/backend.js';
@@ -14,14 +15,6 @@ function fakeMemory(pages: number, maxPages = 65536): GrowableMemory & { grows: 
       size += n * PAGE;
       this.grows++;
     },
-  };
-}
-
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
   };
 }
 

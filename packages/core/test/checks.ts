@@ -3,16 +3,7 @@
 // odd sizes every kernel test covers.
 
 /** Deterministic PRNG (mulberry32): uniform floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '@tessera/testing';
 
 /** n uniform f32 values in [lo, hi). */
 export function randF32(r: () => number, n: number, lo = -1, hi = 1): Float32Array {

@@ -2,6 +2,7 @@
 // conformance suite (conformance/matmul.ts, which gives the tolerance) and the wasm kernel's
 // own paths: in-place / dot-row / packed thresholds, dot-form tiles, cache blocks, prepacked
 // B panels and operand validation.
+import { lcg } from '@tessera/testing';
 import { expect, it } from 'vitest';
 import type { MatmulParams } from '../src/backend.js';
 import { ArgumentError, BoundsError, DisposedError } from '../src/errors.js';
@@ -10,14 +11,6 @@ import { checkMatmul, describeMatmulCase, matmulConformance, type MatmulCase } f
 import { describeBuilds } from './helpers.js';
 // The k the generator specialises tiles for: each one is tested below, so a new one cannot go untested.
 import { DOT_FIXED_K } from '../scripts/gen-dot-kernels.mjs';
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function randomArray(n: number, rand: () => number): Float32Array {
   const a = new Float32Array(n);

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 as rng } from '@tessera/testing';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { tensor, type Tensor } from '@tessera/tensor';
 import type { GPT2ConfigInput } from '../src/index.js';
@@ -20,16 +21,7 @@ export const SMALL: GPT2ConfigInput = {
 };
 
 /** mulberry32: seeded uniforms in [0, 1) for host-side test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Random token ids [rows][cols] in [0, vocab). */
 export function randomIds(rows: number, cols: number, vocab: number, seed: number): number[][] {

@@ -26,8 +26,9 @@ export async function useBackend(name: BackendName | 'wasm'): Promise<void> {
   await setBackend(be);
 }
 
-/** Deterministic uniform [0, 1) numbers (mulberry32) and n f32 values uniform in [lo, hi): core's test utilities. */
-export { rng, randF32 as uniform } from '../../core/test/checks.js';
+/** Deterministic uniform [0, 1) numbers (mulberry32, from @tessera/testing) and n f32 values uniform in [lo, hi) (core's test utilities). */
+export { mulberry32 as rng } from '@tessera/testing';
+export { randF32 as uniform } from '../../core/test/checks.js';
 
 /** A leaf parameter with the given values. */
 export function param(values: Float32Array, shape: readonly number[]): Tensor {

