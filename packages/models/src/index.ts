@@ -117,5 +117,5 @@ export {
 } from './gpt2/sequence-classification.js';
 export { TransformerEncoderClassifier, type TransformerEncoderClassifierOptions } from './classifiers/transformer-encoder-classifier.js';
 export { OnnxExportError } from './export/errors.js';
-export { ONNX_OPSETS, exportOnnxBytes, resolveOnnxOptions, type OnnxDType, type OnnxExportOptions } from './export/onnx.js';
+export { ONNX_OPSETS, exportOnnxBytes, type OnnxDType, type OnnxExportOptions } from './export/onnx.js';
 export { exportOnnx } from './export/onnx-node.js';

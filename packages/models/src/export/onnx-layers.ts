@@ -40,7 +40,7 @@ export class OnnxNet {
   readonly g = new OnnxGraph();
   /** ONNX element type of the compute type. */
   readonly float: DataType;
-  readonly #weights = new Map<string, string>();
+  readonly #weights = new Set<string>();
 
   constructor(readonly dtype: OnnxDType) {
     if (!LITTLE_ENDIAN) throw new UnsupportedError('ONNX export: raw tensor data is little-endian and this host is big-endian');
@@ -56,15 +56,14 @@ export class OnnxNet {
    * are read synchronously (wasm and reference backends) while the model is encoded.
    */
   weight(name: string, t: Tensor): string {
-    const known = this.#weights.get(name);
-    if (known) return known;
+    if (this.#weights.has(name)) return name;
     if (t.dtype !== 'f32') throw new UnsupportedError(`ONNX export: parameter ${name} ${fmtShape(t.shape)} is ${t.dtype}, expected f32`);
     if (!t.backend.features.syncRead) {
       throw new UnsupportedError(`ONNX export: parameter ${name} is on backend '${t.backend.name}', which cannot be read synchronously; export from the wasm or reference backend`);
     }
     const dtype = this.dtype;
     this.g.initializer(name, this.float, t.shape, (dst) => writeFloats(t.dataSync() as Float32Array, dtype, dst));
-    this.#weights.set(name, name);
+    this.#weights.add(name);
     return name;
   }
 

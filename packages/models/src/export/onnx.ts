@@ -45,7 +45,7 @@ function modelKind(model: Module): 'gpt2-lm' | 'gpt2-classifier' | 'encoder-clas
 }
 
 /** Options with defaults filled in, each checked (OnnxExportError naming the option and value). */
-export function resolveOnnxOptions(options: OnnxExportOptions): Required<OnnxExportOptions> {
+function resolveOnnxOptions(options: OnnxExportOptions): Required<OnnxExportOptions> {
   if (options === null || typeof options !== 'object') throw new OnnxExportError(`exportOnnx: options must be an object, got ${String(options)}`);
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new OnnxExportError(`exportOnnx: unknown option ${JSON.stringify(key)}; known: ${[...OPTION_KEYS].join(', ')}`);
