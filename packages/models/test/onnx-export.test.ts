@@ -31,6 +31,7 @@ import {
   exportOnnxBytes,
   type OnnxExportOptions,
 } from '../src/index.js';
+import { DataType, MAX_PROTOBUF_BYTES, OnnxGraph, encodeOnnxModel } from '../src/export/onnx-proto.js';
 import { SMALL } from './helpers.js';
 
 type Ort = typeof ortNode;
@@ -353,6 +354,16 @@ describe('bad options and models are OnnxExportErrors naming the value', () => {
   }
   it('kvCache on a classifier', () => {
     expect(() => exportOnnxBytes(clf, { kvCache: true })).toThrow(/kvCache is for the GPT-2 language model; a GPT2ForSequenceClassification has no KV cache/);
+  });
+  it("a model past protobuf's 2 GiB, before anything is allocated or read", () => {
+    const g = new OnnxGraph();
+    const elements = Math.ceil(MAX_PROTOBUF_BYTES / 4);
+    g.initializer('huge.weight', DataType.FLOAT, [elements], () => {
+      throw new Error('fill must not be called');
+    });
+    const info = { irVersion: 8, opset: 17, producerName: 'tessera', producerVersion: '', docString: '', metadata: {} };
+    expect(() => encodeOnnxModel(g, 'huge', info)).toThrow(OnnxExportError);
+    expect(() => encodeOnnxModel(g, 'huge', info)).toThrow(/initializer huge.weight alone would take \d+ bytes, past protobuf's limit of 2147483647 bytes \(2 GiB\).*dtype 'f16'/);
   });
   it('a model with no exporter', () => {
     const linear = new Linear(4, 2);
