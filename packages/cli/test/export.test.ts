@@ -3,8 +3,8 @@
 // that onnxruntime-node loads and that compute the directory's model: logits within 1e-4 for
 // f32 (5e-3 for f16, whose weights and activations are rounded to float16). Bad options are
 // usage errors (exit 2) naming the value; a model the exporter cannot take is exit 1.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CharTokenizer, GPT2, GPT2ForSequenceClassification, TransformerEncoderClassifier } from '@tessera/models';
 import { noGrad, ready, tensor, type Tensor } from '@tessera/tensor';
 import * as ort from 'onnxruntime-node';
@@ -114,6 +114,19 @@ describe('tessera export --format onnx', () => {
     });
   }
 
+  it('--external-data: the weights in <out>.data, loaded by onnxruntime-node from the path', async () => {
+    const out = join(root, 'external', 'gpt2.onnx');
+    mkdirSync(dirname(out));
+    const r = await exportWith(['--model', lmDir, '--out', out, '--external-data']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`weights in ${out}.data`);
+    expect(readdirSync(dirname(out)).sort()).toEqual(['gpt2.onnx', 'gpt2.onnx.data']);
+    const s = await ort.InferenceSession.create(out);
+    const row = IDS[1];
+    const res = await s.run({ input_ids: i64([row]), attention_mask: i64([row.map(() => 1)]), position_ids: i64([row.map((_, i) => i)]) });
+    expect(maxDiff(res.logits.data as Float32Array, lmLogits)).toBeLessThanOrEqual(1e-4);
+  });
+
   it('a tessera finetune encoder directory (its own config keys)', async () => {
     const dir = join(root, 'finetuned');
     const clf = createClassifier({ architecture: 'encoder', vocabSize: 40, maxLength: 16, layers: 1, heads: 2, embd: 16, dropout: 0, seed: 4 });
@@ -147,6 +160,7 @@ describe('tessera export errors', () => {
     ['no --out', () => ['--model', lmDir], 1, /needs --out <file>/],
     ['no --model', () => ['--out', join(root, 'x.onnx')], 1, /needs --model <dir>/],
     ['a missing directory', () => ['--model', join(root, 'nope'), '--out', join(root, 'x.onnx')], 1, /cannot read --model .*nope/],
+    ['--out in a missing folder', () => ['--model', lmDir, '--out', join(root, 'nope', 'x.onnx')], 1, /cannot write --out .*nope.x\.onnx: no such file or directory/],
     ['--kv-cache on a classifier', () => ['--model', clsDir, '--out', join(root, 'x.onnx'), '--kv-cache'], 1, /OnnxExportError: exportOnnx: kvCache is for the GPT-2 language model; a GPT2ForSequenceClassification has no KV cache/],
   ];
   for (const [what, args, code, message] of cases) {

@@ -118,4 +118,4 @@ export {
 export { TransformerEncoderClassifier, type TransformerEncoderClassifierOptions } from './classifiers/transformer-encoder-classifier.js';
 export { OnnxExportError } from './export/errors.js';
 export { ONNX_OPSETS, exportOnnxBytes, type OnnxDType, type OnnxExportOptions } from './export/onnx.js';
-export { exportOnnx } from './export/onnx-node.js';
+export { exportOnnx, type OnnxFileOptions, type OnnxFiles } from './export/onnx-node.js';

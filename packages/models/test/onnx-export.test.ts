@@ -10,7 +10,7 @@
  * accepts every export.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
@@ -31,7 +31,7 @@ import {
   exportOnnxBytes,
   type OnnxExportOptions,
 } from '../src/index.js';
-import { DataType, MAX_PROTOBUF_BYTES, OnnxGraph, encodeOnnxModel } from '../src/export/onnx-proto.js';
+import { DataType, EXTERNAL_DATA_ALIGNMENT, EXTERNAL_DATA_THRESHOLD, MAX_PROTOBUF_BYTES, OnnxGraph, encodeOnnxModel, encodeOnnxModelExternal } from '../src/export/onnx-proto.js';
 import { SMALL } from './helpers.js';
 
 type Ort = typeof ortNode;
@@ -327,9 +327,49 @@ describe('the ONNX file', () => {
     try {
       const path = join(dir, 'model.onnx');
       const written = await exportOnnx(clf, path);
-      expect(readFileSync(path).length).toBe(written);
+      expect(written).toEqual({ path, bytes: readFileSync(path).length, dataPath: null, dataBytes: 0 });
+      expect(readdirSync(dir)).toEqual(['model.onnx']);
       const s = await ortNode.InferenceSession.create(path);
       expect(s.outputNames).toEqual(['logits']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(`exportOnnx with externalData: tensors of ${EXTERNAL_DATA_THRESHOLD} bytes or more in model.onnx.data (offsets aligned to ${EXTERNAL_DATA_ALIGNMENT}), loaded by onnxruntime-node from the path, logits within ${F32_TOL}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-'));
+    try {
+      const path = join(dir, 'model.onnx');
+      const written = await exportOnnx(lm, path, { kvCache: true, externalData: true });
+      expect(written.dataPath).toBe(`${path}.data`);
+      expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+      expect(readFileSync(`${path}.data`).length).toBe(written.dataBytes);
+      expect(written.bytes).toBeLessThan(files.get('gpt2-kv')!.length / 4);
+      const model = fromBinary(ModelProtoSchema, readFileSync(path));
+      const data = readFileSync(`${path}.data`);
+      let external = 0;
+      for (const [name, p] of lm.namedParameters()) {
+        const t = model.graph!.initializer.find((i) => i.name === name)!;
+        if (p.size * 4 < EXTERNAL_DATA_THRESHOLD) {
+          expect(new Float32Array(new Uint8Array(t.rawData).buffer), `${name} inline`).toEqual(p.dataSync());
+          continue;
+        }
+        external++;
+        const entry = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
+        expect(entry.location, name).toBe('model.onnx.data');
+        expect(Number(entry.offset) % EXTERNAL_DATA_ALIGNMENT, name).toBe(0);
+        const stored = data.subarray(Number(entry.offset), Number(entry.offset) + Number(entry.length));
+        expect(new Float32Array(new Uint8Array(stored).buffer), name).toEqual(p.dataSync()); // a copy: a Buffer's .buffer is its pool
+      }
+      expect(external).toBe(2 + 4 * L); // wte, wpe and each block's four Conv1D weights
+      const s = await ortNode.InferenceSession.create(path);
+      const out = await s.run({
+        input_ids: i64(ortNode, [PROMPT]),
+        attention_mask: i64(ortNode, [PROMPT.map(() => 1)]),
+        position_ids: i64(ortNode, [PROMPT.map((_, i) => i)]),
+        ...emptyPast(ortNode, 1),
+      });
+      expect(maxDiff(out.logits.data as Float32Array, tesseraLogits(PROMPT))).toBeLessThanOrEqual(F32_TOL);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -355,7 +395,7 @@ describe('bad options and models are OnnxExportErrors naming the value', () => {
   it('kvCache on a classifier', () => {
     expect(() => exportOnnxBytes(clf, { kvCache: true })).toThrow(/kvCache is for the GPT-2 language model; a GPT2ForSequenceClassification has no KV cache/);
   });
-  it("a model past protobuf's 2 GiB, before anything is allocated or read", () => {
+  it("a model past protobuf's 2 GiB in one buffer, before anything is allocated or read; as external data it fits", () => {
     const g = new OnnxGraph();
     const elements = Math.ceil(MAX_PROTOBUF_BYTES / 4);
     g.initializer('huge.weight', DataType.FLOAT, [elements], () => {
@@ -363,7 +403,16 @@ describe('bad options and models are OnnxExportErrors naming the value', () => {
     });
     const info = { irVersion: 8, opset: 17, producerName: 'tessera', producerVersion: '', docString: '', metadata: {} };
     expect(() => encodeOnnxModel(g, 'huge', info)).toThrow(OnnxExportError);
-    expect(() => encodeOnnxModel(g, 'huge', info)).toThrow(/initializer huge.weight alone would take \d+ bytes, past protobuf's limit of 2147483647 bytes \(2 GiB\).*dtype 'f16'/);
+    expect(() => encodeOnnxModel(g, 'huge', info)).toThrow(/the model would take \d+ bytes, past protobuf's limit of 2147483647 bytes \(2 GiB\).*dtype 'f16'.*external data/);
+    const external = encodeOnnxModelExternal(g, 'huge', info, 'huge.onnx.data');
+    expect(external.model.length).toBeLessThan(200);
+    expect(external.dataSize).toBe(elements * 4);
+    const tensor = fromBinary(ModelProtoSchema, external.model).graph!.initializer[0];
+    expect(tensor.dataLocation).toBe(1); // EXTERNAL
+    expect(Object.fromEntries(tensor.externalData.map((e) => [e.key, e.value]))).toEqual({ location: 'huge.onnx.data', offset: '0', length: String(elements * 4) });
+  });
+  it('externalData passed to exportOnnxBytes (it writes no files)', () => {
+    expect(() => exportOnnxBytes(lm, { externalData: true } as OnnxExportOptions)).toThrow(/unknown option "externalData" \(externalData is an option of exportOnnx, which writes files\)/);
   });
   it('a model with no exporter', () => {
     const linear = new Linear(4, 2);
@@ -382,8 +431,8 @@ const onnxVersion = probe.status === 0 ? probe.stdout.trim() : null;
 
 describe('onnx (Python)', () => {
   it.skipIf(onnxVersion === null)(
-    `onnx.checker.check_model(full_check=True) accepts every export${onnxVersion ? ` (onnx ${onnxVersion})` : ` [skipped: ${PYTHON} cannot import onnx]`}`,
-    () => {
+    `onnx.checker.check_model(full_check=True) accepts every export, external data included${onnxVersion ? ` (onnx ${onnxVersion})` : ` [skipped: ${PYTHON} cannot import onnx]`}`,
+    async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-check-'));
       try {
         const paths = [...files].map(([name, bytes]) => {
@@ -391,6 +440,7 @@ describe('onnx (Python)', () => {
           writeFileSync(path, bytes);
           return path;
         });
+        paths.push((await exportOnnx(lm, join(dir, 'gpt2-kv-external.onnx'), { kvCache: true, externalData: true })).path);
         const script = 'import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print("ok", p)';
         const res = spawnSync(PYTHON, ['-c', script, ...paths], { encoding: 'utf8', timeout: 60_000 });
         expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);

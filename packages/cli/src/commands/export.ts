@@ -1,13 +1,14 @@
 /** `tessera export`: write a model directory as an ONNX file. */
 
 import { join } from 'node:path';
-import { GPT2, GPT2ForSequenceClassification, ONNX_OPSETS, TransformerEncoderClassifier, exportOnnxBytes, type Module } from '@tessera/models';
+import { TesseraError } from '@tessera/core';
+import { GPT2, GPT2ForSequenceClassification, ONNX_OPSETS, TransformerEncoderClassifier, exportOnnx, type Module, type OnnxFiles } from '@tessera/models';
 import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { loadClassifier } from '../classify/model.js';
 import { command } from '../command.js';
 import { CliError } from '../errors.js';
-import { readText, requireDir, writeFileAtomic } from '../data/files.js';
+import { describeFsError, readText, requireDir } from '../data/files.js';
 
 const spec = defineCommand({
   name: 'export',
@@ -21,6 +22,7 @@ const spec = defineCommand({
     kvCache: { type: 'boolean', help: 'GPT-2 language model: past/present key-value inputs and outputs for cached decoding' },
     dtype: { type: 'string', choices: ['f32', 'f16'], default: 'f32', help: 'weight and compute precision' },
     opset: { type: 'int', min: ONNX_OPSETS.min, max: ONNX_OPSETS.max, default: ONNX_OPSETS.default, help: 'ONNX opset of the default domain' },
+    externalData: { type: 'boolean', help: 'weights in <out>.data beside the model (ONNX external data; default: only past 2 GiB)' },
   },
   examples: ['tessera export --model checkpoints/gpt2 --out gpt2.onnx --kv-cache', 'tessera export --model checkpoints/spam --out spam.onnx --dtype f16'],
 });
@@ -50,20 +52,25 @@ async function loadModel(dir: string): Promise<Module> {
   );
 }
 
-export const exportModel = command(spec, async ({ options: o }, io) => {
+export const exportModel = command(spec, async ({ options: o, given }, io) => {
   if (o.model === undefined) throw new CliError('tessera export needs --model <dir> (a directory written by tessera train or finetune, or a Hugging Face GPT-2)');
   if (o.out === undefined) throw new CliError('tessera export needs --out <file> (where to write the .onnx file)');
   await requireDir(o.model, 'cannot read --model');
   await ready();
   const model = await loadModel(o.model);
+  let files: OnnxFiles;
   try {
     model.eval();
-    const bytes = exportOnnxBytes(model, { kvCache: o.kvCache, dtype: o.dtype as 'f32' | 'f16', opset: o.opset });
-    await writeFileAtomic(o.out, bytes);
-    const cache = o.kvCache ? ', KV cache' : '';
-    io.stdout.write(`${o.out}: ${model.typeName} as ONNX (opset ${o.opset}, ${o.dtype}${cache}), ${(bytes.length / 2 ** 20).toFixed(1)} MiB\n`);
+    const externalData = given.has('externalData') ? o.externalData : undefined;
+    files = await exportOnnx(model, o.out, { kvCache: o.kvCache, dtype: o.dtype as 'f32' | 'f16', opset: o.opset, externalData });
+  } catch (e) {
+    if (e instanceof TesseraError) throw e;
+    throw new CliError(describeFsError(e, `cannot write --out ${o.out}`));
   } finally {
     model.dispose();
   }
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const data = files.dataPath ? `, weights in ${files.dataPath} (${mib(files.dataBytes)})` : '';
+  io.stdout.write(`${o.out}: ${model.typeName} as ONNX (opset ${o.opset}, ${o.dtype}${o.kvCache ? ', KV cache' : ''}), ${mib(files.bytes)}${data}\n`);
   return 0;
 });

@@ -8,6 +8,8 @@
  * write its data straight into its place there. A 124M-parameter model is thus held
  * once in the output plus one tensor at a time, instead of once per nesting level
  * (TensorProto, GraphProto, ModelProto) as encoding the full message tree would.
+ * `encodeOnnxModelExternal` instead points the large initializers at a separate data
+ * file (ONNX external data), for models past protobuf's 2 GiB.
  */
 
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -19,6 +21,7 @@ import {
   ModelProtoSchema,
   NodeProtoSchema,
   TensorProtoSchema,
+  TensorProto_DataLocation,
   TensorProto_DataType,
   ValueInfoProtoSchema,
   type AttributeProto,
@@ -184,12 +187,8 @@ export interface ModelInfo {
   metadata: Record<string, string>;
 }
 
-/**
- * The ModelProto bytes of `graph`, in one allocation (see the module comment).
- * Throws OnnxExportError when the model would pass protobuf's 2 GiB limit.
- */
-export function encodeOnnxModel(graph: OnnxGraph, name: string, info: ModelInfo): Uint8Array {
-  const head: ModelProto = create(ModelProtoSchema, {
+function modelHead(info: ModelInfo): ModelProto {
+  return create(ModelProtoSchema, {
     irVersion: BigInt(info.irVersion),
     producerName: info.producerName,
     producerVersion: info.producerVersion,
@@ -197,8 +196,20 @@ export function encodeOnnxModel(graph: OnnxGraph, name: string, info: ModelInfo)
     opsetImport: [{ domain: '', version: BigInt(info.opset) }],
     metadataProps: Object.entries(info.metadata).map(([key, value]) => ({ key, value })),
   });
-  const graphHead = toBinary(GraphProtoSchema, create(GraphProtoSchema, { name, node: graph.nodes, input: graph.inputs, output: graph.outputs }));
+}
 
+/** A model laid out as byte pieces and weights still to be written: `size` bytes in all. */
+export interface OnnxPlan {
+  readonly pieces: readonly (Uint8Array | Initializer)[];
+  readonly size: number;
+}
+
+/**
+ * Lays out the ModelProto of `graph` with every initializer's data inline (raw_data),
+ * computing its size without reading any weight (see the module comment).
+ */
+export function planOnnxModel(graph: OnnxGraph, name: string, info: ModelInfo): OnnxPlan {
+  const graphHead = toBinary(GraphProtoSchema, create(GraphProtoSchema, { name, node: graph.nodes, input: graph.inputs, output: graph.outputs }));
   // Each initializer: [graph field header][TensorProto without data][raw_data header][data].
   const rawField = TensorProtoSchema.field.rawData.number;
   const initField = GraphProtoSchema.field.initializer.number;
@@ -208,20 +219,28 @@ export function encodeOnnxModel(graph: OnnxGraph, name: string, info: ModelInfo)
     const tensorHead = toBinary(TensorProtoSchema, init.proto);
     const rawHeader = fieldHeader(rawField, init.byteLength);
     const tensorLength = tensorHead.length + rawHeader.length + init.byteLength;
-    if (tensorLength > MAX_PROTOBUF_BYTES) throw tooLarge(`initializer ${init.proto.name} alone`, tensorLength);
     const initHeader = fieldHeader(initField, tensorLength);
     pieces.push(initHeader, tensorHead, rawHeader, init);
     graphLength += initHeader.length + tensorLength;
-    if (graphLength > MAX_PROTOBUF_BYTES) throw tooLarge('the graph', graphLength);
   }
-  const modelHead = toBinary(ModelProtoSchema, head);
+  const head = toBinary(ModelProtoSchema, modelHead(info));
   const graphHeader = fieldHeader(ModelProtoSchema.field.graph.number, graphLength);
-  const total = modelHead.length + graphHeader.length + graphLength;
-  if (total > MAX_PROTOBUF_BYTES) throw tooLarge('the model', total);
+  return { pieces: [head, graphHeader, ...pieces], size: head.length + graphHeader.length + graphLength };
+}
 
-  const out = new Uint8Array(total);
+/**
+ * The bytes of a planned model, in one allocation; each weight is read and written into
+ * its place. Throws OnnxExportError, before allocating, past protobuf's 2 GiB.
+ */
+export function writeOnnxPlan(plan: OnnxPlan): Uint8Array {
+  if (plan.size > MAX_PROTOBUF_BYTES) {
+    throw new OnnxExportError(
+      `ONNX export: the model would take ${plan.size} bytes, past protobuf's limit of ${MAX_PROTOBUF_BYTES} bytes (2 GiB) for one message; export with dtype 'f16' to halve the weights, or to a file with external data (exportOnnx)`,
+    );
+  }
+  const out = new Uint8Array(plan.size);
   let at = 0;
-  for (const piece of [modelHead, graphHeader, ...pieces]) {
+  for (const piece of plan.pieces) {
     if (piece instanceof Uint8Array) {
       out.set(piece, at);
       at += piece.length;
@@ -230,12 +249,64 @@ export function encodeOnnxModel(graph: OnnxGraph, name: string, info: ModelInfo)
       at += piece.byteLength;
     }
   }
-  if (at !== total) throw new OnnxExportError(`ONNX export: wrote ${at} bytes of ${total}`);
+  if (at !== plan.size) throw new OnnxExportError(`ONNX export: wrote ${at} bytes of ${plan.size}`);
   return out;
 }
 
-function tooLarge(what: string, bytes: number): OnnxExportError {
-  return new OnnxExportError(
-    `ONNX export: ${what} would take ${bytes} bytes, past protobuf's limit of ${MAX_PROTOBUF_BYTES} bytes (2 GiB) for one file; export with dtype 'f16' to halve the weights`,
-  );
+/** The ModelProto bytes of `graph` with every weight inline: planOnnxModel, then writeOnnxPlan. */
+export function encodeOnnxModel(graph: OnnxGraph, name: string, info: ModelInfo): Uint8Array {
+  return writeOnnxPlan(planOnnxModel(graph, name, info));
+}
+
+/** Initializers of at least this many bytes go to the external data file (onnx's own default threshold). */
+export const EXTERNAL_DATA_THRESHOLD = 1024;
+/** Offset alignment of each tensor in the external data file (a page, so it can be memory-mapped). */
+export const EXTERNAL_DATA_ALIGNMENT = 4096;
+
+/** A model whose large initializers live in a separate file: the ModelProto bytes and where each tensor goes in that file. */
+export interface ExternalOnnxModel {
+  readonly model: Uint8Array;
+  readonly tensors: readonly { readonly init: Initializer; readonly offset: number }[];
+  /** The data file's size in bytes. */
+  readonly dataSize: number;
+}
+
+/**
+ * The ModelProto of `graph` with ONNX external data: initializers of EXTERNAL_DATA_THRESHOLD
+ * bytes or more are `data_location: EXTERNAL` with `location` (the data file's name, relative
+ * to the model's folder), `offset` and `length`; smaller ones stay inline. No weight is read
+ * here: the caller writes each tensor at its offset.
+ */
+export function encodeOnnxModelExternal(graph: OnnxGraph, name: string, info: ModelInfo, location: string): ExternalOnnxModel {
+  const tensors: { init: Initializer; offset: number }[] = [];
+  let dataSize = 0;
+  const initializer = graph.initializers.map((init) => {
+    const { name: tensorName, dataType, dims } = init.proto;
+    if (init.byteLength < EXTERNAL_DATA_THRESHOLD) {
+      const rawData = new Uint8Array(init.byteLength);
+      init.fill(rawData);
+      return create(TensorProtoSchema, { name: tensorName, dataType, dims, rawData });
+    }
+    const offset = Math.ceil(dataSize / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
+    tensors.push({ init, offset });
+    dataSize = offset + init.byteLength;
+    return create(TensorProtoSchema, {
+      name: tensorName,
+      dataType,
+      dims,
+      dataLocation: TensorProto_DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(init.byteLength) },
+      ],
+    });
+  });
+  const model = create(ModelProtoSchema, {
+    ...modelHead(info),
+    graph: create(GraphProtoSchema, { name, node: graph.nodes, initializer, input: graph.inputs, output: graph.outputs }),
+  });
+  const bytes = toBinary(ModelProtoSchema, model);
+  if (bytes.length > MAX_PROTOBUF_BYTES) throw new OnnxExportError(`ONNX export: the graph alone takes ${bytes.length} bytes, past protobuf's limit of ${MAX_PROTOBUF_BYTES} bytes`);
+  return { model: bytes, tensors, dataSize };
 }

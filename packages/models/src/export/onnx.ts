@@ -12,7 +12,7 @@ import { OnnxExportError } from './errors.js';
 import { encoderClassifierGraph } from './onnx-encoder.js';
 import { gpt2ClassifierGraph, gpt2LMGraph } from './onnx-gpt2.js';
 import { OnnxNet, type OnnxDType } from './onnx-layers.js';
-import { encodeOnnxModel } from './onnx-proto.js';
+import { encodeOnnxModel, type ModelInfo, type OnnxGraph } from './onnx-proto.js';
 
 export type { OnnxDType } from './onnx-layers.js';
 
@@ -48,7 +48,10 @@ function modelKind(model: Module): 'gpt2-lm' | 'gpt2-classifier' | 'encoder-clas
 function resolveOnnxOptions(options: OnnxExportOptions): Required<OnnxExportOptions> {
   if (options === null || typeof options !== 'object') throw new OnnxExportError(`exportOnnx: options must be an object, got ${String(options)}`);
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new OnnxExportError(`exportOnnx: unknown option ${JSON.stringify(key)}; known: ${[...OPTION_KEYS].join(', ')}`);
+    if (!OPTION_KEYS.has(key)) {
+      const hint = key === 'externalData' ? ' (externalData is an option of exportOnnx, which writes files)' : '';
+      throw new OnnxExportError(`exportOnnx: unknown option ${JSON.stringify(key)}${hint}; known: ${[...OPTION_KEYS].join(', ')}`);
+    }
   }
   const { kvCache = false, opset = ONNX_OPSETS.default, dtype = 'f32' } = options;
   if (typeof kvCache !== 'boolean') throw new OnnxExportError(`exportOnnx: kvCache must be true or false, got ${JSON.stringify(kvCache)}`);
@@ -59,16 +62,15 @@ function resolveOnnxOptions(options: OnnxExportOptions): Required<OnnxExportOpti
   return { kvCache, opset, dtype };
 }
 
-/**
- * The `.onnx` bytes of `model` in eval mode (no dropout). GPT-2's language model has
- * inputs `input_ids`, `attention_mask`, `position_ids` (int64) and output `logits`; with
- * `kvCache`, also `past_key_values.{i}.key` / `.value` inputs and `present.{i}.key` /
- * `.value` outputs, [batch, n_head, length, head_dim] float32, as Optimum names them.
- * Classifiers take `input_ids`, `attention_mask` and give `logits` [batch, numLabels].
- * Parameters are read synchronously (wasm or reference backend).
- * @example const bytes = exportOnnxBytes(model, { kvCache: true }); await ort.InferenceSession.create(bytes)
- */
-export function exportOnnxBytes(model: Module, options: OnnxExportOptions = {}): Uint8Array {
+/** A model's graph, name and header, built from checked options. */
+export interface BuiltOnnx {
+  readonly graph: OnnxGraph;
+  readonly name: string;
+  readonly info: ModelInfo;
+}
+
+/** Builds the graph of `model` (see exportOnnxBytes); no weight is read yet. */
+export function buildOnnx(model: Module, options: OnnxExportOptions): BuiltOnnx {
   const kind = modelKind(model);
   const { kvCache, opset, dtype } = resolveOnnxOptions(options);
   if (kvCache && kind !== 'gpt2-lm') throw new OnnxExportError(`exportOnnx: kvCache is for the GPT-2 language model; a ${model.typeName} has no KV cache`);
@@ -76,12 +78,31 @@ export function exportOnnxBytes(model: Module, options: OnnxExportOptions = {}):
   if (kind === 'gpt2-lm') gpt2LMGraph(net, model as GPT2, kvCache);
   else if (kind === 'gpt2-classifier') gpt2ClassifierGraph(net, model as GPT2ForSequenceClassification);
   else encoderClassifierGraph(net, model as TransformerEncoderClassifier);
-  return encodeOnnxModel(net.g, model.typeName, {
-    irVersion: IR_VERSION[opset],
-    opset,
-    producerName: 'tessera',
-    producerVersion: '',
-    docString: `${model.typeName} exported by Tessera (${dtype}${kvCache ? ', KV cache' : ''})`,
-    metadata: { 'tessera.model': model.typeName, 'tessera.dtype': dtype, 'tessera.kv_cache': String(kvCache) },
-  });
+  return {
+    graph: net.g,
+    name: model.typeName,
+    info: {
+      irVersion: IR_VERSION[opset],
+      opset,
+      producerName: 'tessera',
+      producerVersion: '',
+      docString: `${model.typeName} exported by Tessera (${dtype}${kvCache ? ', KV cache' : ''})`,
+      metadata: { 'tessera.model': model.typeName, 'tessera.dtype': dtype, 'tessera.kv_cache': String(kvCache) },
+    },
+  };
+}
+
+/**
+ * The `.onnx` bytes of `model` in eval mode (no dropout). GPT-2's language model has
+ * inputs `input_ids`, `attention_mask`, `position_ids` (int64) and output `logits`; with
+ * `kvCache`, also `past_key_values.{i}.key` / `.value` inputs and `present.{i}.key` /
+ * `.value` outputs, [batch, n_head, length, head_dim] float32, as Optimum names them.
+ * Classifiers take `input_ids`, `attention_mask` and give `logits` [batch, numLabels].
+ * Parameters are read synchronously (wasm or reference backend). One buffer holds the
+ * whole file, so it is limited to protobuf's 2 GiB (exportOnnx can write external data).
+ * @example const bytes = exportOnnxBytes(model, { kvCache: true }); await ort.InferenceSession.create(bytes)
+ */
+export function exportOnnxBytes(model: Module, options: OnnxExportOptions = {}): Uint8Array {
+  const { graph, name, info } = buildOnnx(model, options);
+  return encodeOnnxModel(graph, name, info);
 }
