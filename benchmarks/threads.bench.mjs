@@ -7,8 +7,8 @@
 //   - GPT-2 124M forward over a 64-token prompt, full logits read back (Tessera 1/2 threads,
 //     tfjs-wasm 1 thread, ORT-web 1/2 threads, ORT-node 1/2 threads), the same random
 //     weights in every library (Tessera's seeded initialisation, exported to ONNX by
-//     onnx-graph.mjs for ORT and copied into tfjs tensors); target: Tessera on 2 threads
-//     >= 3x tfjs-wasm.
+//     @tessera/models' exportOnnxBytes for ORT and copied into tfjs tensors); target:
+//     Tessera on 2 threads >= 3x tfjs-wasm.
 //
 //   node threads.bench.mjs                 3 rounds of matmul, 2 of training, 2 of forward; writes results/threads.json
 //   node threads.bench.mjs --quick         1 round each, shorter timings
@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gpt2Model, matMulModel } from './onnx-graph.mjs';
+import { gpt2Feeds, gpt2Model, matMulModel } from './onnx-graph.mjs';
 import { relaxedFlags } from './relaxed-simd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -390,8 +390,8 @@ const SAMPLE_STRIDE = 101;
 /**
  * Every child builds GPT-2 124M with Tessera's seeded initialisation (the same weights in
  * every process), then hands those weights to its library: Tessera runs the model itself;
- * ORT gets an ONNX graph (onnx-graph.mjs) whose initializers are copied from the
- * parameters as the model bytes are written; tfjs gets tensors of the same values.
+ * ORT gets the model's ONNX export (exportOnnxBytes), whose initializers are copied from
+ * the parameters as the model bytes are written; tfjs gets tensors of the same values.
  */
 async function forwardChild({ lib, threads, reps }) {
   const { createWasmBackend } = await import('@tessera/core');
@@ -425,19 +425,8 @@ async function forwardChild({ lib, threads, reps }) {
   } else if (lib === 'ort-web' || lib === 'ort-node') {
     const { ort, options, info: ortInfo } = await ortRuntime(lib, threads);
     Object.assign(info, ortInfo);
-    const params = new Map(model.namedParameters());
-    const used = new Set();
-    const weight = (name, dims) => {
-      const p = params.get(name);
-      used.add(name);
-      if (!p) throw new Error(`GPT-2 ONNX graph: Tessera's model has no parameter ${name}`);
-      if (p.shape.join() !== dims.join()) throw new Error(`GPT-2 ONNX graph: ${name} is [${p.shape}] in Tessera's model, the graph wants [${dims}]`);
-      return p.dataSync();
-    };
     t0 = performance.now();
-    let bytes = gpt2Model({ config: cfg, T: PROMPT, weight });
-    const unused = [...params.keys()].filter((n) => !used.has(n));
-    if (unused.length) throw new Error(`GPT-2 ONNX graph leaves out parameters of Tessera's model: ${unused.join(', ')}`);
+    let bytes = gpt2Model(model);
     info.setup.onnxBytes = bytes.length;
     info.setup.graphMs = performance.now() - t0;
     model.dispose();
@@ -445,7 +434,7 @@ async function forwardChild({ lib, threads, reps }) {
     const sess = await ort.InferenceSession.create(bytes, options);
     bytes = null;
     info.setup.sessionMs = performance.now() - t0;
-    const feeds = { ids: new ort.Tensor('int64', BigInt64Array.from(FORWARD_PROMPT, BigInt), [1, PROMPT]) };
+    const feeds = gpt2Feeds(ort, FORWARD_PROMPT);
     forward = async () => (await sess.run(feeds)).logits.data;
   } else {
     const { tf, threadsRun } = await tfjsWasm(threads);

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command<Op
   finetune: { summary: 'fine-tune a spam classifier on SpamAssassin and report its metrics', load: async () => (await import('./commands/finetune.js')).finetune },
   eval: { summary: 'evaluate a fine-tuned classifier on the SpamAssassin test split', load: async () => (await import('./commands/eval.js')).evaluate },
   bench: { summary: 'run the benchmark suites (benchmarks/*.bench.mjs)', load: async () => (await import('./commands/bench.js')).bench },
+  export: { summary: 'export a model directory to ONNX (GPT-2 with or without a KV cache, classifiers)', load: async () => (await import('./commands/export.js')).exportModel },
 };
 
 const VERSION = '0.1.0';

@@ -128,3 +128,6 @@ export {
   type SequenceClassificationOptions,
 } from './gpt2/sequence-classification.js';
 export { TransformerEncoderClassifier, type TransformerEncoderClassifierOptions } from './classifiers/transformer-encoder-classifier.js';
+export { OnnxExportError } from './export/errors.js';
+export { ONNX_OPSETS, exportOnnxBytes, type OnnxDType, type OnnxExportOptions } from './export/onnx.js';
+export { exportOnnx, type OnnxFileOptions, type OnnxFiles } from './export/onnx-node.js';

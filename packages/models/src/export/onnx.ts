@@ -1,0 +1,108 @@
+/**
+ * ONNX export of GPT-2 (language model, optionally with a KV cache), GPT-2 sequence
+ * classification and the Transformer encoder classifier, as the bytes of one `.onnx` file.
+ * Browser-safe: nothing here touches the file system (see `exportOnnx` in onnx-node.ts).
+ */
+
+import { TransformerEncoderClassifier } from '../classifiers/transformer-encoder-classifier.js';
+import { GPT2 } from '../gpt2/model.js';
+import { GPT2ForSequenceClassification } from '../gpt2/sequence-classification.js';
+import type { Module } from '../nn/module.js';
+import { OnnxExportError } from './errors.js';
+import { encoderClassifierGraph } from './onnx-encoder.js';
+import { gpt2ClassifierGraph, gpt2LMGraph } from './onnx-gpt2.js';
+import { OnnxNet, type OnnxDType } from './onnx-layers.js';
+import { encodeOnnxModel, type ModelInfo, type OnnxGraph } from './onnx-proto.js';
+
+export type { OnnxDType } from './onnx-layers.js';
+
+/** Options of `exportOnnx` / `exportOnnxBytes`. */
+export interface OnnxExportOptions {
+  /** GPT-2 language model only: past_key_values.* inputs and present.* outputs (default false). */
+  kvCache?: boolean;
+  /** Default-domain opset, ONNX_OPSETS.min..max (default 17, the first with LayerNormalization). */
+  opset?: number;
+  /** Weight and compute precision (default 'f32'); inputs and outputs are float32 either way. */
+  dtype?: OnnxDType;
+}
+
+/** Opsets the exporter writes; each is loaded by onnxruntime in the tests. */
+export const ONNX_OPSETS = { min: 17, max: 25, default: 17 } as const;
+
+/** ONNX IR version that goes with each opset (the ONNX release that introduced it). */
+const IR_VERSION: Record<number, number> = { 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11, 24: 11, 25: 12 };
+
+const DTYPES: readonly OnnxDType[] = ['f32', 'f16'];
+const OPTION_KEYS = new Set(['kvCache', 'opset', 'dtype']);
+
+/** The model types the exporter knows, with their export names. */
+function modelKind(model: Module): 'gpt2-lm' | 'gpt2-classifier' | 'encoder-classifier' {
+  if (model instanceof GPT2) return 'gpt2-lm';
+  if (model instanceof GPT2ForSequenceClassification) return 'gpt2-classifier';
+  if (model instanceof TransformerEncoderClassifier) return 'encoder-classifier';
+  const name = (model as { typeName?: unknown } | null)?.typeName ?? (model as object | null)?.constructor?.name ?? String(model);
+  throw new OnnxExportError(`exportOnnx: cannot export a ${String(name)}; supported: GPT2 (GPT2LMHeadModel), GPT2ForSequenceClassification, TransformerEncoderClassifier`);
+}
+
+/** Options with defaults filled in, each checked (OnnxExportError naming the option and value). */
+function resolveOnnxOptions(options: OnnxExportOptions): Required<OnnxExportOptions> {
+  if (options === null || typeof options !== 'object') throw new OnnxExportError(`exportOnnx: options must be an object, got ${String(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      const hint = key === 'externalData' ? ' (externalData is an option of exportOnnx, which writes files)' : '';
+      throw new OnnxExportError(`exportOnnx: unknown option ${JSON.stringify(key)}${hint}; known: ${[...OPTION_KEYS].join(', ')}`);
+    }
+  }
+  const { kvCache = false, opset = ONNX_OPSETS.default, dtype = 'f32' } = options;
+  if (typeof kvCache !== 'boolean') throw new OnnxExportError(`exportOnnx: kvCache must be true or false, got ${JSON.stringify(kvCache)}`);
+  if (!Number.isInteger(opset) || opset < ONNX_OPSETS.min || opset > ONNX_OPSETS.max) {
+    throw new OnnxExportError(`exportOnnx: opset ${JSON.stringify(opset)} is not supported; use an integer from ${ONNX_OPSETS.min} to ${ONNX_OPSETS.max}`);
+  }
+  if (!DTYPES.includes(dtype)) throw new OnnxExportError(`exportOnnx: dtype ${JSON.stringify(dtype)} is not supported; use ${DTYPES.map((d) => `'${d}'`).join(' or ')}`);
+  return { kvCache, opset, dtype };
+}
+
+/** A model's graph, name and header, built from checked options. */
+export interface BuiltOnnx {
+  readonly graph: OnnxGraph;
+  readonly name: string;
+  readonly info: ModelInfo;
+}
+
+/** Builds the graph of `model` (see exportOnnxBytes); no weight is read yet. */
+export function buildOnnx(model: Module, options: OnnxExportOptions): BuiltOnnx {
+  const kind = modelKind(model);
+  const { kvCache, opset, dtype } = resolveOnnxOptions(options);
+  if (kvCache && kind !== 'gpt2-lm') throw new OnnxExportError(`exportOnnx: kvCache is for the GPT-2 language model; a ${model.typeName} has no KV cache`);
+  const net = new OnnxNet(dtype);
+  if (kind === 'gpt2-lm') gpt2LMGraph(net, model as GPT2, kvCache);
+  else if (kind === 'gpt2-classifier') gpt2ClassifierGraph(net, model as GPT2ForSequenceClassification);
+  else encoderClassifierGraph(net, model as TransformerEncoderClassifier);
+  return {
+    graph: net.g,
+    name: model.typeName,
+    info: {
+      irVersion: IR_VERSION[opset],
+      opset,
+      producerName: 'tessera',
+      producerVersion: '',
+      docString: `${model.typeName} exported by Tessera (${dtype}${kvCache ? ', KV cache' : ''})`,
+      metadata: { 'tessera.model': model.typeName, 'tessera.dtype': dtype, 'tessera.kv_cache': String(kvCache) },
+    },
+  };
+}
+
+/**
+ * The `.onnx` bytes of `model` in eval mode (no dropout). GPT-2's language model has
+ * inputs `input_ids`, `attention_mask`, `position_ids` (int64) and output `logits`; with
+ * `kvCache`, also `past_key_values.{i}.key` / `.value` inputs and `present.{i}.key` /
+ * `.value` outputs, [batch, n_head, length, head_dim] float32, as Optimum names them.
+ * Classifiers take `input_ids`, `attention_mask` and give `logits` [batch, numLabels].
+ * Parameters are read synchronously (wasm or reference backend). One buffer holds the
+ * whole file, so it is limited to protobuf's 2 GiB (exportOnnx can write external data).
+ * @example const bytes = exportOnnxBytes(model, { kvCache: true }); await ort.InferenceSession.create(bytes)
+ */
+export function exportOnnxBytes(model: Module, options: OnnxExportOptions = {}): Uint8Array {
+  const { graph, name, info } = buildOnnx(model, options);
+  return encodeOnnxModel(graph, name, info);
+}
