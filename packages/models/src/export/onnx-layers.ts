@@ -58,11 +58,8 @@ export class OnnxNet {
   weight(name: string, t: Tensor): string {
     if (this.#weights.has(name)) return name;
     if (t.dtype !== 'f32') throw new UnsupportedError(`ONNX export: parameter ${name} ${fmtShape(t.shape)} is ${t.dtype}, expected f32`);
-    if (!t.backend.features.syncRead) {
-      throw new UnsupportedError(`ONNX export: parameter ${name} is on backend '${t.backend.name}', which cannot be read synchronously; export from the wasm or reference backend`);
-    }
     const dtype = this.dtype;
-    this.g.initializer(name, this.float, t.shape, (dst) => writeFloats(t.dataSync() as Float32Array, dtype, dst));
+    this.g.initializer(name, this.float, t.shape, (dst) => writeFloats(hostValues(name, t), dtype, dst));
     this.#weights.add(name);
     return name;
   }
@@ -176,5 +173,17 @@ export class OnnxNet {
   splitQkv(qkv: string, C: number): [string, string, string] {
     const [q, k, v] = this.g.opN('Split', [qkv, this.g.ints([C, C, C])], 3, { axis: { int: 2 } });
     return [q, k, v];
+  }
+}
+
+/** A parameter's values, read synchronously while the file is written (one at a time, so a model is not held twice). */
+function hostValues(name: string, t: Tensor): Float32Array {
+  try {
+    return t.dataSync() as Float32Array;
+  } catch (e) {
+    if (e instanceof UnsupportedError) {
+      throw new UnsupportedError(`ONNX export: parameter ${name} cannot be read synchronously (${e.message}); export from the wasm or reference backend`);
+    }
+    throw e;
   }
 }
