@@ -468,7 +468,11 @@ export class ProcessGroup {
     return new Promise<Delivered>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(key);
-        const missing = [...new Set(expected.slice(from).filter((e) => e.key === key || !this.box.has(e.key)).map((e) => e.src))].sort((a, b) => a - b);
+        // Name the ranks this phase still lacks (a later phase's absences follow from them: a rank
+        // stuck in reduce-scatter sends no all-gather either).
+        const kind = key.split(':')[1];
+        const phase = expected.slice(from).filter((e) => e.key.split(':')[1] === kind);
+        const missing = [...new Set(phase.filter((e) => e.key === key || !this.box.has(e.key)).map((e) => e.src))].sort((a, b) => a - b);
         const err = new CollectiveTimeoutError(
           `rank ${this.rank}: ${op} (collective #${this.seq - 1} of run '${this.runId}') timed out after ${this.timeoutMs} ms waiting for rank(s) [${missing.join(', ')}] of ${this.worldSize}`,
           op,

@@ -1,0 +1,188 @@
+/** Test plumbing: a private nats-server on a free loopback port, and rank processes under node, bun or deno. */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '../../..');
+export const workers = resolve(here, 'workers');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const c = tcpConnect({ host: '127.0.0.1', port });
+    c.once('connect', () => {
+      c.destroy();
+      res(true);
+    });
+    c.once('error', () => res(false));
+  });
+}
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `nats-server -a 127.0.0.1 -p <free port> ...extra` and waits until it accepts connections. */
+export async function startNatsServer(extra: string[] = []): Promise<NatsServer> {
+  const port = await freePort();
+  let proc: ChildProcess;
+  try {
+    proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`cannot start nats-server (install it: apt-get install nats-server): ${(e as Error).message}`);
+  }
+  let log = '';
+  proc.stderr!.on('data', (d) => (log += String(d)));
+  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  let spawnError: Error | null = null;
+  proc.once('error', (e) => (spawnError = e));
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (spawnError) throw new Error(`cannot start nats-server (install it: apt-get install nats-server): ${(spawnError as Error).message}`);
+    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}: ${log}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`nats-server did not listen on 127.0.0.1:${port} within 10 s: ${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export type Runtime = 'node' | 'bun' | 'deno';
+
+export function runtimeCommand(rt: Runtime, script: string): string[] {
+  if (rt === 'node') return [process.execPath, script];
+  const bin = resolve(repoRoot, 'node_modules/.bin', rt);
+  if (!existsSync(bin)) throw new Error(`${rt} is not installed at ${bin} (npm ci installs it)`);
+  return rt === 'bun' ? [bin, script] : [bin, 'run', '-A', '--no-lock', script];
+}
+
+export interface RankResult {
+  rank: number;
+  code: number | null;
+  signal: string | null;
+  lines: Record<string, unknown>[];
+  stderr: string;
+}
+
+export interface RankProc {
+  rank: number;
+  proc: ChildProcess;
+  /** JSON lines so far. */
+  lines: Record<string, unknown>[];
+  done: Promise<RankResult>;
+}
+
+/** Spawns one rank; every stdout line must be JSON. Killed after `killAfterMs` so no test leaves a process behind. */
+export function spawnRank(opts: {
+  script: string;
+  rank: number;
+  worldSize: number;
+  url: string;
+  runId: string;
+  runtime?: Runtime;
+  env?: Record<string, string>;
+  killAfterMs?: number;
+  onLine?: (line: Record<string, unknown>) => void;
+}): RankProc {
+  const [cmd, ...args] = runtimeCommand(opts.runtime ?? 'node', opts.script);
+  const proc = spawn(cmd, args, {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      RANK: String(opts.rank),
+      WORLD_SIZE: String(opts.worldSize),
+      LOCAL_RANK: String(opts.rank),
+      TESSERA_NATS_URL: opts.url,
+      TESSERA_RUN_ID: opts.runId,
+      NO_COLOR: '1',
+      DENO_NO_UPDATE_CHECK: '1',
+      ...opts.env,
+    },
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => {
+    buf += String(d);
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (!line) continue;
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        parsed = { text: line };
+      }
+      lines.push(parsed);
+      opts.onLine?.(parsed);
+    }
+  });
+  proc.stderr!.on('data', (d) => (stderr += String(d)));
+  const killer = setTimeout(() => proc.kill('SIGKILL'), opts.killAfterMs ?? 150_000);
+  const done = new Promise<RankResult>((res) => {
+    proc.once('exit', (code, signal) => {
+      clearTimeout(killer);
+      res({ rank: opts.rank, code, signal, lines, stderr });
+    });
+  });
+  return { rank: opts.rank, proc, lines, done };
+}
+
+let runCounter = 0;
+export const uniqueRunId = (tag: string): string => `${tag}-${process.pid}-${++runCounter}`;
+
+/** Runs `worldSize` ranks of `script` to completion. `runtimes[r]` picks rank r's runtime (default node). */
+export async function runRanks(opts: {
+  script: string;
+  worldSize: number;
+  url: string;
+  env?: Record<string, string>;
+  runtimes?: Runtime[];
+  killAfterMs?: number;
+}): Promise<RankResult[]> {
+  const runId = uniqueRunId('run');
+  const ranks = [...Array(opts.worldSize).keys()].map((rank) =>
+    spawnRank({ script: opts.script, rank, worldSize: opts.worldSize, url: opts.url, runId, runtime: opts.runtimes?.[rank], env: opts.env, killAfterMs: opts.killAfterMs }),
+  );
+  return Promise.all(ranks.map((r) => r.done));
+}
+
+/** Fails with every rank's stderr when a rank did not exit 0. */
+export function expectAllOk(results: RankResult[]): void {
+  const bad = results.filter((r) => r.code !== 0);
+  if (bad.length > 0) {
+    throw new Error(bad.map((r) => `rank ${r.rank} exited ${r.code ?? r.signal}: ${JSON.stringify(r.lines.slice(-3))}\n${r.stderr.slice(-2000)}`).join('\n'));
+  }
+}
