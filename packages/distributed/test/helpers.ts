@@ -39,12 +39,18 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
+/** The nats-server binary: $NATS_SERVER, else Debian's /usr/sbin/nats-server (not on a user's PATH), else the PATH. */
+function natsServerBinary(): string {
+  if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
+  return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+}
+
 /** Starts `nats-server -a 127.0.0.1 -p <free port> ...extra` and waits until it accepts connections. */
 export async function startNatsServer(extra: string[] = []): Promise<NatsServer> {
   const port = await freePort();
   let proc: ChildProcess;
   try {
-    proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     throw new Error(`cannot start nats-server (install it: apt-get install nats-server): ${(e as Error).message}`);
   }
