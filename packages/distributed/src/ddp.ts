@@ -78,7 +78,7 @@ export interface DDPOptions {
  * @example
  * const ddp = await DistributedDataParallel.create(model, opt, group);
  * const loss = model.loss(x, y); loss.backward();
- * const globalLoss = await ddp.step(await loss.data().then((v) => v[0]));
+ * const [globalLoss] = await ddp.step([(await loss.data())[0]]);
  * loss.dispose(); model.zeroGrad();
  */
 export class DistributedDataParallel {
@@ -103,32 +103,32 @@ export class DistributedDataParallel {
   }
 
   /**
-   * Replaces the gradient block with its mean over ranks. `localLoss`, when
-   * given, rides in the same message (one extra element) and its mean over
-   * ranks is returned.
+   * Replaces the gradient block with its mean over ranks. `scalars` (the
+   * local loss, a stop flag, ...) ride in the same message, one element each
+   * after the gradients; their means over ranks are returned.
    */
-  async allReduceGradients(localLoss?: number): Promise<number | undefined> {
+  async allReduceGradients(scalars: readonly number[] = []): Promise<number[]> {
     const g = this.model.flat.all.grad;
     if (g === null || g.isDisposed) {
       throw new DistributedConfigError(`rank ${this.group.rank}: DistributedDataParallel: the model has no gradient block; run a forward and backward pass before step()`);
     }
     const grads = await read(g);
     const P = grads.length;
-    // [P] gradients, then the loss in slot P when given.
-    const buf = new Float32Array(localLoss === undefined ? P : P + 1);
+    // [P] gradients, then the scalars in slots P, P + 1, ...
+    const buf = new Float32Array(P + scalars.length);
     buf.set(grads);
-    if (localLoss !== undefined) buf[P] = localLoss;
+    buf.set(scalars, P);
     await this.group.allReduce(buf, 'mean', { wireDType: this.wire });
     write(g, buf.subarray(0, P));
     this.steps++;
-    return localLoss === undefined ? undefined : buf[P];
+    return Array.from(buf.subarray(P));
   }
 
-  /** All-reduces the gradients, then steps the optimizer. Returns the mean loss over ranks when `localLoss` is given. */
-  async step(localLoss?: number): Promise<number | undefined> {
-    const loss = await this.allReduceGradients(localLoss);
+  /** All-reduces the gradients (and `scalars`), then steps the optimizer. Returns the scalars' means over ranks. */
+  async step(scalars: readonly number[] = []): Promise<number[]> {
+    const means = await this.allReduceGradients(scalars);
     this.optimizer.step();
-    return loss;
+    return means;
   }
 }
 

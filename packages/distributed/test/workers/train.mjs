@@ -65,7 +65,7 @@ try {
     loss.backward();
     for (const t of [loss, x, y, ids]) t.dispose();
     let reported = value;
-    if (ddp) reported = await ddp.step(value);
+    if (ddp) [reported] = await ddp.step([value]);
     else if (diloco) {
       if (spec.dumpDir && spec.innerSteps === 1) {
         // H = 1: the inner step, then the weights about to be averaged, then the sync itself.
