@@ -26,6 +26,7 @@ export {
   type TrafficStats,
 } from './group.js';
 export { referenceAllReduce } from './reference.js';
+export { startLocalNatsServer, freeLoopbackPort, natsServerBinary, type LocalNatsServer } from './server.js';
 export { DistributedSampler, seededPermutation, type DistributedSamplerOptions } from './sampler.js';
 export {
   DistributedDataParallel,
@@ -37,7 +38,7 @@ export {
   type DiLoCoOptions,
   type FlatModel,
 } from './ddp.js';
-export { HEADER_BYTES, WIRE_DTYPES, f32ToF16, f16ToF32, f32ToBf16, bf16ToF32, roundThroughWire, type WireDType } from './wire.js';
+export { HEADER_BYTES, WIRE_DTYPES, roundThroughWire, type WireDType } from './wire.js';
 export {
   AuthenticationError,
   CollectiveMismatchError,

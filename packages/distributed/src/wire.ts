@@ -17,6 +17,8 @@
  *       32   ...  elements: count * 4 (f32) or count * 2 (f16, bf16) bytes
  */
 
+import { bf16ToNumber, f16ToNumber, numberToBf16, numberToF16 } from '@tessera/models';
+
 export const HEADER_BYTES = 32;
 const MAGIC = 0x54;
 const VERSION = 1;
@@ -76,7 +78,8 @@ export function encodeMessage(h: Header, values: Float32Array | null): Uint8Arra
       out.set(new Uint8Array(values.buffer, values.byteOffset, n * 4), HEADER_BYTES);
     } else {
       const half = new Uint16Array(out.buffer, HEADER_BYTES, n);
-      const enc = h.dtype === 'f16' ? f32ToF16 : f32ToBf16;
+      // Round to nearest even (@tessera/models' safetensors conversions).
+      const enc = h.dtype === 'f16' ? numberToF16 : numberToBf16;
       for (let i = 0; i < n; i++) half[i] = enc(values[i]);
     }
   }
@@ -116,72 +119,16 @@ export function decodeValues(data: Uint8Array, h: Header): Float32Array {
   } else {
     const bytes = data.subarray(HEADER_BYTES, HEADER_BYTES + n * 2);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const dec = h.dtype === 'f16' ? f16ToF32 : bf16ToF32;
+    const dec = h.dtype === 'f16' ? f16ToNumber : bf16ToNumber;
     for (let i = 0; i < n; i++) out[i] = dec(dv.getUint16(2 * i, true));
   }
   return out;
 }
 
-// ---- f16 / bf16, round to nearest even (what a cast on a GPU does) ----
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** f32 -> bf16 bits: the top 16 bits, rounded to nearest even; NaN stays a (quiet) NaN. */
-export function f32ToBf16(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  if ((b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0) return (b >>> 16) | 0x0040;
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-export function bf16ToF32(h: number): number {
-  u32[0] = h << 16;
-  return f32[0];
-}
-
-/** f32 -> IEEE binary16 bits, round to nearest even, overflow to infinity, subnormals kept. */
-export function f32ToF16(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
-  // Unbiased exponent; f16 normals cover [-14, 15].
-  const e = exp - 127;
-  if (e > 15) return sign | 0x7c00;
-  if (e >= -14) {
-    // Normal: keep 10 mantissa bits, round the 13 dropped ones to nearest even (a carry may bump the exponent, even to inf).
-    let h = ((e + 15) << 10) | (mant >>> 13);
-    const rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h += 1;
-    return sign | h;
-  }
-  if (e < -25) return sign; // below half the smallest subnormal: rounds to zero
-  // Subnormal: value = mant' * 2^-24 with the implicit bit made explicit.
-  mant |= 0x800000;
-  const shift = -e - 14 + 13; // 14..24
-  let h = mant >>> shift;
-  const rest = mant & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  if (rest > half || (rest === half && (h & 1) === 1)) h += 1;
-  return sign | h;
-}
-
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /** Rounds every element through the wire dtype in place (identity for f32). */
 export function roundThroughWire(values: Float32Array, dtype: WireDType): void {
   if (dtype === 'f32') return;
-  const enc = dtype === 'f16' ? f32ToF16 : f32ToBf16;
-  const dec = dtype === 'f16' ? f16ToF32 : bf16ToF32;
+  const enc = dtype === 'f16' ? numberToF16 : numberToBf16;
+  const dec = dtype === 'f16' ? f16ToNumber : bf16ToNumber;
   for (let i = 0; i < values.length; i++) values[i] = dec(enc(values[i]));
 }

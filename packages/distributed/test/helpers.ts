@@ -1,8 +1,8 @@
 /** Test plumbing: a private nats-server on a free loopback port, and rank processes under node, bun or deno. */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { existsSync } from 'node:fs';
+import { startLocalNatsServer, type LocalNatsServer } from '@tessera/distributed';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
@@ -10,77 +10,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
 export const workers = resolve(here, 'workers');
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { freeLoopbackPort as freePort } from '@tessera/distributed';
+export type NatsServer = LocalNatsServer;
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const c = tcpConnect({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      res(true);
-    });
-    c.once('error', () => res(false));
-  });
-}
-
-export interface NatsServer {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** The nats-server binary: $NATS_SERVER, else Debian's /usr/sbin/nats-server (not on a user's PATH), else the PATH. */
-function natsServerBinary(): string {
-  if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
-  return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
-}
-
-/** Starts `nats-server -a 127.0.0.1 -p <free port> ...extra` and waits until it accepts connections. */
-export async function startNatsServer(extra: string[] = []): Promise<NatsServer> {
-  const port = await freePort();
-  let proc: ChildProcess;
-  try {
-    proc = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    throw new Error(`cannot start nats-server (install it: apt-get install nats-server): ${(e as Error).message}`);
-  }
-  let log = '';
-  proc.stderr!.on('data', (d) => (log += String(d)));
-  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
-  let spawnError: Error | null = null;
-  proc.once('error', (e) => (spawnError = e));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (spawnError) throw new Error(`cannot start nats-server (install it: apt-get install nats-server): ${(spawnError as Error).message}`);
-    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}: ${log}`);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`nats-server did not listen on 127.0.0.1:${port} within 10 s: ${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
+/** Starts this test file's private `nats-server -a 127.0.0.1 -p <free port> ...extra`. */
+export const startNatsServer = (extra: string[] = []): Promise<NatsServer> => startLocalNatsServer({ extraArgs: extra });
 
 export type Runtime = 'node' | 'bun' | 'deno';
 

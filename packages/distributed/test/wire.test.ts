@@ -1,42 +1,22 @@
 /** The wire formats and the sampler, in process (no server). */
 import { describe, expect, it } from 'vitest';
-import { DistributedSampler, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, referenceAllReduce, segmentRange } from '@tessera/distributed';
+import { DistributedSampler, referenceAllReduce, roundThroughWire, segmentRange } from '@tessera/distributed';
 
-describe('f16 / bf16 conversions round to nearest even', () => {
-  it('f16 against hand values', () => {
-    const cases: [number, number][] = [
-      [1, 0x3c00],
-      [-2, 0xc000],
-      [65504, 0x7bff], // largest finite
-      [65519.99, 0x7bff], // below the rounding midpoint to infinity
-      [65520, 0x7c00], // the midpoint rounds (to even) to infinity
-      [2 ** -14, 0x0400], // smallest normal
-      [2 ** -24, 0x0001], // smallest subnormal
-      [2 ** -25, 0x0000], // half of it: ties to even (zero)
-      [1.5 * 2 ** -25, 0x0001],
-      [1 + 2 ** -11, 0x3c00], // a tie between 1 and 1+2^-10: even is 1
-      [1 + 3 * 2 ** -11, 0x3c02], // a tie between 1+2^-10 and 1+2^-9: even is the upper
-      [Infinity, 0x7c00],
-      [-0, 0x8000],
-    ];
-    for (const [x, h] of cases) expect(f32ToF16(x), String(x)).toBe(h);
-    expect(Number.isNaN(f16ToF32(f32ToF16(NaN)))).toBe(true);
-    // Every finite f16 survives f16 -> f32 -> f16.
-    for (let h = 0; h < 0x10000; h++) {
-      if ((h & 0x7c00) === 0x7c00) continue;
-      expect(f32ToF16(f16ToF32(h))).toBe(h);
-    }
+describe('rounding through the wire formats (nearest even)', () => {
+  it('f16', () => {
+    const x = new Float32Array([1, 65504, 65519.99, 65520, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11, -0]);
+    roundThroughWire(x, 'f16');
+    // Largest finite, the midpoint to infinity rounds up, smallest subnormal, ties to even (zero; 1; 1 + 2^-9).
+    expect([...x]).toEqual([1, 65504, 65504, Infinity, 2 ** -24, 0, 2 ** -24, 1, 1 + 2 ** -9, -0]);
   });
 
-  it('bf16 against hand values', () => {
-    expect(f32ToBf16(1)).toBe(0x3f80);
-    expect(f32ToBf16(-1)).toBe(0xbf80);
-    expect(f32ToBf16(1 + 2 ** -8)).toBe(0x3f80); // tie: even is 1
-    expect(f32ToBf16(1 + 3 * 2 ** -8)).toBe(0x3f82); // tie: even is the upper
-    expect(f32ToBf16(1 + 2 ** -8 + 2 ** -20)).toBe(0x3f81); // above the tie
-    expect(bf16ToF32(0x4049)).toBe(3.140625);
-    expect(Number.isNaN(bf16ToF32(f32ToBf16(NaN)))).toBe(true);
-    expect(bf16ToF32(f32ToBf16(3.4e38))).toBe(Infinity);
+  it('bf16, and f32 is left alone', () => {
+    const x = new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, 3.4e38, NaN]);
+    const y = x.slice();
+    roundThroughWire(x, 'bf16');
+    expect([...x]).toEqual([1, 1 + 2 ** -6, 1 + 2 ** -7, Infinity, NaN]);
+    roundThroughWire(y, 'f32');
+    expect(y[2]).toBe(Math.fround(1 + 2 ** -8 + 2 ** -20));
   });
 });
 
