@@ -8,72 +8,12 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { initProcessGroupFromEnv, type ProcessGroup } from '@tessera/distributed';
+import { initProcessGroupFromEnv, startLocalNatsServer, type ProcessGroup } from '@tessera/distributed';
 import { hash32 } from '@tessera/core';
 import type { Io } from '../command.js';
 import { CliError } from '../errors.js';
 import type { Batch } from '../data/corpus.js';
-
-/** The nats-server binary: $NATS_SERVER, else Debian's /usr/sbin/nats-server (not on a user's PATH), else the PATH. */
-function natsServerBinary(): string {
-  if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
-  return existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-const listening = (port: number): Promise<boolean> =>
-  new Promise((res) => {
-    const c = tcpConnect({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      res(true);
-    });
-    c.once('error', () => res(false));
-  });
-
-/** Starts a private nats-server on 127.0.0.1 and returns its URL and a stop function. */
-async function startLocalServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const bin = natsServerBinary();
-  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  let failed: Error | null = null;
-  proc.stderr!.on('data', (d) => (log += String(d)));
-  proc.once('error', (e) => (failed = e));
-  const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
-    if (failed || proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      const why = failed ? (failed as Error).message : proc.exitCode !== null ? `exited with ${proc.exitCode}: ${log.trim()}` : 'not listening after 10 s';
-      throw new CliError(`--nproc needs a nats-server (${bin}: ${why}); install it (Debian: apt-get install nats-server) or pass --nats URL`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
 
 /** Prefixes every complete line of `chunk` (kept across chunks). */
 function lineWriter(prefix: string, write: (s: string) => void): (chunk: Buffer | string) => void {
@@ -94,7 +34,14 @@ function lineWriter(prefix: string, write: (s: string) => void): (chunk: Buffer 
  * at their collective timeout anyway).
  */
 export async function launchLocalRanks(nproc: number, args: readonly string[], natsUrl: string | undefined, io: Io): Promise<number> {
-  const server = natsUrl ? null : await startLocalServer();
+  let server: Awaited<ReturnType<typeof startLocalNatsServer>> | null = null;
+  if (!natsUrl) {
+    try {
+      server = await startLocalNatsServer();
+    } catch (e) {
+      throw new CliError(`--nproc needs a nats-server unless --nats names one: ${(e as Error).message}`);
+    }
+  }
   const url = natsUrl ?? server!.url;
   const runId = `train-${process.pid}-${Date.now().toString(36)}`;
   const bin = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
