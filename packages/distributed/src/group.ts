@@ -86,6 +86,8 @@ export interface TrafficStats {
   bytesReceived: number;
   messagesSent: number;
   messagesReceived: number;
+  /** Received messages dropped: not Tessera frames, or late for a collective that had already ended. */
+  messagesIgnored: number;
 }
 
 interface Delivered {
@@ -259,7 +261,7 @@ export class ProcessGroup {
   /** Largest message payload in bytes (header included). */
   readonly maxMessageBytes: number;
   readonly bucketBytes: number;
-  private readonly stats: TrafficStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+  private readonly stats: TrafficStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, messagesIgnored: 0 };
   private readonly prefix: string;
   private readonly nonce = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   private readonly box = new Map<string, Delivered>();
@@ -268,8 +270,6 @@ export class ProcessGroup {
   private seq = 0;
   /** Set when the group can no longer run collectives (destroyed, connection lost, or a collective failed). */
   private failure: Error | null = null;
-  /** Messages that were not Tessera frames or belonged to a finished collective. */
-  private ignored = 0;
 
   /** @internal Use `initProcessGroup`. */
   constructor(
@@ -436,7 +436,7 @@ export class ProcessGroup {
     const h = decodeHeader(data);
     // Not ours, or left over from a collective that already finished (or failed).
     if (h === null || h.seq < this.seq - 1 || h.src >= this.worldSize) {
-      this.ignored += 1;
+      this.stats.messagesIgnored += 1;
       return;
     }
     const k = this.key(h.seq, h.kind, h.src, h.chunk);

@@ -32,6 +32,7 @@ async function checkRun(N: number, sizes: number[], op: 'sum' | 'mean', wire: Wi
     for (const r of out) {
       const line = results(r).find((l) => l.size === n)!;
       expect(line.sha, `rank ${r.rank} (${runtimes?.[r.rank] ?? 'node'}), size ${n}`).toBe(want);
+      expect(line.messagesIgnored).toBe(0);
     }
   }
   // The broadcast from the last rank reached everyone exactly.

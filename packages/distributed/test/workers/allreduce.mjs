@@ -36,6 +36,7 @@ try {
         bytesReceived: after.bytesReceived - before.bytesReceived,
         messagesSent: after.messagesSent - before.messagesSent,
         messagesReceived: after.messagesReceived - before.messagesReceived,
+        messagesIgnored: after.messagesIgnored,
       });
     }
     // broadcast from the last rank, then a barrier: checks both collectives on every runtime.
