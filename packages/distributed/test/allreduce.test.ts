@@ -88,6 +88,11 @@ describe('allReduce across processes equals the fixed-order reference bit for bi
     }
   });
 
+  it('3 ranks, sum, 16,000,057 elements (64 MB) in the default 16 MiB buckets and 1 MiB messages', async () => {
+    const out = await checkRun(3, [16_000_057], 'sum', 'f32');
+    for (const r of out) console.log(`rank ${r.rank}: 64 MB all-reduce over 3 ranks in ${Math.round(results(r)[0].ms as number)} ms`);
+  });
+
   it('f16 and bf16 on the wire: the reference with the same rounding, on every rank', async () => {
     for (const [N, op, wire] of [[3, 'mean', 'f16'], [2, 'sum', 'bf16']] as const) {
       const out = await checkRun(N, [7, 100_003], op, wire);
