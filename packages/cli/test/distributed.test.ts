@@ -1,9 +1,19 @@
 // `tessera train --nproc 2`: two local ranks over a nats-server the launcher starts on a free loopback
 // port; the run matches one process at the same global batch, and only rank 0 prints and checkpoints.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir as makeTempDir } from './helpers.js';
+
+const made: string[] = [];
+const tempDir = (): string => {
+  const d = makeTempDir();
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 const TINY = ['--preset', 'tiny', '--steps', '6', '--eval-every', '3', '--eval-iters', '1', '--sample', '0', '--seed', '3'];
 const history = (dir: string) => (JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as { history: { train: [number, number][]; val: [number, number][] } }).history;
