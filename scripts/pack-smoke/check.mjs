@@ -8,6 +8,7 @@ import { GPT2 } from '@tessera/models';
 import { perplexityFromLosses } from '@tessera/metrics';
 import { WebGPUBackend, webgpu } from '@tessera/webgpu';
 import { EXIT, main } from '@tessera/cli';
+import { DistributedSampler, initProcessGroup } from '@tessera/distributed';
 
 const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
 const fail = (message) => {
@@ -16,7 +17,7 @@ const fail = (message) => {
 };
 
 // Imports by name: each entry point loads and has what its README promises.
-for (const [name, value] of Object.entries({ ReferenceBackend, createWasmBackend, WebGPUBackend, webgpu, main })) {
+for (const [name, value] of Object.entries({ ReferenceBackend, createWasmBackend, WebGPUBackend, webgpu, main, initProcessGroup, DistributedSampler })) {
   if (typeof value !== 'function') fail(`${name} is ${typeof value}, not a function`);
 }
 
@@ -45,7 +46,7 @@ for (let step = 0; step < 12; step++) {
 const [first, last] = [losses[0], losses.at(-1)];
 if (!(Number.isFinite(last) && last < 0.7 * first)) fail(`the loss did not fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
 console.log(
-  `pack smoke (${runtime}): 7 packages imported by name; ${backend.constructor.name}: GPT-2 loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${losses.length} AdamW steps (perplexity ${perplexityFromLosses([last]).toFixed(2)})`,
+  `pack smoke (${runtime}): 8 packages imported by name; ${backend.constructor.name}: GPT-2 loss ${first.toFixed(3)} -> ${last.toFixed(3)} in ${losses.length} AdamW steps (perplexity ${perplexityFromLosses([last]).toFixed(2)})`,
 );
 x.dispose();
 y.dispose();

@@ -10,6 +10,7 @@ import { loadCheckpointState, type TrainSettings } from '../train/checkpoint.js'
 import { PRESETS, PRESET_NAMES, type PresetName } from '../train/presets.js';
 import { train as runTraining } from '../train/trainer.js';
 import { findCheckpointDir } from '../data/files.js';
+import { joinTrainingGroup, launchLocalRanks, silentIo } from '../train/distributed.js';
 
 const spec = defineCommand({
   name: 'train',
@@ -48,11 +49,17 @@ const spec = defineCommand({
     stopAt: { type: 'int', min: 1, placeholder: '<step>', help: 'save and stop after this step (continue later with --resume)' },
     sample: { type: 'int', min: 0, default: 300, help: 'tokens of sample text to generate at the end (0: none)' },
     prompt: { type: 'string', default: 'The whale ', help: 'prompt of the final sample' },
+    nproc: { type: 'int', min: 1, max: 256, help: 'data-parallel: start this many local ranks (and a nats-server on a free loopback port unless --nats is given)' },
+    nats: { type: 'string', placeholder: '<url>', help: 'data-parallel: the NATS server of the run (default: $TESSERA_NATS_URL)' },
+    rank: { type: 'int', min: 0, help: 'data-parallel: this process is rank <n> of --world-size (rank 0 prints, validates and checkpoints)' },
+    worldSize: { type: 'int', min: 1, max: 65535, help: 'data-parallel: number of ranks; each takes --batch / n rows of every batch' },
+    runId: { type: 'string', placeholder: '<id>', help: 'data-parallel: names the run on the NATS server (default: $TESSERA_RUN_ID)' },
   },
   examples: [
     'tessera train --steps 2000 --out checkpoints/moby',
     'tessera train --data shakespeare.txt --preset medium --steps 5000 --eval-every 250',
     'tessera train --out checkpoints/moby --resume',
+    'tessera train --nproc 2 --steps 500   # two local ranks, data-parallel',
   ],
 });
 
@@ -103,6 +110,22 @@ export const train = command(spec, async ({ options: o, given }, io) => {
     throw new UsageError(`tessera train: --stop-at ${o.stopAt} is beyond --steps ${settings.steps}`, 'train');
   }
 
+  const ranks = o.nproc ?? o.worldSize ?? 1;
+  if (o.nproc !== undefined && (o.rank !== undefined || o.worldSize !== undefined)) {
+    throw new UsageError('tessera train: --nproc starts its own ranks; --rank and --world-size are for one rank of a run started elsewhere', 'train');
+  }
+  if ((o.rank === undefined) !== (o.worldSize === undefined)) throw new UsageError('tessera train: --rank and --world-size go together', 'train');
+  if (o.rank !== undefined && o.rank >= ranks) throw new UsageError(`tessera train: --rank ${o.rank} must be below --world-size ${ranks}`, 'train');
+  if (settings.batch % ranks !== 0) throw new UsageError(`tessera train: --batch ${settings.batch} must divide evenly over ${ranks} ranks`, 'train');
+  if (o.nproc !== undefined) {
+    // The same command for every rank, minus the launcher's own flags.
+    const args = [...given]
+      .filter((k) => k !== 'nproc' && k !== 'nats' && k !== 'runId')
+      .flatMap((k) => (typeof o[k] === 'boolean' ? [`--${kebab(k)}`] : [`--${kebab(k)}`, String(o[k])]));
+    return launchLocalRanks(o.nproc, args, o.nats, io);
+  }
+  const group = o.rank !== undefined ? await joinTrainingGroup(o) : undefined;
+
   await ready();
   const result = await runTraining(
     {
@@ -117,8 +140,9 @@ export const train = command(spec, async ({ options: o, given }, io) => {
       stopAt: o.stopAt,
       sampleTokens: o.sample,
       samplePrompt: o.prompt,
+      group,
     },
-    io,
-  );
+    group && group.rank !== 0 ? silentIo : io,
+  ).finally(() => group?.destroy());
   return result.interrupted ? EXIT.interrupted : EXIT.ok;
 });

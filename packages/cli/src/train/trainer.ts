@@ -15,6 +15,7 @@ import { manualSeed, noGrad, tensor, type Tensor } from '@tessera/tensor';
 import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { perplexityFromLosses } from '@tessera/metrics';
 import { CharTokenizer, GPT2, loadGPT2Tokenizer, type SavableTokenizer } from '@tessera/models';
+import { DistributedDataParallel, type ProcessGroup } from '@tessera/distributed';
 import type { Io } from '../command.js';
 import { CliError } from '../errors.js';
 import { loadCorpus, TokenSplit, type Batch } from '../data/corpus.js';
@@ -23,6 +24,7 @@ import { Progress, fmtDuration, fmtRate } from '../ui/progress.js';
 import { lossCurveSvg } from '../ui/svg.js';
 import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 import { loadCheckpointState, saveCheckpoint, type Cadence, type History, type TrainSettings, type TrainerState } from './checkpoint.js';
+import { dropoutSeed, rowBlock } from './distributed.js';
 
 /** Adam's moment decay rates (nanoGPT's choice for small character models). */
 const BETAS: [number, number] = [0.9, 0.99];
@@ -41,6 +43,8 @@ export interface TrainRun {
   /** Characters/tokens of sample text printed at the end (0: none). */
   sampleTokens: number;
   samplePrompt: string;
+  /** Data-parallel group: each rank trains on its row block of every batch; only rank 0 validates and checkpoints. */
+  group?: ProcessGroup;
 }
 
 /** The end of a run. */
@@ -135,6 +139,8 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
 
   const opt = new AdamW(model.flat.groups(settings.weightDecay), { lr: settings.lr, betas: BETAS, weightDecay: settings.weightDecay });
   const sched = new WarmupCosineLR(opt, { warmupSteps: settings.warmup, totalSteps: settings.steps, minLr: settings.minLr });
+  const group = run.group;
+  const lead = (group?.rank ?? 0) === 0;
   let rng = new Rng(settings.seed);
   let step = 0;
   let tokensSeen = 0;
@@ -151,6 +157,8 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     history.val = saved.state.history.val;
   }
 
+  // Rank 0's weights on every rank (they agree already when no rank resumed differently).
+  const ddp = group ? await DistributedDataParallel.create(model, opt, group) : null;
   const params = model.numParameters();
   const { train: trainTokens, val: valTokens } = data.split;
   log(
@@ -206,12 +214,18 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
 
   let finalVal: { loss: number; perplexity: number } | undefined;
   try {
-    if (step === 0 && cadence.evalEvery > 0) validate();
+    if (lead && step === 0 && cadence.evalEvery > 0) validate();
     const end = Math.min(settings.steps, run.stopAt ?? Infinity);
     while (step < end && !interrupted) {
-      manualSeed(hash32(settings.seed, step) | 0);
+      manualSeed(dropoutSeed(hash32(settings.seed, step) | 0, group));
       const b = data.split.sample(rng, settings.batch);
-      const loss = lossOf(model, b, (l) => l.backward());
+      let loss = lossOf(model, group ? rowBlock(b, group) : b, (l) => l.backward());
+      if (ddp) {
+        // One collective: the mean gradient, the mean loss, and whether any rank was interrupted (all stop at one step).
+        const [mean, stop] = await ddp.allReduceGradients([loss, interrupted ? 1 : 0]);
+        loss = mean;
+        interrupted ||= stop > 0;
+      }
       if (!Number.isFinite(loss)) {
         throw new CliError(`the loss became ${loss} at step ${step + 1}; lower --lr (now ${settings.lr}) or --grad-clip`);
       }
@@ -225,12 +239,12 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
       tokensThisRun += b.batch * b.context;
       history.train.push([step, loss]);
       progress.update({ step, loss, lr, rate: tokensThisRun / runSeconds(), rateUnit: 'tok' });
-      if (cadence.evalEvery > 0 && step % cadence.evalEvery === 0 && step !== settings.steps) validate();
-      if (cadence.saveEvery > 0 && step % cadence.saveEvery === 0 && step !== settings.steps && step !== end) await checkpoint('periodic');
+      if (lead && cadence.evalEvery > 0 && step % cadence.evalEvery === 0 && step !== settings.steps) validate();
+      if (lead && cadence.saveEvery > 0 && step % cadence.saveEvery === 0 && step !== settings.steps && step !== end) await checkpoint('periodic');
       await yieldToEvents();
     }
-    if (step === settings.steps && !interrupted) finalVal = history.val.at(-1)?.[0] === step ? toVal(history.val.at(-1)![1]) : validate();
-    if (lastSaved !== step) await checkpoint(interrupted ? 'interrupted' : step === settings.steps ? 'final' : `--stop-at ${run.stopAt}`);
+    if (lead && step === settings.steps && !interrupted) finalVal = history.val.at(-1)?.[0] === step ? toVal(history.val.at(-1)![1]) : validate();
+    if (lead && lastSaved !== step) await checkpoint(interrupted ? 'interrupted' : step === settings.steps ? 'final' : `--stop-at ${run.stopAt}`);
     progress.finish();
   } finally {
     process.off('SIGINT', onSigint);
