@@ -16,10 +16,10 @@
 // (a few ulp of |2u|) is amplified by exp into a relative error of ~|2u| * 2e-7, i.e. up to
 // ~1.6e-5 at x = -10 where |gelu| < 1e-36; an absolute floor of 1e-20 covers that tail.
 import { KERNEL_NAMES, type UnaryOp } from '@tessera/core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { elementwiseSuites, type ElementwiseOptions, type Tol } from '../../core/test/conformance/elementwise.js';
 import { randomConformance } from '../../core/test/conformance/random.js';
-import { WebGPUBackend } from '../src/index.js';
+import type { WebGPUBackend } from '../src/index.js';
 import { describeGPU, expectClose, expectSameValues, randF32, rng } from './helpers.js';
 
 const TRANSCENDENTAL: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'pow']);
@@ -50,9 +50,11 @@ const OPTS: ElementwiseOptions = {
   copyToBroadcastViews: false,
 };
 
-describe('backend coverage', () => {
+describeGPU('backend coverage', (twin) => {
+  // The kernels are installed per instance from the backend's kernel table (bindKernels).
   it('every kernel named in KERNEL_NAMES is a method of WebGPUBackend', () => {
-    const missing = KERNEL_NAMES.filter((k) => typeof (WebGPUBackend.prototype as unknown as Record<string, unknown>)[k] !== 'function');
+    const be: WebGPUBackend = twin().dev;
+    const missing = KERNEL_NAMES.filter((k) => typeof (be as unknown as Record<string, unknown>)[k] !== 'function');
     expect(missing).toEqual([]);
   });
 });

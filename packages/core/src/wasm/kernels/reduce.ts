@@ -3,10 +3,9 @@
 // Threads: a reduction is split over its `outer` slices and (log-)softmax over rows, in
 // contiguous ranges; each output element is still computed by one thread in the same
 // order, so the bits do not depend on the thread count.
-import type { ReduceOp, ReduceParams, SoftmaxBackwardParams, SoftmaxParams } from '../../backend.js';
+import type { ReduceParams, SoftmaxBackwardParams, SoftmaxParams } from '../../backend.js';
 import { chunkRanges, type Split, type WasmContext } from '../context.js';
-
-const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, mean: 1, max: 2, min: 3, argmax: 4, argmin: 5 };
+import { REDUCE_CODE } from '../../generated/op-codes.js';
 
 /**
  * Elements (rows x cols, outer x axisLen x inner) from which a row-wise kernel that does a

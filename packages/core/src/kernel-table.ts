@@ -1,0 +1,94 @@
+/**
+ * Kernel tables: how a backend supplies its kernels. A backend writes one function per
+ * kernel, `(ctx, params) => void`, over whatever context its kernels need (a WasmContext,
+ * a GpuContext, the reference backend's typed-array views), and `bindKernels` turns the
+ * table into the backend's kernel methods. Each installed method runs the kernel's shared
+ * validator (`VALIDATORS`) before the table entry, so every backend validates every call
+ * the same way and no backend repeats the validate-then-dispatch step per kernel.
+ */
+
+import {
+  KERNEL_NAMES,
+  PRIMITIVE_KERNELS,
+  type FusedKernelName,
+  type KernelName,
+  type ParamsOf,
+  type PrimitiveKernelName,
+} from './backend.js';
+import { ArgumentError, UnsupportedError } from './errors.js';
+import { VALIDATORS, type Validator } from './validate.js';
+
+/** One kernel's implementation over context `Ctx`; its params are already validated. */
+export type KernelImpl<Ctx, K extends KernelName> = (ctx: Ctx, p: ParamsOf<K>) => void;
+
+/** A backend's kernels over context `Ctx`: every primitive, and the fused kernels it has. */
+export type KernelTable<Ctx> = { readonly [K in PrimitiveKernelName]: KernelImpl<Ctx, K> } & {
+  readonly [K in FusedKernelName]?: KernelImpl<Ctx, K>;
+};
+
+/** A table with every kernel, fused ones included (a backend typed `AllKernels` binds one). */
+export type FullKernelTable<Ctx> = { readonly [K in KernelName]: KernelImpl<Ctx, K> };
+
+/**
+ * Work around every kernel call of one backend. `before` runs ahead of validation (WebGPU:
+ * throw if the device was destroyed), `after` once the kernel returned (WebGPU: bound the
+ * index checks still queued). A hook that throws ends the call with its error.
+ */
+export interface KernelHooks {
+  before?(name: KernelName): void;
+  after?(name: KernelName): void;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(KERNEL_NAMES);
+
+/**
+ * Installs on `target` one method per kernel in `table`: it validates its params with the
+ * kernel's shared validator (against `target.name`, the backend that owns valid storage),
+ * then calls the table entry with `ctx`. Kernels the table leaves out are not installed,
+ * so a fused kernel a backend lacks stays undefined (`fusedKernel` sees that).
+ *
+ * Throws an UnsupportedError naming the first primitive the table lacks (every backend must
+ * supply them), and an ArgumentError naming an entry that is not a kernel, both before
+ * anything is installed. The methods are own, non-enumerable, writable properties, so tests
+ * can still wrap one.
+ */
+export function bindKernels<Ctx>(target: { readonly name: string }, ctx: Ctx, table: KernelTable<Ctx>, hooks: KernelHooks = {}): void {
+  const entries = table as Readonly<Partial<Record<string, unknown>>>;
+  for (const k of PRIMITIVE_KERNELS) {
+    if (typeof entries[k] !== 'function') {
+      throw new UnsupportedError(`backend '${target.name}': its kernel table has no '${k}' kernel, and every backend must supply the primitives (${PRIMITIVE_KERNELS.join(', ')})`);
+    }
+  }
+  for (const k of Object.keys(entries)) {
+    if (!KNOWN.has(k)) throw new ArgumentError(`backend '${target.name}': kernel table entry '${k}' is not a kernel (kernels: ${KERNEL_NAMES.join(', ')})`);
+    // An entry left undefined is a kernel left out (a fused kernel a table adds conditionally).
+    if (entries[k] !== undefined && typeof entries[k] !== 'function') {
+      throw new ArgumentError(`backend '${target.name}': kernel table entry '${k}' is a ${typeof entries[k]}, not a function`);
+    }
+  }
+  for (const name of KERNEL_NAMES) {
+    const impl = entries[name] as KernelImpl<Ctx, typeof name> | undefined;
+    if (!impl) continue;
+    Object.defineProperty(target, name, { value: kernelMethod(target, name, VALIDATORS[name] as Validator<typeof name>, impl, ctx, hooks), writable: true, configurable: true, enumerable: false });
+  }
+}
+
+/**
+ * The method of kernel `name`. Without hooks it is validate + call and nothing else: small
+ * elementwise calls are dominated by this host-side overhead.
+ */
+function kernelMethod<Ctx, K extends KernelName>(target: { readonly name: string }, name: K, validate: Validator<K>, impl: KernelImpl<Ctx, K>, ctx: Ctx, hooks: KernelHooks): (p: ParamsOf<K>) => void {
+  const { before, after } = hooks;
+  if (!before && !after) {
+    return (p) => {
+      validate(target.name, p);
+      impl(ctx, p);
+    };
+  }
+  return (p) => {
+    before?.call(hooks, name);
+    validate(target.name, p);
+    impl(ctx, p);
+    after?.call(hooks, name);
+  };
+}
