@@ -11,7 +11,7 @@
  */
 
 /** Elementwise f32 -> f32 ops (`pow` takes its exponent as UnaryParams.alpha). */
-export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'pow', 'square', 'reciprocal', 'sign', 'step'] as const;
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'pow', 'square', 'reciprocal', 'sign', 'step', 'silu'] as const;
 
 /** Elementwise (f32, f32) -> f32 ops; the comparisons give 1 or 0. */
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;

@@ -22,7 +22,7 @@ import { randomConformance } from '../../core/test/conformance/random.js';
 import type { WebGPUBackend } from '../src/index.js';
 import { describeGPU, expectClose, expectSameValues, randF32, rng } from './helpers.js';
 
-const TRANSCENDENTAL: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'pow']);
+const TRANSCENDENTAL: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'silu', 'pow']);
 const ROUNDED: ReadonlySet<string> = new Set(['sqrt', 'rsqrt', 'reciprocal', 'div']);
 const RTOL_TRANSCENDENTAL = 2e-6;
 const RTOL_GELU = 1e-5;
@@ -120,6 +120,7 @@ describeGPU('transcendental accuracy against float64', (twin) => {
     ['log', [...linspace(1e-30, 1, 10001), ...linspace(0.5, 2, 4001), ...linspace(1, 3e38, 10001)], Math.log, 0, RTOL_TRANSCENDENTAL],
     ['tanh', [...linspace(-20, 20, 20001), ...linspace(-1e-3, 1e-3, 2001)], Math.tanh, 0, RTOL_TRANSCENDENTAL],
     ['sigmoid', linspace(-80, 80, 20001), (x) => 1 / (1 + Math.exp(-x)), 0, RTOL_TRANSCENDENTAL],
+    ['silu', linspace(-80, 80, 20001), (x) => x / (1 + Math.exp(-x)), 0, RTOL_TRANSCENDENTAL],
     ['gelu', linspace(-9.9, 8, 20001), gelu64, 1e-20, RTOL_GELU],
   ];
   for (const [op, xs, exact, floor, rtol] of cases) {

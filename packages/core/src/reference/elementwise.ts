@@ -25,6 +25,7 @@ const UNARY: { readonly [K in UnaryOp]: (x: number, alpha: number) => number } =
   reciprocal: (x) => 1 / x,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
   step: (x) => (x > 0 ? 1 : 0),
+  silu: (x) => x * sigmoid(x),
 };
 
 /** Scalar definition of each binary op (comparisons give 1 or 0), keyed by every BinaryOp. */

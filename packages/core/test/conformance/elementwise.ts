@@ -57,6 +57,7 @@ const UNARY_DOMAIN: { readonly [K in UnaryOp]: readonly [number, number] } = {
   reciprocal: [-6, 6],
   sign: [-6, 6],
   step: [-6, 6],
+  silu: [-10, 10],
 };
 
 /** Checks `got` against `ref` under `tol`. */

@@ -30,7 +30,7 @@ export const EW_HEAVY_PARALLEL_MIN = 4096;
 const ALIGN = 16;
 
 /** Unary ops of tens of instructions per vector (EW_HEAVY_PARALLEL_MIN). */
-const HEAVY_UNARY: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'pow']);
+const HEAVY_UNARY: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'silu', 'pow']);
 
 /** An operand of a strided loop: byte address of its first element and per-dim strides (elements). */
 interface Operand {
