@@ -16,14 +16,14 @@ import type { WasmExportName } from '../../generated/wasm-exports.js';
 /**
  * Elements from which a cheap elementwise call (add, mul, copy, fill, ...: a few
  * instructions per vector, bound by memory) runs on two threads: the two-thread crossover of
- * ew_binary_flat (add), 65536 elements (x1.14 there, x0.84 at 32768), measured by
- * `node benchmarks/threads-crossover.mjs` on the 2-core benchmark machine (docs/benchmarks.md).
+ * ew_binary_flat (add), measured by `node benchmarks/threads-crossover.mjs` (its results:
+ * docs/benchmarks.md).
  */
 export const EW_PARALLEL_MIN = 65536;
 /**
- * The same for transcendental ops (exp, log, tanh, sigmoid, GELU forward and backward, pow,
- * normal random numbers: tens of instructions per vector): ew_unary_flat (gelu) crosses
- * over at 2048 elements (x1.12; x0.89 at 1024); twice that for margin.
+ * The same for transcendental ops (exp, log, tanh, sigmoid, silu, GELU forward and backward,
+ * pow, normal random numbers: tens of instructions per vector): twice the crossover of
+ * ew_unary_flat (gelu), for margin.
  */
 export const EW_HEAVY_PARALLEL_MIN = 4096;
 /** Ranges start on multiples of 16 elements: whole vectors and whole 64-byte cache lines. */

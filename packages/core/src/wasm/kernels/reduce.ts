@@ -10,13 +10,13 @@ import { REDUCE_CODE } from '../../generated/op-codes.js';
 /**
  * Elements (rows x cols, outer x axisLen x inner) from which a row-wise kernel that does a
  * few operations per element (reductions, layerNorm, selects) runs on two threads: the
- * two-thread crossover of norm_layer_norm over 256-column rows, 65536 (x1.32 there, x0.97 at
- * 32768), measured by `node benchmarks/threads-crossover.mjs` (docs/benchmarks.md).
+ * two-thread crossover of norm_layer_norm over 256-column rows, measured by
+ * `node benchmarks/threads-crossover.mjs` (its results: docs/benchmarks.md).
  */
 export const ROWS_PARALLEL_MIN = 65536;
 /**
- * The same for row kernels built on exp (softmax, log-softmax backward, cross-entropy):
- * red_softmax over 256-column rows crosses over at 2048 (x1.08; x1.40 at 4096).
+ * The same for row kernels built on exp (softmax, log-softmax backward, cross-entropy): the
+ * crossover of red_softmax over 256-column rows, doubled for margin.
  */
 export const SOFTMAX_PARALLEL_MIN = 4096;
 
