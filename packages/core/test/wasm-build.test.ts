@@ -2,20 +2,16 @@
 // build's real exports, the op codes follow the op lists, relaxed-SIMD detection agrees with
 // the relaxed build itself, and the builds are loaded lazily (a bundle that never creates a
 // wasm backend carries none of their base64).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rolldown } from 'rolldown';
 import { describe, expect, it } from 'vitest';
 import { BINARY_CODE, REDUCE_CODE, UNARY_CODE, U_IDENT, U_ONE, U_POW_HALF } from '../src/generated/op-codes.js';
 import { WASM_EXPORT_NAMES } from '../src/generated/wasm-exports.js';
 import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from '../src/ops.js';
 import { loadWasmBuild, relaxedSimdSupported } from '../src/wasm/backend.js';
+import { bundleChunks, chunksWithWasm, staticallyLoaded } from './bundle.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The base64 of "\0asm", the start of every wasm binary. */
-const WASM_MAGIC_B64 = 'AGFzbQ';
 
 describe('generated from the build', () => {
   it('WasmExports names exactly the function exports of every build', async () => {
@@ -42,33 +38,29 @@ describe('generated from the build', () => {
   });
 });
 
-/** Bundles `source` (an ES module importing @tessera/core's build) for the browser; the chunks. */
-async function bundle(source: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-bundle-'));
-  try {
-    const input = join(dir, 'entry.js');
-    writeFileSync(input, source);
-    const b = await rolldown({ input, platform: 'browser', logLevel: 'silent', resolve: { alias: { '@tessera/core': join(root, 'dist', 'index.js') } } });
-    const { output } = await b.generate({ format: 'esm' });
-    await b.close();
-    return output.filter((o) => o.type === 'chunk');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Bundles `source`, which imports @tessera/core's build (dist/). */
+function bundle(source: string, treeshake = true) {
+  return bundleChunks(source, { alias: { '@tessera/core': join(root, 'dist', 'index.js') }, treeshake });
 }
+
+const REFERENCE_ONLY = `import { ReferenceBackend } from '@tessera/core';\nexport const be = new ReferenceBackend();\n`;
 
 describe('lazy wasm builds', () => {
   it('a bundle that only uses the reference backend carries no wasm', async () => {
-    const chunks = await bundle(`import { ReferenceBackend } from '@tessera/core';\nexport const be = new ReferenceBackend();\n`);
-    const main = chunks.find((c) => c.isEntry)!;
-    expect(main.code).toContain('"reference"');
-    for (const c of chunks) expect(c.code.includes(WASM_MAGIC_B64), `${c.fileName} holds wasm base64`).toBe(false);
+    const chunks = await bundle(REFERENCE_ONLY);
+    expect(chunks.find((c) => c.isEntry)!.code).toContain('"reference"');
+    expect(chunksWithWasm(chunks)).toEqual([]);
   });
 
-  it('a bundle that creates a wasm backend keeps each build in a chunk of its own, outside the entry', async () => {
+  it('loading @tessera/core unbundled (every static import) loads no wasm: the builds are reached only by import()', async () => {
+    const chunks = await bundle(REFERENCE_ONLY, false);
+    expect(chunksWithWasm(staticallyLoaded(chunks))).toEqual([]);
+    expect(chunksWithWasm(chunks).length).toBe(4);
+  });
+
+  it('a bundle that creates a wasm backend keeps each build in a chunk of its own, loaded by import()', async () => {
     const chunks = await bundle(`import { createWasmBackend } from '@tessera/core';\nexport const be = await createWasmBackend();\n`);
-    const main = chunks.find((c) => c.isEntry)!;
-    expect(main.code.includes(WASM_MAGIC_B64)).toBe(false);
-    expect(chunks.filter((c) => !c.isEntry && c.code.includes(WASM_MAGIC_B64)).length).toBe(4);
+    expect(chunksWithWasm(staticallyLoaded(chunks))).toEqual([]);
+    expect(chunksWithWasm(chunks).length).toBe(4);
   });
 });
