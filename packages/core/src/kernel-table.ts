@@ -50,7 +50,8 @@ const KNOWN: ReadonlySet<string> = new Set(KERNEL_NAMES);
  * Throws an UnsupportedError naming the first primitive the table lacks (every backend must
  * supply them), and an ArgumentError naming an entry that is not a kernel, both before
  * anything is installed. The methods are own, non-enumerable, writable properties, so tests
- * can still wrap one.
+ * can still wrap one; being own properties, they also shadow a subclass's method of the same
+ * name: a subclass changes a kernel through the table it binds, not by overriding.
  */
 export function bindKernels<Ctx>(target: { readonly name: string }, ctx: Ctx, table: KernelTable<Ctx>, hooks: KernelHooks = {}): void {
   const entries = table as Readonly<Partial<Record<string, unknown>>>;
@@ -91,4 +92,36 @@ function kernelMethod<Ctx, K extends KernelName>(target: { readonly name: string
     impl(ctx, p);
     after?.call(hooks, name);
   };
+}
+
+/** The kernel-named members of `M`. */
+type KernelKeys<M> = Extract<keyof M, KernelName>;
+
+/**
+ * The table entries a kernel family module supplies: its exports named like a kernel
+ * (`unary`, `softmax`, ...), each `(ctx, params) => void`; other exports (helpers,
+ * thresholds) are left out. A backend's table spreads one call per family, and its
+ * `FullKernelTable<Ctx>` / `KernelTable<Ctx>` type checks that every kernel it needs is there
+ * with the right signature:
+ *
+ *   const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew), ...kernelsOf(red), ... };
+ */
+export function kernelsOf<M extends object>(family: M): Pick<M, KernelKeys<M>> {
+  const out: Record<string, unknown> = {};
+  for (const k of KERNEL_NAMES) if (k in family) out[k] = (family as Record<string, unknown>)[k];
+  return out as Pick<M, KernelKeys<M>>;
+}
+
+/**
+ * `kernelsOf(family)` for a family whose kernels take a part of the backend's context:
+ * each entry calls the family's kernel on `inner(ctx)` (WebGPU: the GpuContext of a context
+ * that also holds the index checks).
+ */
+export function kernelsVia<Outer, Inner, M extends Partial<FullKernelTable<Inner>>>(family: M, inner: (ctx: Outer) => Inner): { [K in KernelKeys<M>]: KernelImpl<Outer, K> } {
+  const out: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(kernelsOf(family))) {
+    const impl = f as KernelImpl<Inner, KernelName>;
+    out[k] = (ctx: Outer, p: ParamsOf<KernelName>) => impl(inner(ctx), p);
+  }
+  return out as { [K in KernelKeys<M>]: KernelImpl<Outer, K> };
 }

@@ -13,7 +13,7 @@ import {
   type PrimitiveKernelName,
 } from '../src/backend.js';
 import { ArgumentError, BoundsError, UnsupportedError } from '../src/errors.js';
-import { bindKernels, type KernelTable } from '../src/kernel-table.js';
+import { bindKernels, kernelsOf, kernelsVia, type KernelTable } from '../src/kernel-table.js';
 import { ReferenceBackend } from '../src/reference/backend.js';
 import { VALIDATORS } from '../src/validate.js';
 
@@ -91,5 +91,17 @@ describe('bindKernels', () => {
     calls.length = 0;
     expect(() => target.fill({ out: { storage: out, offset: 0 }, n: 5, value: 1, dtype: 'f32' })).toThrow(BoundsError);
     expect(calls).toEqual(['before fill']);
+  });
+});
+
+describe('kernelsOf / kernelsVia', () => {
+  it('take a family module\'s kernel-named exports only, and kernelsVia calls them on a part of the context', () => {
+    const family = { unary: vi.fn(), softmax: vi.fn(), rowParts: () => 0, EW_PARALLEL_MIN: 65536 };
+    expect(Object.keys(kernelsOf(family)).sort()).toEqual(['softmax', 'unary']);
+    const via = kernelsVia(family, (outer: { inner: string }) => outer.inner);
+    expect(Object.keys(via).sort()).toEqual(['softmax', 'unary']);
+    const p = { rows: 1, cols: 1 } as never;
+    via.softmax({ inner: 'gpu' }, p);
+    expect(family.softmax).toHaveBeenCalledWith('gpu', p);
   });
 });

@@ -18,6 +18,8 @@ import {
   UnsupportedError,
   bindKernels,
   checkDense,
+  kernelsOf,
+  kernelsVia,
   checkStorage,
   type AllKernels,
   type ArrayFor,
@@ -70,35 +72,21 @@ export interface WebGPUBackendInit {
 /** Checks queued beyond this are read back in the background (bounds the status buffers). */
 const MAX_PENDING_CHECKS = 16 * 1024;
 
+/** The GpuContext every family but select runs on. */
+const gpu = (h: sel.SelectHost) => h.ctx;
+
 /**
- * The WGSL kernels, over the context plus the index checks (which only the kernels that
- * take indices use: they queue a status slot the next read or sync inspects).
+ * The WGSL kernels, one module per family, over the context plus the index checks (which only
+ * the select family uses: it queues a status slot the next read or sync inspects).
  */
 const KERNELS: FullKernelTable<sel.SelectHost> = {
-  matmul: (h, p) => mm.matmul(h.ctx, p),
-  unary: (h, p) => ew.unary(h.ctx, p),
-  binary: (h, p) => ew.binary(h.ctx, p),
-  where: (h, p) => ew.where(h.ctx, p),
-  copy: (h, p) => ew.copy(h.ctx, p),
-  cast: (h, p) => ew.cast(h.ctx, p),
-  fill: (h, p) => ew.fill(h.ctx, p),
-  random: (h, p) => ew.random(h.ctx, p),
-  reduce: (h, p) => red.reduce(h.ctx, p),
-  softmax: (h, p) => red.softmax(h.ctx, p),
-  softmaxBackward: (h, p) => red.softmaxBackward(h.ctx, p),
-  layerNorm: (h, p) => norm.layerNorm(h.ctx, p),
-  layerNormBackward: (h, p) => norm.layerNormBackward(h.ctx, p),
-  geluBackward: (h, p) => ew.geluBackward(h.ctx, p),
-  indexSelect: sel.indexSelect,
-  indexAdd: sel.indexAdd,
-  gather: sel.gather,
-  scatterAdd: sel.scatterAdd,
-  crossEntropy: sel.crossEntropy,
-  crossEntropyBackward: sel.crossEntropyBackward,
-  attention: (h, p) => attn.attention(h.ctx, p),
-  attentionBackward: (h, p) => attn.attentionBackward(h.ctx, p),
-  sgdStep: (h, p) => opt.sgdStep(h.ctx, p),
-  adamStep: (h, p) => opt.adamStep(h.ctx, p),
+  ...kernelsVia(mm, gpu),
+  ...kernelsVia(ew, gpu),
+  ...kernelsVia(red, gpu),
+  ...kernelsVia(norm, gpu),
+  ...kernelsVia(attn, gpu),
+  ...kernelsVia(opt, gpu),
+  ...kernelsOf(sel),
 };
 
 /** The kernels that queue index checks (afterIndexKernel bounds how many stay unread). */

@@ -1,13 +1,13 @@
 import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
 import { ArgumentError, DisposedError, OutOfMemoryError } from '../errors.js';
-import { bindKernels, type FullKernelTable } from '../kernel-table.js';
+import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
 import * as val from '../validate.js';
-import { attention, attentionBackward } from './attention.js';
+import * as attn from './attention.js';
 import * as ew from './elementwise.js';
-import { matmul } from './matmul.js';
-import { layerNorm, layerNormBackward } from './norm.js';
-import { adamStep, sgdStep } from './optim.js';
-import { reduce, softmax, softmaxBackward } from './reduce.js';
+import * as mm from './matmul.js';
+import * as norm from './norm.js';
+import * as opt from './optim.js';
+import * as red from './reduce.js';
 import * as sel from './select.js';
 import type { Views } from './views.js';
 
@@ -35,32 +35,15 @@ export interface ReferenceBackendOptions {
   float64?: boolean;
 }
 
-/** The reference kernels; each reads and writes storage through the backend's typed-array views. */
+/** The reference kernels, one module per family; each reads and writes storage through the backend's typed-array views. */
 const KERNELS: FullKernelTable<Views> = {
-  matmul,
-  unary: ew.unary,
-  binary: ew.binary,
-  where: ew.where,
-  copy: ew.copy,
-  cast: ew.cast,
-  fill: ew.fill,
-  random: ew.random,
-  reduce,
-  softmax,
-  softmaxBackward,
-  layerNorm,
-  layerNormBackward,
-  geluBackward: ew.geluBackward,
-  indexSelect: sel.indexSelect,
-  indexAdd: sel.indexAdd,
-  gather: sel.gather,
-  scatterAdd: sel.scatterAdd,
-  crossEntropy: sel.crossEntropy,
-  crossEntropyBackward: sel.crossEntropyBackward,
-  attention,
-  attentionBackward,
-  sgdStep,
-  adamStep,
+  ...kernelsOf(mm),
+  ...kernelsOf(ew),
+  ...kernelsOf(red),
+  ...kernelsOf(norm),
+  ...kernelsOf(sel),
+  ...kernelsOf(attn),
+  ...kernelsOf(opt),
 };
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */

@@ -1,7 +1,7 @@
 import type * as B from '../backend.js';
 import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
 import { ArgumentError, UnsupportedError } from '../errors.js';
-import { bindKernels, type FullKernelTable } from '../kernel-table.js';
+import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
 import * as val from '../validate.js';
 import { ALIGN, Allocator, PAGE } from './allocator.js';
 import { WasmContext, WasmStorage } from './context.js';
@@ -144,30 +144,13 @@ function matmul(ctx: WasmContext, p: B.MatmulParams): void {
 
 /** The wasm kernels: host code per family (src/wasm/kernels/) over the module's exports. */
 const KERNELS: FullKernelTable<WasmContext> = {
+  ...kernelsOf(ew),
+  ...kernelsOf(red),
+  ...kernelsOf(norm),
+  ...kernelsOf(sel),
+  ...kernelsOf(attn),
+  ...kernelsOf(opt),
   matmul,
-  unary: ew.unary,
-  binary: ew.binary,
-  where: ew.where,
-  copy: ew.copy,
-  cast: ew.cast,
-  fill: ew.fill,
-  random: ew.random,
-  reduce: red.reduce,
-  softmax: red.softmax,
-  softmaxBackward: red.softmaxBackward,
-  layerNorm: norm.layerNorm,
-  layerNormBackward: norm.layerNormBackward,
-  geluBackward: ew.geluBackward,
-  indexSelect: sel.indexSelect,
-  indexAdd: sel.indexAdd,
-  gather: sel.gather,
-  scatterAdd: sel.scatterAdd,
-  crossEntropy: sel.crossEntropy,
-  crossEntropyBackward: sel.crossEntropyBackward,
-  attention: attn.attention,
-  attentionBackward: attn.attentionBackward,
-  sgdStep: opt.sgdStep,
-  adamStep: opt.adamStep,
 };
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
