@@ -97,31 +97,40 @@ function kernelMethod<Ctx, K extends KernelName>(target: { readonly name: string
 /** The kernel-named members of `M`. */
 type KernelKeys<M> = Extract<keyof M, KernelName>;
 
+/** A | B -> A & B (the members of every family, merged). */
+type Merged<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
 /**
- * The table entries a kernel family module supplies: its exports named like a kernel
+ * The table entries kernel family modules supply: their exports named like a kernel
  * (`unary`, `softmax`, ...), each `(ctx, params) => void`; other exports (helpers,
- * thresholds) are left out. A backend's table spreads one call per family, and its
- * `FullKernelTable<Ctx>` / `KernelTable<Ctx>` type checks that every kernel it needs is there
- * with the right signature:
+ * thresholds) are left out. A backend's `FullKernelTable<Ctx>` / `KernelTable<Ctx>` type then
+ * checks that every kernel it needs is there with the right signature:
  *
- *   const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew), ...kernelsOf(red), ... };
+ *   const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm), matmul };
+ *
+ * A later family's kernel replaces an earlier one's of the same name.
  */
-export function kernelsOf<M extends object>(family: M): Pick<M, KernelKeys<M>> {
+export function kernelsOf<Ms extends readonly object[]>(...families: Ms): Merged<{ [I in keyof Ms]: Pick<Ms[I], KernelKeys<Ms[I]>> }[number]> {
   const out: Record<string, unknown> = {};
-  for (const k of KERNEL_NAMES) if (k in family) out[k] = (family as Record<string, unknown>)[k];
-  return out as Pick<M, KernelKeys<M>>;
+  for (const family of families) {
+    for (const k of KERNEL_NAMES) if (k in family) out[k] = (family as Record<string, unknown>)[k];
+  }
+  return out as Merged<{ [I in keyof Ms]: Pick<Ms[I], KernelKeys<Ms[I]>> }[number]>;
 }
 
 /**
- * `kernelsOf(family)` for a family whose kernels take a part of the backend's context:
+ * `kernelsOf(...families)` for families whose kernels take a part of the backend's context:
  * each entry calls the family's kernel on `inner(ctx)` (WebGPU: the GpuContext of a context
  * that also holds the index checks).
  */
-export function kernelsVia<Outer, Inner, M extends Partial<FullKernelTable<Inner>>>(family: M, inner: (ctx: Outer) => Inner): { [K in KernelKeys<M>]: KernelImpl<Outer, K> } {
+export function kernelsVia<Outer, Inner, Ms extends readonly Partial<FullKernelTable<Inner>>[]>(
+  inner: (ctx: Outer) => Inner,
+  ...families: Ms
+): Merged<{ [I in keyof Ms]: { [K in KernelKeys<Ms[I]>]: KernelImpl<Outer, K> } }[number]> {
   const out: Record<string, unknown> = {};
-  for (const [k, f] of Object.entries(kernelsOf(family))) {
+  for (const [k, f] of Object.entries(kernelsOf(...families) as Record<string, unknown>)) {
     const impl = f as KernelImpl<Inner, KernelName>;
     out[k] = (ctx: Outer, p: ParamsOf<KernelName>) => impl(inner(ctx), p);
   }
-  return out as { [K in KernelKeys<M>]: KernelImpl<Outer, K> };
+  return out as Merged<{ [I in keyof Ms]: { [K in KernelKeys<Ms[I]>]: KernelImpl<Outer, K> } }[number]>;
 }

@@ -97,8 +97,9 @@ describe('bindKernels', () => {
 describe('kernelsOf / kernelsVia', () => {
   it('take a family module\'s kernel-named exports only, and kernelsVia calls them on a part of the context', () => {
     const family = { unary: vi.fn(), softmax: vi.fn(), rowParts: () => 0, EW_PARALLEL_MIN: 65536 };
-    expect(Object.keys(kernelsOf(family)).sort()).toEqual(['softmax', 'unary']);
-    const via = kernelsVia(family, (outer: { inner: string }) => outer.inner);
+    const other = { fill: vi.fn(), prepackB: () => 0 };
+    expect(Object.keys(kernelsOf(family, other)).sort()).toEqual(['fill', 'softmax', 'unary']);
+    const via = kernelsVia((outer: { inner: string }) => outer.inner, family);
     expect(Object.keys(via).sort()).toEqual(['softmax', 'unary']);
     const p = { rows: 1, cols: 1 } as never;
     via.softmax({ inner: 'gpu' }, p);

@@ -79,15 +79,7 @@ const gpu = (h: sel.SelectHost) => h.ctx;
  * The WGSL kernels, one module per family, over the context plus the index checks (which only
  * the select family uses: it queues a status slot the next read or sync inspects).
  */
-const KERNELS: FullKernelTable<sel.SelectHost> = {
-  ...kernelsVia(mm, gpu),
-  ...kernelsVia(ew, gpu),
-  ...kernelsVia(red, gpu),
-  ...kernelsVia(norm, gpu),
-  ...kernelsVia(attn, gpu),
-  ...kernelsVia(opt, gpu),
-  ...kernelsOf(sel),
-};
+const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt), ...kernelsOf(sel) };
 
 /** The kernels that queue index checks (afterIndexKernel bounds how many stay unread). */
 const INDEX_KERNELS: ReadonlySet<KernelName> = new Set(['indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'crossEntropy', 'crossEntropyBackward']);

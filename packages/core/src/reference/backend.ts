@@ -36,15 +36,7 @@ export interface ReferenceBackendOptions {
 }
 
 /** The reference kernels, one module per family; each reads and writes storage through the backend's typed-array views. */
-const KERNELS: FullKernelTable<Views> = {
-  ...kernelsOf(mm),
-  ...kernelsOf(ew),
-  ...kernelsOf(red),
-  ...kernelsOf(norm),
-  ...kernelsOf(sel),
-  ...kernelsOf(attn),
-  ...kernelsOf(opt),
-};
+const KERNELS: FullKernelTable<Views> = kernelsOf(mm, ew, red, norm, sel, attn, opt);
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
 export interface ReferenceBackend extends AllKernels {}

@@ -143,15 +143,7 @@ function matmul(ctx: WasmContext, p: B.MatmulParams): void {
 }
 
 /** The wasm kernels: host code per family (src/wasm/kernels/) over the module's exports. */
-const KERNELS: FullKernelTable<WasmContext> = {
-  ...kernelsOf(ew),
-  ...kernelsOf(red),
-  ...kernelsOf(norm),
-  ...kernelsOf(sel),
-  ...kernelsOf(attn),
-  ...kernelsOf(opt),
-  matmul,
-};
+const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm, sel, attn, opt), matmul };
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
 export interface WasmBackend extends AllKernels {}
