@@ -79,10 +79,11 @@ const gpu = (h: sel.SelectHost) => h.ctx;
  * The WGSL kernels, one module per family, over the context plus the index checks (which only
  * the select family uses: it queues a status slot the next read or sync inspects).
  */
-const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt), ...kernelsOf(sel) };
+const INDEX_FAMILY = kernelsOf(sel);
+const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt), ...INDEX_FAMILY };
 
-/** The kernels that queue index checks (afterIndexKernel bounds how many stay unread). */
-const INDEX_KERNELS: ReadonlySet<KernelName> = new Set(['indexSelect', 'indexAdd', 'gather', 'scatterAdd', 'crossEntropy', 'crossEntropyBackward']);
+/** The kernels that queue index checks, the select family's (afterIndexKernel bounds how many stay unread). */
+const INDEX_KERNELS: ReadonlySet<KernelName> = new Set(Object.keys(INDEX_FAMILY) as KernelName[]);
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
 export interface WebGPUBackend extends AllKernels {}
