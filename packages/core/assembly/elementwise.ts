@@ -8,11 +8,16 @@
 //   shape[rank] | strides of operand 0..nops-1 [rank each] | counters[rank] = 0 | byte address of each operand
 // The innermost dim is a "row" handled by a SIMD loop when its strides are 1 or 0 and by
 // a 4-lane gather otherwise; advance() steps the outer dims like an odometer.
+//
+// The unary and binary ops' bodies live in elementwise-ops.ts, and their row dispatch in
+// generated/op-rows.ts (generated from src/ops.ts, as the op codes are).
 
 import {
-  exp4, gather4, gelu4, geluGrad4, log4, loadPartial, sigmoid4, storePartial, tanh4,
-  cos2piF64, cos2piF64x2, demote2, logF64, logF64x2Normal, powF64,
+  gather4, geluGrad4, loadPartial, storePartial,
+  cos2piF64, cos2piF64x2, demote2, logF64, logF64x2Normal,
 } from './vmath';
+import { at } from './elementwise-ops';
+import { binaryRow, unaryRow } from './generated/op-rows';
 
 // ---- params block ----
 
@@ -59,140 +64,7 @@ function advance(prm: usize, rank: i32, nops: i32): void {
   return load<usize>(ptrsAt(prm, rank, nops) + (<usize>k << 2));
 }
 
-/** Address of element i of a row at p with stride s (elements, any sign). */
-@inline function at(p: usize, i: i32, s: i32): usize {
-  return p + <usize>((i * s) << 2);
-}
-
 // ---- unary ----
-
-// Op codes shared with the host. 15..17 are pow fast paths the host picks for alpha 0, 1, 0.5.
-const U_NEG = 0;
-const U_EXP = 1;
-const U_LOG = 2;
-const U_SQRT = 3;
-const U_RSQRT = 4;
-const U_TANH = 5;
-const U_SIGMOID = 6;
-const U_RELU = 7;
-const U_GELU = 8;
-const U_ABS = 9;
-const U_POW = 10;
-const U_SQUARE = 11;
-const U_RECIP = 12;
-const U_SIGN = 13;
-const U_STEP = 14;
-const U_ONE = 15;
-const U_IDENT = 16;
-const U_POW_HALF = 17;
-
-/** Per-lane float64 pow (ECMAScript semantics) with a float64 exponent, rounded to f32. */
-@inline function powScalarExp(a: v128, y: f64): v128 {
-  let r = a;
-  r = f32x4.replace_lane(r, 0, <f32>powF64(<f64>f32x4.extract_lane(a, 0), y));
-  r = f32x4.replace_lane(r, 1, <f32>powF64(<f64>f32x4.extract_lane(a, 1), y));
-  r = f32x4.replace_lane(r, 2, <f32>powF64(<f64>f32x4.extract_lane(a, 2), y));
-  return f32x4.replace_lane(r, 3, <f32>powF64(<f64>f32x4.extract_lane(a, 3), y));
-}
-
-/** Per-lane float64 pow (ECMAScript semantics) rounded to f32. */
-@inline function powLanes(a: v128, b: v128): v128 {
-  let r = a;
-  r = f32x4.replace_lane(r, 0, <f32>powF64(<f64>f32x4.extract_lane(a, 0), <f64>f32x4.extract_lane(b, 0)));
-  r = f32x4.replace_lane(r, 1, <f32>powF64(<f64>f32x4.extract_lane(a, 1), <f64>f32x4.extract_lane(b, 1)));
-  r = f32x4.replace_lane(r, 2, <f32>powF64(<f64>f32x4.extract_lane(a, 2), <f64>f32x4.extract_lane(b, 2)));
-  return f32x4.replace_lane(r, 3, <f32>powF64(<f64>f32x4.extract_lane(a, 3), <f64>f32x4.extract_lane(b, 3)));
-}
-
-/** 1 / sqrt(x) in float64, rounded once to f32 (the reference's exact result). */
-@inline function rsqrt4(v: v128): v128 {
-  const one = f64x2.splat(1.0);
-  const lo = f64x2.div(one, f64x2.sqrt(f64x2.promote_low_f32x4(v)));
-  const hi = f64x2.div(one, f64x2.sqrt(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
-  return i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-}
-
-@inline function unaryVec(op: i32, v: v128, alpha: f64): v128 {
-  const zero = f32x4.splat(0.0);
-  const one = f32x4.splat(1.0);
-  switch (op) {
-    case U_NEG: return f32x4.neg(v);
-    case U_EXP: return exp4(v);
-    case U_LOG: return log4(v);
-    case U_SQRT: return f32x4.sqrt(v);
-    case U_RSQRT: return rsqrt4(v);
-    case U_TANH: return tanh4(v);
-    case U_SIGMOID: return sigmoid4(v);
-    // x > 0 ? x : 0, so NaN and -0 give +0 like the reference.
-    case U_RELU: return v128.and(v, f32x4.gt(v, zero));
-    case U_GELU: return gelu4(v);
-    case U_ABS: return f32x4.abs(v);
-    case U_POW: return powScalarExp(v, alpha);
-    case U_SQUARE: return f32x4.mul(v, v);
-    case U_RECIP: return f32x4.div(one, v);
-    case U_SIGN: {
-      // x > 0 ? 1 : x < 0 ? -1 : x (keeps +-0 and NaN)
-      const r = v128.bitselect(one, v, f32x4.gt(v, zero));
-      return v128.bitselect(f32x4.splat(-1.0), r, f32x4.lt(v, zero));
-    }
-    case U_STEP: return v128.and(one, f32x4.gt(v, zero));
-    case U_ONE: return one;
-    case U_IDENT: return v;
-    case U_POW_HALF: {
-      // Math.pow(x, 0.5): sqrt, except pow(-0, 0.5) = +0 and pow(-inf, 0.5) = +inf.
-      let r = f32x4.sqrt(v);
-      r = v128.bitselect(zero, r, f32x4.eq(v, zero));
-      return v128.bitselect(f32x4.splat(Infinity), r, f32x4.eq(v, f32x4.splat(-Infinity)));
-    }
-    default: return f32x4.splat(NaN);
-  }
-}
-
-@inline function unaryRowT(op: i32, px: usize, sx: i32, po: usize, n: i32, alpha: f64): void {
-  let i = 0;
-  if (sx == 1) {
-    for (; i + 4 <= n; i += 4) {
-      v128.store(po + (<usize>i << 2), unaryVec(op, v128.load(px + (<usize>i << 2)), alpha));
-    }
-  } else if (sx == 0) {
-    const r = unaryVec(op, f32x4.splat(load<f32>(px)), alpha);
-    for (; i < n - 3; i += 4) v128.store(po + (<usize>i << 2), r);
-    if (i < n) storePartial(po + (<usize>i << 2), r, n - i);
-    return;
-  } else {
-    for (; i + 4 <= n; i += 4) {
-      v128.store(po + (<usize>i << 2), unaryVec(op, gather4(at(px, i, sx), sx), alpha));
-    }
-  }
-  if (i < n) {
-    const rem = n - i;
-    storePartial(po + (<usize>i << 2), unaryVec(op, loadPartial(at(px, i, sx), sx, rem), alpha), rem);
-  }
-}
-
-function unaryRow(op: i32, px: usize, sx: i32, po: usize, n: i32, alpha: f64): void {
-  switch (op) {
-    case U_NEG: unaryRowT(U_NEG, px, sx, po, n, alpha); break;
-    case U_EXP: unaryRowT(U_EXP, px, sx, po, n, alpha); break;
-    case U_LOG: unaryRowT(U_LOG, px, sx, po, n, alpha); break;
-    case U_SQRT: unaryRowT(U_SQRT, px, sx, po, n, alpha); break;
-    case U_RSQRT: unaryRowT(U_RSQRT, px, sx, po, n, alpha); break;
-    case U_TANH: unaryRowT(U_TANH, px, sx, po, n, alpha); break;
-    case U_SIGMOID: unaryRowT(U_SIGMOID, px, sx, po, n, alpha); break;
-    case U_RELU: unaryRowT(U_RELU, px, sx, po, n, alpha); break;
-    case U_GELU: unaryRowT(U_GELU, px, sx, po, n, alpha); break;
-    case U_ABS: unaryRowT(U_ABS, px, sx, po, n, alpha); break;
-    case U_POW: unaryRowT(U_POW, px, sx, po, n, alpha); break;
-    case U_SQUARE: unaryRowT(U_SQUARE, px, sx, po, n, alpha); break;
-    case U_RECIP: unaryRowT(U_RECIP, px, sx, po, n, alpha); break;
-    case U_SIGN: unaryRowT(U_SIGN, px, sx, po, n, alpha); break;
-    case U_STEP: unaryRowT(U_STEP, px, sx, po, n, alpha); break;
-    case U_ONE: unaryRowT(U_ONE, px, sx, po, n, alpha); break;
-    case U_IDENT: unaryRowT(U_IDENT, px, sx, po, n, alpha); break;
-    case U_POW_HALF: unaryRowT(U_POW_HALF, px, sx, po, n, alpha); break;
-    default: break;
-  }
-}
 
 /** out = op(x); operands: x (strided), out (dense). `alpha` is pow's exponent. */
 export function ew_unary(op: i32, prm: usize, rank: i32, alpha: f64): void {
@@ -211,96 +83,6 @@ export function ew_unary_flat(op: i32, px: usize, sx: i32, po: usize, n: i32, al
 }
 
 // ---- binary ----
-
-const B_ADD = 0;
-const B_SUB = 1;
-const B_MUL = 2;
-const B_DIV = 3;
-const B_MAX = 4;
-const B_MIN = 5;
-const B_POW = 6;
-const B_EQ = 7;
-const B_NE = 8;
-const B_LT = 9;
-const B_LE = 10;
-const B_GT = 11;
-const B_GE = 12;
-
-@inline function binaryVec(op: i32, a: v128, b: v128): v128 {
-  const one = f32x4.splat(1.0);
-  switch (op) {
-    case B_ADD: return f32x4.add(a, b);
-    case B_SUB: return f32x4.sub(a, b);
-    case B_MUL: return f32x4.mul(a, b);
-    case B_DIV: return f32x4.div(a, b);
-    // wasm max/min return NaN if either lane is NaN and order -0 < +0, as Math.max/min do.
-    case B_MAX: return f32x4.max(a, b);
-    case B_MIN: return f32x4.min(a, b);
-    case B_POW: return powLanes(a, b);
-    case B_EQ: return v128.and(one, f32x4.eq(a, b));
-    case B_NE: return v128.and(one, f32x4.ne(a, b));
-    case B_LT: return v128.and(one, f32x4.lt(a, b));
-    case B_LE: return v128.and(one, f32x4.le(a, b));
-    case B_GT: return v128.and(one, f32x4.gt(a, b));
-    case B_GE: return v128.and(one, f32x4.ge(a, b));
-    default: return f32x4.splat(NaN);
-  }
-}
-
-@inline function binaryRowT(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32): void {
-  let i = 0;
-  if (sa == 1 && sb == 1) {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(po + o, binaryVec(op, v128.load(pa + o), v128.load(pb + o)));
-    }
-  } else if (sa == 1 && sb == 0) {
-    const bv = f32x4.splat(load<f32>(pb));
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(po + o, binaryVec(op, v128.load(pa + o), bv));
-    }
-  } else if (sa == 0 && sb == 1) {
-    const av = f32x4.splat(load<f32>(pa));
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(po + o, binaryVec(op, av, v128.load(pb + o)));
-    }
-  } else if (sa == 0 && sb == 0) {
-    const r = binaryVec(op, f32x4.splat(load<f32>(pa)), f32x4.splat(load<f32>(pb)));
-    for (; i < n - 3; i += 4) v128.store(po + (<usize>i << 2), r);
-    if (i < n) storePartial(po + (<usize>i << 2), r, n - i);
-    return;
-  } else {
-    for (; i + 4 <= n; i += 4) {
-      v128.store(po + (<usize>i << 2), binaryVec(op, gather4(at(pa, i, sa), sa), gather4(at(pb, i, sb), sb)));
-    }
-  }
-  if (i < n) {
-    const rem = n - i;
-    const r = binaryVec(op, loadPartial(at(pa, i, sa), sa, rem), loadPartial(at(pb, i, sb), sb, rem));
-    storePartial(po + (<usize>i << 2), r, rem);
-  }
-}
-
-function binaryRow(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32): void {
-  switch (op) {
-    case B_ADD: binaryRowT(B_ADD, pa, sa, pb, sb, po, n); break;
-    case B_SUB: binaryRowT(B_SUB, pa, sa, pb, sb, po, n); break;
-    case B_MUL: binaryRowT(B_MUL, pa, sa, pb, sb, po, n); break;
-    case B_DIV: binaryRowT(B_DIV, pa, sa, pb, sb, po, n); break;
-    case B_MAX: binaryRowT(B_MAX, pa, sa, pb, sb, po, n); break;
-    case B_MIN: binaryRowT(B_MIN, pa, sa, pb, sb, po, n); break;
-    case B_POW: binaryRowT(B_POW, pa, sa, pb, sb, po, n); break;
-    case B_EQ: binaryRowT(B_EQ, pa, sa, pb, sb, po, n); break;
-    case B_NE: binaryRowT(B_NE, pa, sa, pb, sb, po, n); break;
-    case B_LT: binaryRowT(B_LT, pa, sa, pb, sb, po, n); break;
-    case B_LE: binaryRowT(B_LE, pa, sa, pb, sb, po, n); break;
-    case B_GT: binaryRowT(B_GT, pa, sa, pb, sb, po, n); break;
-    case B_GE: binaryRowT(B_GE, pa, sa, pb, sb, po, n); break;
-    default: break;
-  }
-}
 
 /** out = a op b; operands: a, b (strided), out (dense). */
 export function ew_binary(op: i32, prm: usize, rank: i32): void {

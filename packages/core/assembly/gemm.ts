@@ -17,8 +17,7 @@ export const A_BYTES: i32 = 16;
 // dot-form tiles when A has at most 4 rows, or at most DOT_ROWS rows and k >= DOT_MIN_K (the
 // lane sums at the end of each tile need a long k to amortise). Packing a transposed B
 // means a transpose of every 4 x 4 block, which for 64 rows of A against GPT-2's
-// 50257 x 768 embedding (the LM head) cost more than the products: 22-28 GFLOPS packed,
-// 35-40 in dot form.
+// 50257 x 768 embedding (the LM head) cost more than the products.
 const DIRECT_ROWS: i32 = 16;
 const DIRECT_COLS: i32 = 128;
 const DIRECT_B_ELEMS: i64 = 16384;
@@ -103,9 +102,8 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
   if (!transB && prepacked != 0) {
     // An untransposed B prepacked is its transposed copy (prepackB): rows of k values, one
     // per column of B. A reads it with the dot-form tiles, as a transposed B, 64 rows at a
-    // time (the fast path for a prompt through a Conv1D weight: 3-17% faster than the
-    // packed path at 64-256 rows) when A has few rows or k is long enough for the tiles'
-    // lane sums; otherwise B is packed as usual.
+    // time (the fast path for a prompt through a Conv1D weight) when A has few rows or k is
+    // long enough for the tiles' lane sums; otherwise B is packed as usual.
     if (!transA && (m <= 4 || k >= DOT_MIN_K)) {
       const j0 = partStart(n, 4, part, parts);
       const len = partStart(n, 4, part + 1, parts) - j0;
@@ -365,7 +363,7 @@ function microKernel(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, add: b
   // One induction variable: o steps B by NR floats (32 bytes) and A by twice that (4 splats,
   // 4 * A_BYTES), so V8 forms both addresses with one lea each (base + o, base + o * 2) and
   // the loop is 19 macro-ops a step instead of 21 (two pointer phis cost an add and a
-  // zero-extending mov each): +0-4% per product on GPT-2's 64-row shapes, same bits.
+  // zero-extending mov each); same bits.
   const bStep: usize = NR << 2;
   const end = <usize>kc * bStep;
   for (let o: usize = 0; o < end; o += bStep) {

@@ -27,7 +27,7 @@
 // product temporary when mul and add are separate): 8 + 4 + 2 + 1 = 15. Larger tiles (6x8,
 // 5x8, 4x12) or unrolling k spill accumulators to the stack. Pre-broadcast A turns the
 // per-step load32_splat (vbroadcastss: a load plus an FP-pipe shuffle on Zen 3) into a plain
-// vector load: ~10% faster with mul + add, the same with relaxed FMA.
+// vector load (what that bought: docs/benchmarks.md, "Kernel design").
 //
 // Blocking for a 32 KiB L1d / 512 KiB L2 core: a B micro-panel (KC x NR x 4 B = 8 KiB) stays
 // in L1 while the A block (MC x KC x 16 B = 192 KiB) streams from L2; the B block

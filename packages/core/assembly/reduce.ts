@@ -9,13 +9,7 @@
 
 import { accum4f64, exp4, hsum2, loadPartial, logF64, promoteHi, promoteLo, storePartial } from './vmath';
 import { rowDotF64, rowExpShift, rowMax, rowScale, rowSumF64 } from './rowops';
-
-const R_SUM = 0;
-const R_MEAN = 1;
-const R_MAX = 2;
-const R_MIN = 3;
-const R_ARGMAX = 4;
-const R_ARGMIN = 5;
+import { R_ARGMAX, R_ARGMIN, R_MAX, R_MEAN, R_MIN, R_SUM } from './generated/op-codes';
 
 const AXIS_BLOCK = 1024;
 const ROW_BLOCK = 64;

@@ -1,7 +1,7 @@
 // SIMD primitives over one contiguous f32 row, shared by the reduce, norm, select and
 // attention families (not a module export). Byte addresses in, no allocation.
 
-import { accum4f64, exp4, hmax4, hsum2, loadPartial, madd4, storePartial } from './vmath';
+import { accum4f64, exp4, hmax4, hsum2, loadPartial, storePartial } from './vmath';
 
 /** Mask of the first `rem` lanes (all-ones lanes 0 .. rem-1). */
 @inline export function firstLanes(rem: i32): v128 {
@@ -92,40 +92,6 @@ export function rowScale(x: usize, n: i32, s: f32): void {
   if (i < n) {
     const o = <usize>i << 2;
     storePartial(x + o, f32x4.mul(loadPartial(x + o, 1, n - i), sv), n - i);
-  }
-}
-
-/** f32 dot product of two rows of n floats (two vector accumulators, then a scalar tail). */
-export function rowDot(x: usize, y: usize, n: i32): f32 {
-  let a = f32x4.splat(0.0);
-  let b = f32x4.splat(0.0);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const o = <usize>i << 2;
-    a = madd4(v128.load(x + o), v128.load(y + o), a);
-    b = madd4(v128.load(x + o, 16), v128.load(y + o, 16), b);
-  }
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    a = madd4(v128.load(x + o), v128.load(y + o), a);
-  }
-  const s = f32x4.add(a, b);
-  let r = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
-  for (; i < n; i++) r += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
-  return r;
-}
-
-/** y += a * x over n floats. */
-export function rowAxpy(y: usize, a: f32, x: usize, n: i32): void {
-  const av = f32x4.splat(a);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(y + o, madd4(av, v128.load(x + o), v128.load(y + o)));
-  }
-  if (i < n) {
-    const o = <usize>i << 2;
-    storePartial(y + o, madd4(av, loadPartial(x + o, 1, n - i), loadPartial(y + o, 1, n - i)), n - i);
   }
 }
 

@@ -3,10 +3,10 @@
 // tiles specialised for common k, with the rows' byte stride (4k) as constant load offsets.
 // Wasm load offsets must be constants, and with a run-time stride every row of A and B needs
 // its own address add a k step (6 of them); with constant offsets one add per operand does
-// (2), which takes the loop from 22 to 18 macro-ops a step. On GPT-2's prompt LM head
-// (x[64, 768] @ wte[50257, 768]^T) that was 7-13% faster. Every tile runs the same
-// operations in the same order, so the same bits. Called by scripts/build-wasm.mjs before
-// it compiles; the output is not checked in.
+// (2), which takes the loop from 22 to 18 macro-ops a step (its effect on GPT-2's prompt LM
+// head, x[64, 768] @ wte[50257, 768]^T: docs/benchmarks.md, "Kernel design"). Every tile
+// runs the same operations in the same order, so the same bits. Called by
+// scripts/build-wasm.mjs before it compiles; the output is not checked in.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -15,6 +15,8 @@
  */
 
 import { UnsupportedError } from './errors.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from './ops.js';
+import { VALIDATORS } from './validate.js';
 
 /** Element types a storage can be read as. */
 export type DType = 'f32' | 'i32';
@@ -61,39 +63,7 @@ export interface Features {
   syncRead: boolean;
 }
 
-export type UnaryOp =
-  | 'neg'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'tanh'
-  | 'sigmoid'
-  | 'relu'
-  | 'gelu'
-  | 'abs'
-  | 'pow'
-  | 'square'
-  | 'reciprocal'
-  | 'sign'
-  | 'step';
-
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'max'
-  | 'min'
-  | 'pow'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge';
-
-export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin';
+export { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type BinaryOp, type ReduceOp, type UnaryOp } from './ops.js';
 
 /** out[b] = op(A[b]) @ op(B[b]) (+ out[b] when accumulate). Row-major, f32. */
 export interface MatmulParams {
@@ -433,8 +403,9 @@ export interface AdamParams {
 }
 
 /**
- * Every kernel's params, by kernel name: the one list the backends' kernel tables, the shared
- * validators and `KERNEL_NAMES` are checked against at compile time.
+ * Every kernel's params, by kernel name: the one list the backends' kernel tables
+ * (`KernelTable`), the shared validators (`VALIDATORS`) and `KERNEL_NAMES` are checked
+ * against at compile time.
  */
 export interface KernelParams {
   matmul: MatmulParams;
@@ -496,6 +467,9 @@ export type Kernels = { [K in PrimitiveKernelName]: (p: ParamsOf<K>) => void } &
   [K in FusedKernelName]?: (p: ParamsOf<K>) => void;
 };
 
+/** Every kernel as a member: the type of a backend that supplies the fused kernels too. */
+export type AllKernels = Required<Kernels>;
+
 /** Storage plus kernels. See the file comment for conventions. */
 export interface Backend extends Kernels {
   /** Short name: 'reference', 'wasm', 'webgpu'. */
@@ -526,33 +500,11 @@ export interface Backend extends Kernels {
   prepackedMatmulBElements?(k: number, n: number): number;
 }
 
-/** Names of every kernel; a coverage test checks each backend has every primitive. */
-export const KERNEL_NAMES = [
-  'matmul',
-  'unary',
-  'binary',
-  'where',
-  'copy',
-  'cast',
-  'fill',
-  'random',
-  'reduce',
-  'softmax',
-  'softmaxBackward',
-  'layerNorm',
-  'layerNormBackward',
-  'geluBackward',
-  'indexSelect',
-  'indexAdd',
-  'gather',
-  'scatterAdd',
-  'crossEntropy',
-  'crossEntropyBackward',
-  'attention',
-  'attentionBackward',
-  'sgdStep',
-  'adamStep',
-] as const satisfies readonly KernelName[];
+/**
+ * Names of every kernel, in `KernelParams` order: the keys of the validator table, whose
+ * mapped type forces one entry per kernel. A coverage test checks every backend has all.
+ */
+export const KERNEL_NAMES: readonly KernelName[] = Object.keys(VALIDATORS) as KernelName[];
 
 const PRIMITIVE_SET: ReadonlySet<string> = new Set(PRIMITIVE_KERNELS);
 

@@ -20,9 +20,11 @@ import type {
   GeluBackwardParams,
   IndexAddParams,
   IndexSelectParams,
+  KernelName,
   LayerNormBackwardParams,
   LayerNormParams,
   MatmulParams,
+  ParamsOf,
   RandomParams,
   ReduceParams,
   ScatterAddParams,
@@ -35,11 +37,12 @@ import type {
   WhereParams,
 } from './backend.js';
 import { ArgumentError, BoundsError, DisposedError, ShapeError, fmtShape } from './errors.js';
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from './ops.js';
 import { checkShape, sizeOf } from './shape.js';
 
-const UNARY = new Set(['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'pow', 'square', 'reciprocal', 'sign', 'step']);
-const BINARY = new Set(['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge']);
-const REDUCE = new Set(['sum', 'mean', 'max', 'min', 'argmax', 'argmin']);
+const UNARY: ReadonlySet<string> = new Set(UNARY_OPS);
+const BINARY: ReadonlySet<string> = new Set(BINARY_OPS);
+const REDUCE: ReadonlySet<string> = new Set(REDUCE_OPS);
 
 /** Throws unless `s` is live storage of backend `backend`. */
 export function checkStorage(backend: string, s: Storage, what: string): void {
@@ -350,3 +353,39 @@ export function validateAdam(be: string, p: AdamParams): void {
     checkDense(be, p.vMax, p.n, 'adam vMax');
   }
 }
+
+/** A kernel's shared validator: throws a typed error naming the bad operand or value of `p`. */
+export type Validator<K extends KernelName> = (backend: string, p: ParamsOf<K>) => void;
+
+/**
+ * The validator of every kernel, by name. The mapped type makes a kernel without a validator
+ * a compile error, and `KERNEL_NAMES` is this table's keys, so the kernel list, its params
+ * types and its validation cannot drift apart. Backends do not call these themselves:
+ * `bindKernels` runs the kernel's validator before its table entry.
+ */
+export const VALIDATORS: { readonly [K in KernelName]: Validator<K> } = {
+  matmul: validateMatmul,
+  unary: validateUnary,
+  binary: validateBinary,
+  where: validateWhere,
+  copy: validateCopy,
+  cast: validateCast,
+  fill: validateFill,
+  random: validateRandom,
+  reduce: validateReduce,
+  softmax: validateSoftmax,
+  softmaxBackward: validateSoftmaxBackward,
+  layerNorm: validateLayerNorm,
+  layerNormBackward: validateLayerNormBackward,
+  geluBackward: validateGeluBackward,
+  indexSelect: validateIndexSelect,
+  indexAdd: validateIndexAdd,
+  gather: validateGather,
+  scatterAdd: validateScatterAdd,
+  crossEntropy: validateCrossEntropy,
+  crossEntropyBackward: validateCrossEntropyBackward,
+  attention: validateAttention,
+  attentionBackward: validateAttentionBackward,
+  sgdStep: validateSgd,
+  adamStep: validateAdam,
+};

@@ -7,8 +7,8 @@
 // Tolerances: ops that are exact in f32 (neg, abs, relu, sign, step, square, sqrt, rsqrt,
 // reciprocal, + - * /, max, min, comparisons, where, copy, cast, fill) must match the
 // reference value for value (-0 distinct from 0). pow is computed in float64 and must be
-// within 1 f32 ulp (rtol 2^-23). exp, log, tanh, sigmoid, gelu and gelu' are polynomial
-// approximations: rtol 1e-6 (measured worst errors are listed in the accuracy tests).
+// within 1 f32 ulp (rtol 2^-23). exp, log, tanh, sigmoid, silu, gelu and gelu' are
+// polynomial approximations: rtol 1e-6 (measured worst errors are listed in the accuracy tests).
 import { describe, expect, it } from 'vitest';
 import { KERNEL_NAMES, type Storage, type UnaryOp } from '../src/backend.js';
 import { BoundsError, DisposedError } from '../src/errors.js';
@@ -19,7 +19,7 @@ import { elementwiseSuites, type ElementwiseOptions } from './conformance/elemen
 import { describeBuilds, expectClose, expectSameValues, maxRelError, randF32, rng, type WasmTwin } from './helpers.js';
 
 const ULP = 2 ** -23;
-const APPROX: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu']);
+const APPROX: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'silu']);
 
 const OPTS: ElementwiseOptions = {
   unaryTol(op, alpha) {
@@ -115,6 +115,17 @@ describeBuilds('SIMD transcendental accuracy against float64', (twin) => {
     expect(rel, `worst at x=${xs[at]}`).toBeLessThan(1e-6);
     const edge = Float32Array.from([100, -100, Infinity, -Infinity, -200]);
     expectClose(wasmUnary(twin(), 'sigmoid', edge), Array.from(edge, sig64), 1e-6, 2 ** -149, 'sigmoid edges');
+  });
+
+  it('silu: < 1e-6 relative on [-87, 100]; -inf gives NaN as x * sigmoid(x) does', () => {
+    const xs = linspace(-87, 100, 40001);
+    const got = wasmUnary(twin(), 'silu', xs);
+    const { rel, at } = maxRelError(got, Array.from(xs, (x) => x * sig64(x)));
+    report('silu [-87, 100]', rel);
+    expect(rel, `worst at x=${xs[at]}`).toBeLessThan(1e-6);
+    // Below -87.3 sigmoid(x) is subnormal in f32, so the product keeps |x| subnormal ulps of absolute error.
+    const edge = Float32Array.from([100, -100, Infinity, -Infinity, -200, 0, -0, NaN]);
+    expectClose(wasmUnary(twin(), 'silu', edge), Array.from(edge, (x) => x * sig64(x)), 1e-6, 200 * 2 ** -149, 'silu edges');
   });
 
   it('gelu: < 1e-6 relative on [-10, 10] against an exact float64 GELU', () => {

@@ -12,8 +12,24 @@
  *   `read()` or `sync()`.
  */
 
-import type * as B from '@tessera/core';
-import { ArgumentError, OutOfMemoryError, UnsupportedError, type ArrayFor, type Backend, type DType, type Features, type Storage } from '@tessera/core';
+import {
+  ArgumentError,
+  OutOfMemoryError,
+  UnsupportedError,
+  bindKernels,
+  checkDense,
+  kernelsOf,
+  kernelsVia,
+  checkStorage,
+  type AllKernels,
+  type ArrayFor,
+  type Backend,
+  type DType,
+  type Features,
+  type FullKernelTable,
+  type KernelName,
+  type Storage,
+} from '@tessera/core';
 import * as attn from './kernels/attention.js';
 import * as ew from './kernels/elementwise.js';
 import * as mm from './kernels/matmul.js';
@@ -24,7 +40,6 @@ import * as sel from './kernels/select.js';
 import { IndexChecks } from './runtime/checks.js';
 import { GpuContext } from './runtime/context.js';
 import { GPUStorage } from './storage.js';
-import * as val from './validate.js';
 
 /** Features of the WebGPU backend: core's, plus what the adapter offers. */
 export interface WebGPUFeatures extends Features {
@@ -57,6 +72,22 @@ export interface WebGPUBackendInit {
 /** Checks queued beyond this are read back in the background (bounds the status buffers). */
 const MAX_PENDING_CHECKS = 16 * 1024;
 
+/** The GpuContext every family but select runs on. */
+const gpu = (h: sel.SelectHost) => h.ctx;
+
+/**
+ * The WGSL kernels, one module per family, over the context plus the index checks (which only
+ * the select family uses: it queues a status slot the next read or sync inspects).
+ */
+const INDEX_FAMILY = kernelsOf(sel);
+const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt), ...INDEX_FAMILY };
+
+/** The kernels that queue index checks, the select family's (afterIndexKernel bounds how many stay unread). */
+const INDEX_KERNELS: ReadonlySet<KernelName> = new Set(Object.keys(INDEX_FAMILY) as KernelName[]);
+
+/** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
+export interface WebGPUBackend extends AllKernels {}
+
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
   readonly features: WebGPUFeatures;
@@ -83,6 +114,14 @@ export class WebGPUBackend implements Backend {
     this.host = { ctx: this.ctx, checks: this.checks };
     this.maxBytes = Math.min(init.device.limits.maxStorageBufferBindingSize, init.device.limits.maxBufferSize);
     this.features = { simd: false, relaxedSimd: false, threads: false, numThreads: 1, f16: init.f16, syncRead: false, subgroups: init.subgroups };
+    // Every kernel first throws if the device was destroyed, and the index kernels then bound
+    // the checks left unread.
+    bindKernels(this, this.host, KERNELS, {
+      before: (name) => this.ctx.assertAlive(name),
+      after: (name) => {
+        if (INDEX_KERNELS.has(name)) this.afterIndexKernel();
+      },
+    });
   }
 
   alloc(bytes: number): Storage {
@@ -99,7 +138,7 @@ export class WebGPUBackend implements Backend {
   }
 
   free(storage: Storage): void {
-    val.checkStorage(this.name, storage, 'free');
+    checkStorage(this.name, storage, 'free');
     const s = storage as GPUStorage;
     s.freed = true;
     this.live.delete(s);
@@ -109,7 +148,7 @@ export class WebGPUBackend implements Backend {
 
   write(storage: Storage, data: Float32Array | Int32Array, offset = 0): void {
     this.ctx.assertAlive('write');
-    val.checkDense(this.name, { storage, offset }, data.length, 'write');
+    checkDense(this.name, { storage, offset }, data.length, 'write');
     if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) {
       throw new ArgumentError(`write: expected a Float32Array or Int32Array, got ${Object.prototype.toString.call(data)}`);
     }
@@ -120,7 +159,7 @@ export class WebGPUBackend implements Backend {
   async read<D extends DType>(storage: Storage, dtype: D, offset = 0, length?: number): Promise<ArrayFor<D>> {
     this.ctx.assertAlive('read');
     const n = length ?? Math.floor(storage.bytes / 4) - offset;
-    val.checkDense(this.name, { storage, offset }, n, 'read');
+    checkDense(this.name, { storage, offset }, n, 'read');
     const ranges = n > 0 ? [{ buffer: (storage as GPUStorage).buffer, byte: offset * 4, bytes: n * 4 }] : [];
     const bytes = await this.readWithChecks(ranges, 'read');
     return (dtype === 'i32' ? new Int32Array(bytes, 0, n) : new Float32Array(bytes, 0, n)) as ArrayFor<D>;
@@ -187,136 +226,5 @@ export class WebGPUBackend implements Backend {
         this.deferred ??= e instanceof Error ? e : new Error(String(e));
       },
     );
-  }
-
-  private enter(what: string): void {
-    this.ctx.assertAlive(what);
-  }
-
-  matmul(p: B.MatmulParams): void {
-    this.enter('matmul');
-    val.validateMatmul(this.name, p);
-    mm.matmul(this.ctx, p);
-  }
-  unary(p: B.UnaryParams): void {
-    this.enter('unary');
-    val.validateUnary(this.name, p);
-    ew.unary(this.ctx, p);
-  }
-  binary(p: B.BinaryParams): void {
-    this.enter('binary');
-    val.validateBinary(this.name, p);
-    ew.binary(this.ctx, p);
-  }
-  where(p: B.WhereParams): void {
-    this.enter('where');
-    val.validateWhere(this.name, p);
-    ew.where(this.ctx, p);
-  }
-  copy(p: B.CopyParams): void {
-    this.enter('copy');
-    val.validateCopy(this.name, p);
-    ew.copy(this.ctx, p);
-  }
-  cast(p: B.CastParams): void {
-    this.enter('cast');
-    val.validateCast(this.name, p);
-    ew.cast(this.ctx, p);
-  }
-  fill(p: B.FillParams): void {
-    this.enter('fill');
-    val.validateFill(this.name, p);
-    ew.fill(this.ctx, p);
-  }
-  random(p: B.RandomParams): void {
-    this.enter('random');
-    val.validateRandom(this.name, p);
-    ew.random(this.ctx, p);
-  }
-  reduce(p: B.ReduceParams): void {
-    this.enter('reduce');
-    val.validateReduce(this.name, p);
-    red.reduce(this.ctx, p);
-  }
-  softmax(p: B.SoftmaxParams): void {
-    this.enter('softmax');
-    val.validateSoftmax(this.name, p);
-    red.softmax(this.ctx, p);
-  }
-  softmaxBackward(p: B.SoftmaxBackwardParams): void {
-    this.enter('softmaxBackward');
-    val.validateSoftmaxBackward(this.name, p);
-    red.softmaxBackward(this.ctx, p);
-  }
-  layerNorm(p: B.LayerNormParams): void {
-    this.enter('layerNorm');
-    val.validateLayerNorm(this.name, p);
-    norm.layerNorm(this.ctx, p);
-  }
-  layerNormBackward(p: B.LayerNormBackwardParams): void {
-    this.enter('layerNormBackward');
-    val.validateLayerNormBackward(this.name, p);
-    norm.layerNormBackward(this.ctx, p);
-  }
-  geluBackward(p: B.GeluBackwardParams): void {
-    this.enter('geluBackward');
-    val.validateGeluBackward(this.name, p);
-    ew.geluBackward(this.ctx, p);
-  }
-  indexSelect(p: B.IndexSelectParams): void {
-    this.enter('indexSelect');
-    val.validateIndexSelect(this.name, p);
-    sel.indexSelect(this.host, p);
-    this.afterIndexKernel();
-  }
-  indexAdd(p: B.IndexAddParams): void {
-    this.enter('indexAdd');
-    val.validateIndexAdd(this.name, p);
-    sel.indexAdd(this.host, p);
-    this.afterIndexKernel();
-  }
-  gather(p: B.GatherParams): void {
-    this.enter('gather');
-    val.validateGather(this.name, p);
-    sel.gather(this.host, p);
-    this.afterIndexKernel();
-  }
-  scatterAdd(p: B.ScatterAddParams): void {
-    this.enter('scatterAdd');
-    val.validateScatterAdd(this.name, p);
-    sel.scatterAdd(this.host, p);
-    this.afterIndexKernel();
-  }
-  crossEntropy(p: B.CrossEntropyParams): void {
-    this.enter('crossEntropy');
-    val.validateCrossEntropy(this.name, p);
-    sel.crossEntropy(this.host, p);
-    this.afterIndexKernel();
-  }
-  crossEntropyBackward(p: B.CrossEntropyBackwardParams): void {
-    this.enter('crossEntropyBackward');
-    val.validateCrossEntropyBackward(this.name, p);
-    sel.crossEntropyBackward(this.host, p);
-    this.afterIndexKernel();
-  }
-  attention(p: B.AttentionParams): void {
-    this.enter('attention');
-    val.validateAttention(this.name, p);
-    attn.attention(this.ctx, p);
-  }
-  attentionBackward(p: B.AttentionBackwardParams): void {
-    this.enter('attentionBackward');
-    val.validateAttentionBackward(this.name, p);
-    attn.attentionBackward(this.ctx, p);
-  }
-  sgdStep(p: B.SgdParams): void {
-    this.enter('sgdStep');
-    val.validateSgd(this.name, p);
-    opt.sgdStep(this.ctx, p);
-  }
-  adamStep(p: B.AdamParams): void {
-    this.enter('adamStep');
-    val.validateAdam(this.name, p);
-    opt.adamStep(this.ctx, p);
   }
 }

@@ -2,7 +2,7 @@
 // missing adapters rejected with a typed error), pooled buffers reused after free, typed
 // errors for freed storage, async-only reads, pipeline caching and batched submission.
 import { ArgumentError, BoundsError, DisposedError, OutOfMemoryError, UnsupportedError } from '@tessera/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WebGPUUnavailableError, webgpu } from '../src/index.js';
 import { sizeClass } from '../src/runtime/pool.js';
 import { describeGPU, gpu } from './helpers.js';
@@ -101,6 +101,26 @@ describeGPU('WebGPU backend', (twin) => {
     await expect(be.read(a, 'f32')).rejects.toThrow(DisposedError);
     expect(() => be.free(a)).toThrow(DisposedError);
     be.free(b);
+  });
+
+  it('kernel hooks: only the select family bounds its queued index checks, after the kernel ran', async () => {
+    const be = twin().dev;
+    // afterIndexKernel is private: the kernel table's after-hook reaches it through the instance.
+    const spy = vi.spyOn(be as unknown as { afterIndexKernel(): void }, 'afterIndexKernel');
+    const x = be.alloc(4 * 8);
+    const idx = be.alloc(4 * 2);
+    const out = be.alloc(4 * 8);
+    be.write(idx, Int32Array.of(1, 0));
+    be.unary({ op: 'neg', x: { storage: x, offset: 0, strides: [1] }, out: { storage: out, offset: 0 }, shape: [8] });
+    expect(spy).not.toHaveBeenCalled();
+    be.indexSelect({ x: { storage: x, offset: 0 }, indices: { storage: idx, offset: 0 }, out: { storage: out, offset: 0 }, outer: 1, axisLen: 2, inner: 4, count: 2 });
+    expect(spy).toHaveBeenCalledTimes(1);
+    // A call the validator refuses never reaches the kernel or the hook.
+    expect(() => be.indexSelect({ x: { storage: x, offset: 0 }, indices: { storage: idx, offset: 0 }, out: { storage: out, offset: 0 }, outer: 1, axisLen: 2, inner: 4, count: 3 })).toThrow(BoundsError);
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    await be.sync();
+    for (const s of [x, idx, out]) be.free(s);
   });
 
   it('readSync throws UnsupportedError; read() honours offset and length; bad ranges are BoundsErrors', async () => {

@@ -16,13 +16,13 @@
 // (a few ulp of |2u|) is amplified by exp into a relative error of ~|2u| * 2e-7, i.e. up to
 // ~1.6e-5 at x = -10 where |gelu| < 1e-36; an absolute floor of 1e-20 covers that tail.
 import { KERNEL_NAMES, type UnaryOp } from '@tessera/core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { elementwiseSuites, type ElementwiseOptions, type Tol } from '../../core/test/conformance/elementwise.js';
 import { randomConformance } from '../../core/test/conformance/random.js';
-import { WebGPUBackend } from '../src/index.js';
+import type { WebGPUBackend } from '../src/index.js';
 import { describeGPU, expectClose, expectSameValues, randF32, rng } from './helpers.js';
 
-const TRANSCENDENTAL: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'pow']);
+const TRANSCENDENTAL: ReadonlySet<string> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'silu', 'pow']);
 const ROUNDED: ReadonlySet<string> = new Set(['sqrt', 'rsqrt', 'reciprocal', 'div']);
 const RTOL_TRANSCENDENTAL = 2e-6;
 const RTOL_GELU = 1e-5;
@@ -50,9 +50,11 @@ const OPTS: ElementwiseOptions = {
   copyToBroadcastViews: false,
 };
 
-describe('backend coverage', () => {
+describeGPU('backend coverage', (twin) => {
+  // The kernels are installed per instance from the backend's kernel table (bindKernels).
   it('every kernel named in KERNEL_NAMES is a method of WebGPUBackend', () => {
-    const missing = KERNEL_NAMES.filter((k) => typeof (WebGPUBackend.prototype as unknown as Record<string, unknown>)[k] !== 'function');
+    const be: WebGPUBackend = twin().dev;
+    const missing = KERNEL_NAMES.filter((k) => typeof (be as unknown as Record<string, unknown>)[k] !== 'function');
     expect(missing).toEqual([]);
   });
 });
@@ -118,6 +120,7 @@ describeGPU('transcendental accuracy against float64', (twin) => {
     ['log', [...linspace(1e-30, 1, 10001), ...linspace(0.5, 2, 4001), ...linspace(1, 3e38, 10001)], Math.log, 0, RTOL_TRANSCENDENTAL],
     ['tanh', [...linspace(-20, 20, 20001), ...linspace(-1e-3, 1e-3, 2001)], Math.tanh, 0, RTOL_TRANSCENDENTAL],
     ['sigmoid', linspace(-80, 80, 20001), (x) => 1 / (1 + Math.exp(-x)), 0, RTOL_TRANSCENDENTAL],
+    ['silu', linspace(-80, 80, 20001), (x) => x / (1 + Math.exp(-x)), 0, RTOL_TRANSCENDENTAL],
     ['gelu', linspace(-9.9, 8, 20001), gelu64, 1e-20, RTOL_GELU],
   ];
   for (const [op, xs, exact, floor, rtol] of cases) {

@@ -1,13 +1,13 @@
-import type * as B from '../backend.js';
-import type { ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
+import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
 import { ArgumentError, DisposedError, OutOfMemoryError } from '../errors.js';
+import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
 import * as val from '../validate.js';
-import { attention, attentionBackward } from './attention.js';
+import * as attn from './attention.js';
 import * as ew from './elementwise.js';
-import { matmul } from './matmul.js';
-import { layerNorm, layerNormBackward } from './norm.js';
-import { adamStep, sgdStep } from './optim.js';
-import { reduce, softmax, softmaxBackward } from './reduce.js';
+import * as mm from './matmul.js';
+import * as norm from './norm.js';
+import * as opt from './optim.js';
+import * as red from './reduce.js';
 import * as sel from './select.js';
 import type { Views } from './views.js';
 
@@ -35,6 +35,12 @@ export interface ReferenceBackendOptions {
   float64?: boolean;
 }
 
+/** The reference kernels, one module per family; each reads and writes storage through the backend's typed-array views. */
+const KERNELS: FullKernelTable<Views> = kernelsOf(mm, ew, red, norm, sel, attn, opt);
+
+/** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
+export interface ReferenceBackend extends AllKernels {}
+
 /**
  * Plain-TypeScript backend: obviously correct, float64 accumulation, slow.
  * The oracle every other backend is tested against.
@@ -50,6 +56,7 @@ export class ReferenceBackend implements Backend, Views {
 
   constructor(options: ReferenceBackendOptions = {}) {
     this.float64 = options.float64 ?? false;
+    bindKernels(this, this, KERNELS);
   }
 
   alloc(bytes: number): Storage {
@@ -120,102 +127,5 @@ export class ReferenceBackend implements Backend, Views {
   i32(s: Storage): Int32Array {
     if (s.freed) throw new DisposedError(`storage #${s.id} was already freed`);
     return (s as RefStorage).i32;
-  }
-
-  matmul(p: B.MatmulParams): void {
-    val.validateMatmul(this.name, p);
-    matmul(this, p);
-  }
-  unary(p: B.UnaryParams): void {
-    val.validateUnary(this.name, p);
-    ew.unary(this, p);
-  }
-  binary(p: B.BinaryParams): void {
-    val.validateBinary(this.name, p);
-    ew.binary(this, p);
-  }
-  where(p: B.WhereParams): void {
-    val.validateWhere(this.name, p);
-    ew.where(this, p);
-  }
-  copy(p: B.CopyParams): void {
-    val.validateCopy(this.name, p);
-    ew.copy(this, p);
-  }
-  cast(p: B.CastParams): void {
-    val.validateCast(this.name, p);
-    ew.cast(this, p);
-  }
-  fill(p: B.FillParams): void {
-    val.validateFill(this.name, p);
-    ew.fill(this, p);
-  }
-  random(p: B.RandomParams): void {
-    val.validateRandom(this.name, p);
-    ew.random(this, p);
-  }
-  reduce(p: B.ReduceParams): void {
-    val.validateReduce(this.name, p);
-    reduce(this, p);
-  }
-  softmax(p: B.SoftmaxParams): void {
-    val.validateSoftmax(this.name, p);
-    softmax(this, p);
-  }
-  softmaxBackward(p: B.SoftmaxBackwardParams): void {
-    val.validateSoftmaxBackward(this.name, p);
-    softmaxBackward(this, p);
-  }
-  layerNorm(p: B.LayerNormParams): void {
-    val.validateLayerNorm(this.name, p);
-    layerNorm(this, p);
-  }
-  layerNormBackward(p: B.LayerNormBackwardParams): void {
-    val.validateLayerNormBackward(this.name, p);
-    layerNormBackward(this, p);
-  }
-  geluBackward(p: B.GeluBackwardParams): void {
-    val.validateGeluBackward(this.name, p);
-    ew.geluBackward(this, p);
-  }
-  indexSelect(p: B.IndexSelectParams): void {
-    val.validateIndexSelect(this.name, p);
-    sel.indexSelect(this, p);
-  }
-  indexAdd(p: B.IndexAddParams): void {
-    val.validateIndexAdd(this.name, p);
-    sel.indexAdd(this, p);
-  }
-  gather(p: B.GatherParams): void {
-    val.validateGather(this.name, p);
-    sel.gather(this, p);
-  }
-  scatterAdd(p: B.ScatterAddParams): void {
-    val.validateScatterAdd(this.name, p);
-    sel.scatterAdd(this, p);
-  }
-  crossEntropy(p: B.CrossEntropyParams): void {
-    val.validateCrossEntropy(this.name, p);
-    sel.crossEntropy(this, p);
-  }
-  crossEntropyBackward(p: B.CrossEntropyBackwardParams): void {
-    val.validateCrossEntropyBackward(this.name, p);
-    sel.crossEntropyBackward(this, p);
-  }
-  attention(p: B.AttentionParams): void {
-    val.validateAttention(this.name, p);
-    attention(this, p);
-  }
-  attentionBackward(p: B.AttentionBackwardParams): void {
-    val.validateAttentionBackward(this.name, p);
-    attentionBackward(this, p);
-  }
-  sgdStep(p: B.SgdParams): void {
-    val.validateSgd(this.name, p);
-    sgdStep(this, p);
-  }
-  adamStep(p: B.AdamParams): void {
-    val.validateAdam(this.name, p);
-    adamStep(this, p);
   }
 }

@@ -4,51 +4,64 @@ import { gelu, geluGrad, sigmoid } from './math.js';
 import { stridedOffsets } from './strided.js';
 import type { Views } from './views.js';
 
-/** Scalar definition of each unary op; the wasm and WebGPU kernels must agree with these. */
+/**
+ * Scalar definition of each unary op (`alpha` is pow's exponent), in float64; the wasm and
+ * WebGPU kernels must agree with these. Keyed by every UnaryOp, so an op without a
+ * reference body fails to compile.
+ */
+const UNARY: { readonly [K in UnaryOp]: (x: number, alpha: number) => number } = {
+  neg: (x) => -x,
+  exp: (x) => Math.exp(x),
+  log: (x) => Math.log(x),
+  sqrt: (x) => Math.sqrt(x),
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  tanh: (x) => Math.tanh(x),
+  sigmoid: (x) => sigmoid(x),
+  relu: (x) => (x > 0 ? x : 0),
+  gelu: (x) => gelu(x),
+  abs: (x) => Math.abs(x),
+  pow: (x, alpha) => Math.pow(x, alpha),
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  step: (x) => (x > 0 ? 1 : 0),
+  silu: (x) => x * sigmoid(x),
+};
+
+/** Scalar definition of each binary op (comparisons give 1 or 0), keyed by every BinaryOp. */
+const BINARY: { readonly [K in BinaryOp]: (a: number, b: number) => number } = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  min: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  pow: (a, b) => Math.pow(a, b),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+};
+
+/** unary `op` of one value (float64). */
 export function unaryScalar(op: UnaryOp, x: number, alpha = 0): number {
-  switch (op) {
-    case 'neg': return -x;
-    case 'exp': return Math.exp(x);
-    case 'log': return Math.log(x);
-    case 'sqrt': return Math.sqrt(x);
-    case 'rsqrt': return 1 / Math.sqrt(x);
-    case 'tanh': return Math.tanh(x);
-    case 'sigmoid': return sigmoid(x);
-    case 'relu': return x > 0 ? x : 0;
-    case 'gelu': return gelu(x);
-    case 'abs': return Math.abs(x);
-    case 'pow': return Math.pow(x, alpha);
-    case 'square': return x * x;
-    case 'reciprocal': return 1 / x;
-    case 'sign': return x > 0 ? 1 : x < 0 ? -1 : x;
-    case 'step': return x > 0 ? 1 : 0;
-  }
+  return UNARY[op](x, alpha);
 }
 
-/** Scalar definition of each binary op (comparisons give 1 or 0). */
+/** binary `op` of one pair of values (float64). */
 export function binaryScalar(op: BinaryOp, a: number, b: number): number {
-  switch (op) {
-    case 'add': return a + b;
-    case 'sub': return a - b;
-    case 'mul': return a * b;
-    case 'div': return a / b;
-    case 'max': return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b);
-    case 'min': return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b);
-    case 'pow': return Math.pow(a, b);
-    case 'eq': return a === b ? 1 : 0;
-    case 'ne': return a !== b ? 1 : 0;
-    case 'lt': return a < b ? 1 : 0;
-    case 'le': return a <= b ? 1 : 0;
-    case 'gt': return a > b ? 1 : 0;
-    case 'ge': return a >= b ? 1 : 0;
-  }
+  return BINARY[op](a, b);
 }
 
 export function unary(v: Views, p: UnaryParams): void {
   const X = v.f32(p.x.storage);
   const O = v.f32(p.out.storage);
   const [xo] = stridedOffsets(p.shape, [p.x]);
-  for (let i = 0; i < xo.length; i++) O[p.out.offset + i] = unaryScalar(p.op, X[xo[i]], p.alpha);
+  const f = UNARY[p.op];
+  const alpha = p.alpha ?? 0;
+  for (let i = 0; i < xo.length; i++) O[p.out.offset + i] = f(X[xo[i]], alpha);
 }
 
 export function binary(v: Views, p: BinaryParams): void {
@@ -56,7 +69,8 @@ export function binary(v: Views, p: BinaryParams): void {
   const B = v.f32(p.b.storage);
   const O = v.f32(p.out.storage);
   const [ao, bo] = stridedOffsets(p.shape, [p.a, p.b]);
-  for (let i = 0; i < ao.length; i++) O[p.out.offset + i] = binaryScalar(p.op, A[ao[i]], B[bo[i]]);
+  const f = BINARY[p.op];
+  for (let i = 0; i < ao.length; i++) O[p.out.offset + i] = f(A[ao[i]], B[bo[i]]);
 }
 
 export function where(v: Views, p: WhereParams): void {

@@ -1,9 +1,10 @@
 import type * as B from '../backend.js';
-import type { ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
+import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
 import { ArgumentError, UnsupportedError } from '../errors.js';
+import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
 import * as val from '../validate.js';
 import { ALIGN, Allocator, PAGE } from './allocator.js';
-import { WasmContext, WasmStorage, type KernelFn } from './context.js';
+import { WasmContext, WasmStorage } from './context.js';
 import { CONTROL_BYTES, ThreadPool, detectThreadApi, type ThreadApi } from './pool.js';
 import { checkThreads, defaultThreads, track } from './threads.js';
 import * as attn from './kernels/attention.js';
@@ -13,7 +14,7 @@ import * as norm from './kernels/norm.js';
 import * as opt from './kernels/optim.js';
 import * as red from './kernels/reduce.js';
 import * as sel from './kernels/select.js';
-import { SIMD_PLAIN, SIMD_SHARED, RELAXED_PLAIN, RELAXED_SHARED } from '../generated/wasm-modules.js';
+import type { WasmExports } from '../generated/wasm-exports.js';
 
 /** Options for `createWasmBackend`. */
 export interface WasmBackendOptions {
@@ -29,6 +30,25 @@ export interface WasmBackendOptions {
    * backend runs on one thread and says so in `features` (threads false, numThreads 1).
    */
   threads?: number;
+}
+
+/**
+ * The four builds, each a generated module of its own (scripts/build-wasm.mjs) loaded only
+ * when a backend needs it: a bundle that never creates a wasm backend (reference or WebGPU
+ * only) carries none of the ~100 KB of base64, and one that does carries the others as
+ * separate chunks it never fetches.
+ */
+const BUILDS = {
+  'simd-shared': () => import('../generated/wasm-simd-shared.js'),
+  'relaxed-shared': () => import('../generated/wasm-relaxed-shared.js'),
+  'simd-plain': () => import('../generated/wasm-simd-plain.js'),
+  'relaxed-plain': () => import('../generated/wasm-relaxed-plain.js'),
+} as const;
+
+/** The bytes of one build. */
+export async function loadWasmBuild(relaxed: boolean, shared: boolean): Promise<Uint8Array> {
+  const { BYTES } = await BUILDS[`${relaxed ? 'relaxed' : 'simd'}-${shared ? 'shared' : 'plain'}`]();
+  return decode(BYTES);
 }
 
 function decode(b64: string): Uint8Array {
@@ -48,9 +68,25 @@ function canShare(): boolean {
   }
 }
 
-/** True when this runtime validates the relaxed-SIMD build. */
+/**
+ * The smallest module that uses a relaxed-SIMD instruction: () -> v128 computing
+ * i8x16.relaxed_swizzle(i8x16.splat(1), i8x16.splat(2)). A runtime validates it exactly when
+ * it validates relaxed-SIMD, so the check needs none of the real builds.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x0f, 0x01, 0x0d, 0x00, // code section: one body of 13 bytes, no locals
+  0x41, 0x01, 0xfd, 0x0f, // i32.const 1, i8x16.splat
+  0x41, 0x02, 0xfd, 0x0f, // i32.const 2, i8x16.splat
+  0xfd, 0x80, 0x02, // i8x16.relaxed_swizzle (0xfd 0x100)
+  0x0b, // end
+]);
+
+/** True when this runtime validates relaxed-SIMD (so createWasmBackend can use that build). */
 export function relaxedSimdSupported(): boolean {
-  return WebAssembly.validate(decode(RELAXED_PLAIN) as BufferSource);
+  return WebAssembly.validate(RELAXED_SIMD_PROBE as BufferSource);
 }
 
 /** Loads the best wasm build this runtime accepts and returns a ready backend. */
@@ -58,14 +94,15 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const shared = options.shared ?? canShare();
   if (shared && !canShare()) throw new UnsupportedError('createWasmBackend: shared memory was requested but this runtime has no SharedArrayBuffer (a browser page must be cross-origin isolated)');
   const want = options.simd ?? 'auto';
-  const relaxedBytes = decode(shared ? RELAXED_SHARED : RELAXED_PLAIN);
-  const simdBytes = decode(shared ? SIMD_SHARED : SIMD_PLAIN);
-  const relaxedOk = WebAssembly.validate(relaxedBytes as BufferSource);
+  if (want !== 'auto' && want !== 'simd128' && want !== 'relaxed') {
+    throw new ArgumentError(`createWasmBackend: simd must be 'auto', 'simd128' or 'relaxed', got '${String(want)}'`);
+  }
+  const relaxedOk = relaxedSimdSupported();
   if (want === 'relaxed' && !relaxedOk) {
     throw new UnsupportedError('createWasmBackend: relaxed-SIMD was requested but this runtime does not validate it (Node 20 needs --experimental-wasm-relaxed-simd)');
   }
   const relaxed = want === 'relaxed' || (want === 'auto' && relaxedOk);
-  const bytes = relaxed ? relaxedBytes : simdBytes;
+  const bytes = await loadWasmBuild(relaxed, shared);
   if (!WebAssembly.validate(bytes as BufferSource)) {
     throw new UnsupportedError('createWasmBackend: this runtime does not support WebAssembly SIMD128');
   }
@@ -73,7 +110,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536, shared });
   const module = await WebAssembly.compile(bytes as BufferSource);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const exports = instance.exports as unknown as Record<string, KernelFn>;
+  const exports = instance.exports as unknown as WasmExports;
   const threads = options.threads === undefined ? await defaultThreads() : checkThreads('createWasmBackend', options.threads);
   // Threads need a shared memory and a Worker API; otherwise one thread, reported in features.
   const api: ThreadApi = shared
@@ -90,6 +127,26 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   return backend;
 }
+
+/**
+ * matmul's wasm form: the shared validator has checked A, B and out; a prepacked B is this
+ * backend's own layout, so its size (prepackedElements(k, n)) and overlap with out are
+ * checked here before the kernel reads it.
+ */
+function matmul(ctx: WasmContext, p: B.MatmulParams): void {
+  if (p.bPacked) {
+    const count = mm.prepackedElements(ctx, p.k, p.n);
+    val.checkDense('wasm', p.bPacked, count, 'matmul bPacked');
+    val.checkNoOverlap(p.out, (p.batch ?? 1) * p.m * p.n, p.bPacked, count, 'matmul (bPacked)');
+  }
+  mm.matmul(ctx, p);
+}
+
+/** The wasm kernels: host code per family (src/wasm/kernels/) over the module's exports. */
+const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm, sel, attn, opt), matmul };
+
+/** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
+export interface WasmBackend extends AllKernels {}
 
 /** WebAssembly SIMD backend: one linear memory, TS-side allocator, AssemblyScript kernels. */
 export class WasmBackend implements Backend {
@@ -109,7 +166,7 @@ export class WasmBackend implements Backend {
    * Use createWasmBackend. `heapBase`: first byte the allocator may hand out (past the
    * module's static data and, with threads, the pool's control block); default heap_base().
    */
-  constructor(exports: Record<string, KernelFn>, memory: WebAssembly.Memory, mode: { relaxed: boolean; shared: boolean; heapBase?: number }) {
+  constructor(exports: WasmExports, memory: WebAssembly.Memory, mode: { relaxed: boolean; shared: boolean; heapBase?: number }) {
     this.memory = memory;
     const allocator = new Allocator(
       { byteLength: () => memory.buffer.byteLength, grow: (pages) => void memory.grow(pages) },
@@ -117,6 +174,7 @@ export class WasmBackend implements Backend {
     );
     this.ctx = new WasmContext(exports, memory, allocator);
     this.features = { simd: true, relaxedSimd: mode.relaxed, threads: false, numThreads: 1, f16: false, syncRead: true };
+    bindKernels(this, this.ctx, KERNELS);
   }
 
   /** Gives the backend its worker pool (createWasmBackend does this). */
@@ -214,15 +272,6 @@ export class WasmBackend implements Backend {
     return { allocatedBytes: this.ctx.allocator.allocated, liveStorages: this.live.size, heapBytes: this.memory.buffer.byteLength };
   }
 
-  matmul(p: B.MatmulParams): void {
-    val.validateMatmul(this.name, p);
-    if (p.bPacked) {
-      const count = mm.prepackedElements(this.ctx, p.k, p.n);
-      val.checkDense(this.name, p.bPacked, count, 'matmul bPacked');
-      val.checkNoOverlap(p.out, (p.batch ?? 1) * p.m * p.n, p.bPacked, count, 'matmul (bPacked)');
-    }
-    mm.matmul(this.ctx, p);
-  }
   prepackMatmulB(p: B.PrepackMatmulBParams): void {
     val.checkCount(p.k, 'prepackMatmulB k');
     val.checkCount(p.n, 'prepackMatmulB n');
@@ -236,97 +285,5 @@ export class WasmBackend implements Backend {
     val.checkCount(k, 'prepackedMatmulBElements k');
     val.checkCount(n, 'prepackedMatmulBElements n');
     return mm.prepackedElements(this.ctx, k, n);
-  }
-  unary(p: B.UnaryParams): void {
-    val.validateUnary(this.name, p);
-    ew.unary(this.ctx, p);
-  }
-  binary(p: B.BinaryParams): void {
-    val.validateBinary(this.name, p);
-    ew.binary(this.ctx, p);
-  }
-  where(p: B.WhereParams): void {
-    val.validateWhere(this.name, p);
-    ew.where(this.ctx, p);
-  }
-  copy(p: B.CopyParams): void {
-    val.validateCopy(this.name, p);
-    ew.copy(this.ctx, p);
-  }
-  cast(p: B.CastParams): void {
-    val.validateCast(this.name, p);
-    ew.cast(this.ctx, p);
-  }
-  fill(p: B.FillParams): void {
-    val.validateFill(this.name, p);
-    ew.fill(this.ctx, p);
-  }
-  random(p: B.RandomParams): void {
-    val.validateRandom(this.name, p);
-    ew.random(this.ctx, p);
-  }
-  reduce(p: B.ReduceParams): void {
-    val.validateReduce(this.name, p);
-    red.reduce(this.ctx, p);
-  }
-  softmax(p: B.SoftmaxParams): void {
-    val.validateSoftmax(this.name, p);
-    red.softmax(this.ctx, p);
-  }
-  softmaxBackward(p: B.SoftmaxBackwardParams): void {
-    val.validateSoftmaxBackward(this.name, p);
-    red.softmaxBackward(this.ctx, p);
-  }
-  layerNorm(p: B.LayerNormParams): void {
-    val.validateLayerNorm(this.name, p);
-    norm.layerNorm(this.ctx, p);
-  }
-  layerNormBackward(p: B.LayerNormBackwardParams): void {
-    val.validateLayerNormBackward(this.name, p);
-    norm.layerNormBackward(this.ctx, p);
-  }
-  geluBackward(p: B.GeluBackwardParams): void {
-    val.validateGeluBackward(this.name, p);
-    ew.geluBackward(this.ctx, p);
-  }
-  indexSelect(p: B.IndexSelectParams): void {
-    val.validateIndexSelect(this.name, p);
-    sel.indexSelect(this.ctx, p);
-  }
-  indexAdd(p: B.IndexAddParams): void {
-    val.validateIndexAdd(this.name, p);
-    sel.indexAdd(this.ctx, p);
-  }
-  gather(p: B.GatherParams): void {
-    val.validateGather(this.name, p);
-    sel.gather(this.ctx, p);
-  }
-  scatterAdd(p: B.ScatterAddParams): void {
-    val.validateScatterAdd(this.name, p);
-    sel.scatterAdd(this.ctx, p);
-  }
-  crossEntropy(p: B.CrossEntropyParams): void {
-    val.validateCrossEntropy(this.name, p);
-    sel.crossEntropy(this.ctx, p);
-  }
-  crossEntropyBackward(p: B.CrossEntropyBackwardParams): void {
-    val.validateCrossEntropyBackward(this.name, p);
-    sel.crossEntropyBackward(this.ctx, p);
-  }
-  attention(p: B.AttentionParams): void {
-    val.validateAttention(this.name, p);
-    attn.attention(this.ctx, p);
-  }
-  attentionBackward(p: B.AttentionBackwardParams): void {
-    val.validateAttentionBackward(this.name, p);
-    attn.attentionBackward(this.ctx, p);
-  }
-  sgdStep(p: B.SgdParams): void {
-    val.validateSgd(this.name, p);
-    opt.sgdStep(this.ctx, p);
-  }
-  adamStep(p: B.AdamParams): void {
-    val.validateAdam(this.name, p);
-    opt.adamStep(this.ctx, p);
   }
 }

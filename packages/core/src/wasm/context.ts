@@ -1,11 +1,16 @@
 import type { Dense, Storage } from '../backend.js';
 import { DisposedError } from '../errors.js';
 import type { Views } from '../reference/views.js';
+import type { WasmExportName, WasmExports } from '../generated/wasm-exports.js';
 import type { Allocator } from './allocator.js';
 import { MAX_CHUNKS, type ThreadPool } from './pool.js';
 
-/** A kernel export: byte addresses and sizes in, an optional i32 status out. */
-export type KernelFn = (...args: number[]) => number;
+/**
+ * A kernel export called with an argument list built at run time (a chunk of a split call):
+ * byte addresses and sizes in, an optional i32 out. Direct calls go through the typed
+ * `WasmExports` instead.
+ */
+export type KernelFn = (...args: number[]) => number | void;
 
 /** Storage on the wasm backend: a block of the shared linear memory. */
 export class WasmStorage implements Storage {
@@ -39,7 +44,7 @@ export class WasmContext implements Views {
   splitAlways = false;
 
   constructor(
-    readonly exports: Record<string, KernelFn>,
+    readonly exports: WasmExports,
     readonly memory: WebAssembly.Memory,
     readonly allocator: Allocator,
   ) {}
@@ -63,15 +68,16 @@ export class WasmContext implements Views {
    * when all are done; a thread appends tail(t) (its own scratch, t = 0 for the caller) to
    * every chunk it runs. One chunk is a plain call on this thread.
    */
-  run(name: string, chunks: readonly (readonly number[])[], threads: number, tail?: (t: number) => readonly number[]): void {
+  run(name: WasmExportName, chunks: readonly (readonly number[])[], threads: number, tail?: (t: number) => readonly number[]): void {
     if (chunks.length === 1 || threads === 1 || !this.pool) {
       const own = tail ? tail(0) : [];
-      for (const args of chunks) this.exports[name](...args, ...own);
+      const call = this.exports[name] as KernelFn;
+      for (const args of chunks) call(...args, ...own);
     } else this.pool.run(name, chunks, threads, tail);
   }
 
   /** run() over a split: one chunk per range, its arguments from args(start, count). */
-  runSplit(name: string, split: Split, args: (start: number, count: number) => readonly number[], tail?: (t: number) => readonly number[]): void {
+  runSplit(name: WasmExportName, split: Split, args: (start: number, count: number) => readonly number[], tail?: (t: number) => readonly number[]): void {
     this.run(name, split.ranges.map(([start, count]) => args(start, count)), split.threads, tail);
   }
 

@@ -23,6 +23,8 @@
 // thread and reported by the caller as a KernelError once every chunk has finished, so a
 // failed call leaves no worker writing to memory and the pool ready for the next call.
 import { KernelError, UnsupportedError } from '../errors.js';
+import type { WasmExports } from '../generated/wasm-exports.js';
+import type { KernelFn } from './context.js';
 import { NODE_WORKER_SOURCE, WEB_WORKER_SOURCE, claimChunk } from './worker-source.js';
 
 /** Arguments one chunk may pass (float64 each; i32 parameters take ToInt32 of them). */
@@ -190,11 +192,11 @@ export class ThreadPool {
     private readonly api: ThreadApi,
     private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory,
-    private readonly exports: Record<string, (...args: number[]) => number>,
+    private readonly exports: WasmExports,
     /** Byte address of the control block (CONTROL_BYTES reserved there, 64-byte aligned). */
     readonly ctrl: number,
   ) {
-    this.names = Object.keys(exports).filter((n) => typeof exports[n] === 'function');
+    this.names = Object.keys(exports).filter((n) => typeof (exports as unknown as Record<string, unknown>)[n] === 'function');
     this.names.forEach((n, i) => this.index.set(n, i));
     // The control block sits below every allocation, so views made now always cover it.
     this.i32 = new Int32Array(memory.buffer, 0, (ctrl + CONTROL_BYTES) >> 2);
@@ -210,7 +212,7 @@ export class ThreadPool {
     api: ThreadApi,
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
-    exports: Record<string, (...args: number[]) => number>,
+    exports: WasmExports,
     ctrl: number,
     workers: number,
   ): Promise<ThreadPool> {
@@ -301,7 +303,7 @@ export class ThreadPool {
     if (threads > 1) Atomics.notify(i32, w + L.SEQ, threads - 1);
     // The caller claims chunks like any worker, as thread 0.
     const own = tails[0] ?? [];
-    const call = this.exports[name];
+    const call = (this.exports as unknown as Record<string, KernelFn>)[name];
     for (;;) {
       const idx = claimChunk(i32, w + L.QUEUES, 0, threads, n, tag);
       if (idx < 0) break;

@@ -7,7 +7,7 @@
 // must be (transcendentals, pow, and on WebGPU division and sqrt) is the backend's own
 // statement: `ElementwiseOptions.unaryTol` / `binaryTol`, set in each package's test file.
 import { it } from 'vitest';
-import type { BinaryOp, UnaryOp } from '../../src/backend.js';
+import { BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp } from '../../src/ops.js';
 import { ODD_SIZES, expectClose, expectSameValues, randF32, randI32, rng } from '../checks.js';
 import type { Twin, TwinBuf } from './twin.js';
 
@@ -37,8 +37,28 @@ export interface ElementwiseOptions {
   copyToBroadcastViews: boolean;
 }
 
-export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'pow', 'square', 'reciprocal', 'sign', 'step'];
-export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+/** Every op of core's op lists is tested: a new op needs only its UNARY_DOMAIN row here. */
+export { BINARY_OPS, UNARY_OPS };
+
+/** Each unary op's random test inputs: [lo, hi) in its natural domain. */
+const UNARY_DOMAIN: { readonly [K in UnaryOp]: readonly [number, number] } = {
+  neg: [-6, 6],
+  exp: [-20, 20],
+  log: [1e-3, 50],
+  sqrt: [1e-3, 50],
+  rsqrt: [1e-3, 50],
+  tanh: [-6, 6],
+  sigmoid: [-6, 6],
+  relu: [-6, 6],
+  gelu: [-6, 6],
+  abs: [-6, 6],
+  pow: [0.1, 4],
+  square: [-6, 6],
+  reciprocal: [-6, 6],
+  sign: [-6, 6],
+  step: [-6, 6],
+  silu: [-10, 10],
+};
 
 /** Checks `got` against `ref` under `tol`. */
 function checkTol(tol: Tol, got: Float32Array, ref: Float32Array, what: string): void {
@@ -48,10 +68,8 @@ function checkTol(tol: Tol, got: Float32Array, ref: Float32Array, what: string):
 
 /** Inputs in each op's natural domain. */
 function unaryInput(op: UnaryOp, r: () => number, n: number): Float32Array {
-  if (op === 'log' || op === 'sqrt' || op === 'rsqrt') return randF32(r, n, 1e-3, 50);
-  if (op === 'exp') return randF32(r, n, -20, 20);
-  if (op === 'pow') return randF32(r, n, 0.1, 4);
-  return randF32(r, n, -6, 6);
+  const [lo, hi] = UNARY_DOMAIN[op];
+  return randF32(r, n, lo, hi);
 }
 
 /** Runs unary on both backends over `shape` with x's strides/offset; returns the outputs. */

@@ -32,6 +32,7 @@ const UNARY: Record<UnaryOp, string> = {
   reciprocal: '1.0 / x',
   sign: 'select(select(select(x, -1.0, x < 0.0), 1.0, x > 0.0), x, is_nan(x))',
   step: 'select(0.0, 1.0, !is_nan(x) && x > 0.0)',
+  silu: 'x * t_sigmoid(x)',
 };
 
 const BINARY: Record<BinaryOp, string> = {

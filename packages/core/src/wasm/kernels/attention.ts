@@ -8,8 +8,8 @@ import { chunkRanges, type Split, type WasmContext } from '../context.js';
 
 /**
  * heads x tq x tk x d from which an attention call runs on two threads: the two-thread
- * crossover of attn_forward (8 heads, d 64, causal), 32768 (t = 8: x1.24; t = 4: x0.70),
- * measured by `node benchmarks/threads-crossover.mjs` (docs/benchmarks.md).
+ * crossover of attn_forward (8 heads, d 64, causal), measured by
+ * `node benchmarks/threads-crossover.mjs` (its results: docs/benchmarks.md).
  */
 export const ATTN_PARALLEL_MIN = 32768;
 

@@ -7,41 +7,30 @@
 // outermost collapsed dim (strided kernels). An element's result does not depend on where
 // it sits in a row (the kernels' tails go through the same f32x4 code), so any split gives
 // the same bits as one thread.
-import type { BinaryOp, BinaryParams, CastParams, CopyParams, Dense, FillParams, GeluBackwardParams, RandomParams, Strided, UnaryOp, UnaryParams, WhereParams } from '../../backend.js';
+import type { BinaryParams, CastParams, CopyParams, Dense, FillParams, GeluBackwardParams, RandomParams, Strided, UnaryOp, UnaryParams, WhereParams } from '../../backend.js';
 import { contiguousStrides, sizeOf } from '../../shape.js';
 import { chunkRanges, type Split, type WasmContext } from '../context.js';
+import { BINARY_CODE, UNARY_CODE, U_IDENT, U_ONE, U_POW_HALF } from '../../generated/op-codes.js';
+import type { WasmExportName } from '../../generated/wasm-exports.js';
 
 /**
  * Elements from which a cheap elementwise call (add, mul, copy, fill, ...: a few
  * instructions per vector, bound by memory) runs on two threads: the two-thread crossover of
- * ew_binary_flat (add), 65536 elements (x1.14 there, x0.84 at 32768), measured by
- * `node benchmarks/threads-crossover.mjs` on the 2-core benchmark machine (docs/benchmarks.md).
+ * ew_binary_flat (add), measured by `node benchmarks/threads-crossover.mjs` (its results:
+ * docs/benchmarks.md).
  */
 export const EW_PARALLEL_MIN = 65536;
 /**
- * The same for transcendental ops (exp, log, tanh, sigmoid, GELU forward and backward, pow,
- * normal random numbers: tens of instructions per vector): ew_unary_flat (gelu) crosses
- * over at 2048 elements (x1.12; x0.89 at 1024); twice that for margin.
+ * The same for transcendental ops (exp, log, tanh, sigmoid, silu, GELU forward and backward,
+ * pow, normal random numbers: tens of instructions per vector): twice the crossover of
+ * ew_unary_flat (gelu), for margin.
  */
 export const EW_HEAVY_PARALLEL_MIN = 4096;
 /** Ranges start on multiples of 16 elements: whole vectors and whole 64-byte cache lines. */
 const ALIGN = 16;
 
-const UNARY_CODE: Record<UnaryOp, number> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, sigmoid: 6, relu: 7, gelu: 8,
-  abs: 9, pow: 10, square: 11, reciprocal: 12, sign: 13, step: 14,
-};
-// pow fast paths (assembly/elementwise.ts U_ONE, U_IDENT, U_POW_HALF); alpha 2 and -1 map to square / reciprocal.
-const U_ONE = 15;
-const U_IDENT = 16;
-const U_POW_HALF = 17;
-
-/** Unary op codes of the transcendental ops (EW_HEAVY_PARALLEL_MIN). */
-const HEAVY_UNARY = new Set([UNARY_CODE.exp, UNARY_CODE.log, UNARY_CODE.tanh, UNARY_CODE.sigmoid, UNARY_CODE.gelu, UNARY_CODE.pow]);
-
-const BINARY_CODE: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, pow: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
-};
+/** Unary ops of tens of instructions per vector (EW_HEAVY_PARALLEL_MIN). */
+const HEAVY_UNARY: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'tanh', 'sigmoid', 'gelu', 'silu', 'pow']);
 
 /** An operand of a strided loop: byte address of its first element and per-dim strides (elements). */
 interface Operand {
@@ -95,7 +84,7 @@ function writeParams(ctx: WasmContext, slot: string, shape: readonly number[], s
  * over the outermost collapsed dim when the call is large enough. The kernels step
  * operands through the params block, so each thread gets a block of its own.
  */
-function runStrided(ctx: WasmContext, name: string, lead: readonly number[], trail: readonly number[], shape: readonly number[], ops: readonly Operand[], minWork = EW_PARALLEL_MIN): void {
+function runStrided(ctx: WasmContext, name: WasmExportName, lead: readonly number[], trail: readonly number[], shape: readonly number[], ops: readonly Operand[], minWork = EW_PARALLEL_MIN): void {
   const c = collapseDims(shape, ops.map((o) => o.strides));
   const rank = c.shape.length;
   const addrs = ops.map((o) => o.addr);
@@ -155,7 +144,8 @@ export function unary(ctx: WasmContext, p: UnaryParams): void {
     else if (alpha === -1) code = UNARY_CODE.reciprocal;
     else if (alpha === 0.5) code = U_POW_HALF;
   }
-  const minWork = HEAVY_UNARY.has(code) ? EW_HEAVY_PARALLEL_MIN : EW_PARALLEL_MIN;
+  // pow's fast paths (code changed above) are cheap.
+  const minWork = code === UNARY_CODE[p.op] && HEAVY_UNARY.has(p.op) ? EW_HEAVY_PARALLEL_MIN : EW_PARALLEL_MIN;
   const sx = flatStride(p.x.strides, p.shape);
   if (sx >= 0) {
     const n = sizeOf(p.shape);

@@ -7,8 +7,8 @@ const ACCUMULATE = 4;
 
 /**
  * Multiply-adds (batch x m x n x k) from which a matmul runs on two threads: the two-thread
- * crossover of square products, 48^3 (x1.12 there, x0.71 at 32^3), measured by
- * `node benchmarks/threads-crossover.mjs` (docs/benchmarks.md).
+ * crossover of square products, measured by `node benchmarks/threads-crossover.mjs`
+ * (its results: docs/benchmarks.md).
  */
 export const MATMUL_PARALLEL_MIN = 48 * 48 * 48;
 

@@ -9,8 +9,8 @@ import { chunkRanges, type Split, type WasmContext } from '../context.js';
 
 /**
  * Elements from which an optimizer step runs on two threads: the two-thread crossover of
- * optim_adam, 32768 (x1.31 there, x0.78 at 16384), measured by
- * `node benchmarks/threads-crossover.mjs` (docs/benchmarks.md).
+ * optim_adam, measured by `node benchmarks/threads-crossover.mjs` (its results:
+ * docs/benchmarks.md).
  */
 export const OPTIM_PARALLEL_MIN = 32768;
 

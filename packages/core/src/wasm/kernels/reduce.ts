@@ -3,21 +3,20 @@
 // Threads: a reduction is split over its `outer` slices and (log-)softmax over rows, in
 // contiguous ranges; each output element is still computed by one thread in the same
 // order, so the bits do not depend on the thread count.
-import type { ReduceOp, ReduceParams, SoftmaxBackwardParams, SoftmaxParams } from '../../backend.js';
+import type { ReduceParams, SoftmaxBackwardParams, SoftmaxParams } from '../../backend.js';
 import { chunkRanges, type Split, type WasmContext } from '../context.js';
-
-const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, mean: 1, max: 2, min: 3, argmax: 4, argmin: 5 };
+import { REDUCE_CODE } from '../../generated/op-codes.js';
 
 /**
  * Elements (rows x cols, outer x axisLen x inner) from which a row-wise kernel that does a
  * few operations per element (reductions, layerNorm, selects) runs on two threads: the
- * two-thread crossover of norm_layer_norm over 256-column rows, 65536 (x1.32 there, x0.97 at
- * 32768), measured by `node benchmarks/threads-crossover.mjs` (docs/benchmarks.md).
+ * two-thread crossover of norm_layer_norm over 256-column rows, measured by
+ * `node benchmarks/threads-crossover.mjs` (its results: docs/benchmarks.md).
  */
 export const ROWS_PARALLEL_MIN = 65536;
 /**
- * The same for row kernels built on exp (softmax, log-softmax backward, cross-entropy):
- * red_softmax over 256-column rows crosses over at 2048 (x1.08; x1.40 at 4096).
+ * The same for row kernels built on exp (softmax, log-softmax backward, cross-entropy): the
+ * crossover of red_softmax over 256-column rows, doubled for margin.
  */
 export const SOFTMAX_PARALLEL_MIN = 4096;
 
