@@ -475,6 +475,11 @@ export interface Backend extends Kernels {
   /** Short name: 'reference', 'wasm', 'webgpu'. */
   readonly name: string;
   readonly features: Features;
+  /**
+   * True where f32 data is held in float64 (the reference backend's gradient-check mode); such a
+   * backend's `write` also takes a Float64Array and keeps its values exactly.
+   */
+  readonly float64?: boolean;
 
   /** Allocates at least `bytes` bytes (contents unspecified). */
   alloc(bytes: number): Storage;

@@ -102,15 +102,11 @@ export function scalarOn(be: Backend, value: number, dtype: DType = 'f32'): Tens
   return t;
 }
 
-/**
- * A backend that holds f32 data in float64 (the reference backend's `{ float64: true }` mode, for
- * finite-difference gradient checks) says so with an optional `float64: true` member, and its
- * `write` then takes a Float64Array.
- */
+/** A backend that holds f32 data in float64 (`Backend.float64`, for finite-difference gradient checks): its `write` takes a Float64Array. */
 type Float64Backend = Backend & { readonly float64: true; write(storage: Dense['storage'], data: Float64Array, offset?: number): void };
 
 function keepsFloat64(be: Backend): be is Float64Backend {
-  return (be as { float64?: unknown }).float64 === true;
+  return be.float64 === true;
 }
 
 /** Writes host values into a contiguous tensor; float64 values keep full precision where the backend stores float64. */
