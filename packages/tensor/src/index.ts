@@ -55,6 +55,7 @@ export {
   rsqrt,
   tanh,
   sigmoid,
+  silu,
   relu,
   gelu,
   abs,

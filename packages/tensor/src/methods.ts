@@ -214,6 +214,7 @@ export abstract class TensorMethods {
   rsqrt(this: Tensor): Tensor { return ew.rsqrt(this); }
   tanh(this: Tensor): Tensor { return ew.tanh(this); }
   sigmoid(this: Tensor): Tensor { return ew.sigmoid(this); }
+  silu(this: Tensor): Tensor { return ew.silu(this); }
   relu(this: Tensor): Tensor { return ew.relu(this); }
   gelu(this: Tensor): Tensor { return ew.gelu(this); }
   abs(this: Tensor): Tensor { return ew.abs(this); }

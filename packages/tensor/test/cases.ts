@@ -47,6 +47,7 @@ export const cases: OpCase[] = [
   { name: 'rsqrt', inputs: [pos(2, 3)], fn: (a) => T.rsqrt(a) },
   { name: 'tanh (transposed)', inputs: [n(3, 4)], fn: (a) => T.tanh(a.transpose(0, 1)) },
   { name: 'sigmoid', inputs: [n(2, 5)], fn: (a) => T.sigmoid(a) },
+  { name: 'silu', inputs: [n(3, 5)], fn: (a) => T.silu(a) },
   { name: 'relu', inputs: [n(3, 5)], fn: (a) => T.relu(a) },
   { name: 'gelu', inputs: [n(3, 5)], fn: (a) => T.gelu(a) },
   { name: 'gelu (transposed)', inputs: [n(5, 3)], fn: (a) => T.gelu(a.transpose(0, 1)) },

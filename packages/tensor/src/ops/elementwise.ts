@@ -235,6 +235,14 @@ export function tanh(x: Tensor): Tensor {
 export function sigmoid(x: Tensor): Tensor {
   return unaryOp('Sigmoid', 'sigmoid', x, (g, _x, y) => mul(g, mul(y, sub(1, y))), false, true);
 }
+/** SiLU (swish): x * sigmoid(x). */
+export function silu(x: Tensor): Tensor {
+  // d/dx x s(x) = s(x) (1 + x (1 - s(x)))
+  return unaryOp('Silu', 'silu', x, (g, X) => {
+    const s = sigmoid(X);
+    return mul(g, mul(s, add(1, mul(X, sub(1, s)))));
+  }, true, false);
+}
 /** max(x, 0) */
 export function relu(x: Tensor): Tensor {
   return unaryOp('Relu', 'relu', x, (g, X) => mul(g, unaryRaw('step', X)), true, false);
