@@ -4,6 +4,8 @@
 // thread with the relaxed-SIMD build where the runtime has it:
 //   - f32 matmul, square 512 and 1024: GFLOPS of the best of 15 calls;
 //   - the GPT-2 124M forward of a 64-token prompt, eval() + prepackWeights(): best of 5, ms;
+//   - GPT-2 124M greedy decoding with the KV cache after that prompt: 32 tokens, tokens/s;
+//   - dispatch overhead: tidy(() => add(a, b)) on [8, 8] tensors, 20,000 times, µs per call;
 //   - a training step of the small GPT-2 of threads.bench.mjs (4 layers, width 256, context
 //     128, batch 8, vocabulary 4096, AdamW): best of 4 steps after 1 warm-up, tokens/s.
 // Before timing, each child checks its forward's logits against a float64-free invariant
@@ -60,6 +62,10 @@ function parent() {
   }
   const check = (s) => results[s][0].checksum;
   const rel = Math.abs(check('base') - check('head')) / Math.max(1e-30, Math.abs(check('base')));
+  if (JSON.stringify(results.base[0].greedy) !== JSON.stringify(results.head[0].greedy)) {
+    console.error(`the two checkouts decode different greedy tokens (${results.base[0].greedy} vs ${results.head[0].greedy}); no timing is reported`);
+    process.exit(1);
+  }
   if (!(rel <= 1e-4)) {
     console.error(`the two checkouts compute different GPT-2 logits (checksums ${check('base')} vs ${check('head')}); no timing is reported`);
     process.exit(1);
@@ -75,6 +81,8 @@ function parent() {
     ['mm1024', 'matmul 1024 (GFLOPS)', true],
     ['forwardMs', 'GPT-2 124M forward, 64 tokens (ms)', false],
     ['trainTokS', 'small GPT-2 training step (tokens/s)', true],
+    ['decodeTokS', 'GPT-2 124M greedy decode, KV cache (tokens/s)', true],
+    ['tidyAddUs', 'tidy(add) on [8, 8] (µs per call)', false],
   ]) {
     const b = results.base.map((x) => x[key]);
     const h = results.head.map((x) => x[key]);
@@ -132,6 +140,13 @@ async function child(tree) {
     l.dispose();
   }
   out.forwardMs = bestFwd;
+  const prompt = Array.from({ length: 64 }, (_, i) => (i * 7919) % 50257);
+  await model.generate(prompt, { maxNewTokens: 2, greedy: true, stopTokens: [] });
+  const td = performance.now();
+  const decoded = await model.generate(prompt, { maxNewTokens: 32, greedy: true, stopTokens: [] });
+  // The prompt's forward is part of the call: subtract the measured forward time.
+  out.decodeTokS = decoded.length / ((performance.now() - td - bestFwd) / 1e3);
+  out.greedy = decoded.slice(0, 8);
   ids.dispose();
   model.dispose();
 
@@ -157,5 +172,15 @@ async function child(tree) {
   }
   out.trainTokS = (B * T) / (bestStep / 1e3);
   small.dispose();
+
+  const a = tensorPkg.tensor(Float32Array.from({ length: 64 }, (_, i) => i / 64), [8, 8]);
+  const b = tensorPkg.tensor(Float32Array.from({ length: 64 }, (_, i) => 1 - i / 64), [8, 8]);
+  const calls = 20000;
+  for (let i = 0; i < 2000; i++) tensorPkg.tidy(() => tensorPkg.add(a, b));
+  const to = performance.now();
+  for (let i = 0; i < calls; i++) tensorPkg.tidy(() => tensorPkg.add(a, b));
+  out.tidyAddUs = ((performance.now() - to) * 1e3) / calls;
+  a.dispose();
+  b.dispose();
   console.log(`AB ${JSON.stringify(out)}`);
 }
