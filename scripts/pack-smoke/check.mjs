@@ -38,7 +38,7 @@ const losses = [];
 for (let step = 0; step < 12; step++) {
   const loss = model.loss(x, y);
   loss.backward();
-  losses.push(loss.item());
+  losses.push(await loss.item());
   loss.dispose();
   opt.step();
   model.zeroGrad();
