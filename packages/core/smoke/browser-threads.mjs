@@ -69,7 +69,11 @@ await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${server.address().port}`;
 
 const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-const browser = spawn(chromium, ['--headless=new', '--no-sandbox', '--no-first-run', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const browser = spawn(chromium, ['--headless=new', '--no-sandbox', '--no-first-run', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], {
+  stdio: ['ignore', 'ignore', 'pipe'],
+  // Its own process group, so that stopping it also stops its helper processes.
+  detached: true,
+});
 let failed = true;
 try {
   const port = await new Promise((ok, fail) => {
@@ -130,13 +134,13 @@ try {
   console.error(`browser threads check: ${e.message}`);
 } finally {
   const exited = browser.exitCode !== null ? Promise.resolve() : new Promise((ok) => browser.once('exit', ok));
-  browser.kill();
+  try {
+    process.kill(-browser.pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
   await exited;
   server.close();
-  try {
-    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-  } catch {
-    // Chromium's helpers may still be writing its profile; it is a temporary directory.
-  }
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 process.exitCode = failed ? 1 : 0;

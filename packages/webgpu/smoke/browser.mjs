@@ -52,7 +52,9 @@ const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
 const browser = spawn(
   chromium,
   ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--no-first-run', '--remote-debugging-port=0', `--user-data-dir=${profile}`, url],
-  { stdio: ['ignore', 'ignore', 'pipe'] },
+  // Its own process group, so that stopping it also stops its GPU and utility processes (which
+  // otherwise outlive it and keep writing into the profile while it is removed).
+  { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
 );
 let exitCode = 1;
 try {
@@ -116,9 +118,13 @@ try {
   console.error(`browser smoke: ${e.message}`);
 } finally {
   const exited = browser.exitCode !== null ? Promise.resolve() : new Promise((ok) => browser.once('exit', ok));
-  browser.kill();
+  try {
+    process.kill(-browser.pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
   await exited;
   server.close();
-  rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 process.exitCode = exitCode;
