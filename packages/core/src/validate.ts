@@ -299,14 +299,29 @@ function checkAttentionDims(p: { heads: number; tq: number; tk: number; d: numbe
   if (p.scale !== undefined) checkFinite(p.scale, `${what} scale`);
 }
 
+/**
+ * The element distance between heads of attention's k and v: `kvHeadStride`, or tk * d
+ * (dense) when absent. Throws an ArgumentError naming it unless it is a safe integer
+ * >= tk * d, since a smaller stride would make one head's rows overlap the next head's.
+ */
+export function attentionKvHeadStride(p: Pick<AttentionParams, 'tk' | 'd' | 'kvHeadStride'>): number {
+  const rows = p.tk * p.d;
+  const s = p.kvHeadStride ?? rows;
+  if (!Number.isSafeInteger(s) || s < rows) {
+    throw new ArgumentError(`attention kvHeadStride must be an integer >= tk * d = ${p.tk} * ${p.d} = ${rows}, got ${s}`);
+  }
+  return s;
+}
+
 export function validateAttention(be: string, p: AttentionParams): void {
   checkAttentionDims(p, 'attention');
   if (p.causal && p.tq > p.tk) {
     throw new ShapeError(`attention: causal attention needs tq <= tk (queries are the last tq of tk positions), got tq ${p.tq}, tk ${p.tk}`);
   }
+  const kvSpan = p.heads === 0 ? 0 : (p.heads - 1) * attentionKvHeadStride(p) + p.tk * p.d;
   checkDense(be, p.q, p.heads * p.tq * p.d, 'attention q');
-  checkDense(be, p.k, p.heads * p.tk * p.d, 'attention k');
-  checkDense(be, p.v, p.heads * p.tk * p.d, 'attention v');
+  checkDense(be, p.k, kvSpan, 'attention k');
+  checkDense(be, p.v, kvSpan, 'attention v');
   checkDense(be, p.out, p.heads * p.tq * p.d, 'attention out');
   checkDense(be, p.probs, p.heads * p.tq * p.tk, 'attention probs');
 }

@@ -61,6 +61,15 @@ describe.each(backends)('operand validation on %s', (_name, make) => {
     expect(() => be.matmul({ a: { storage: s, offset: 0 }, b: { storage: s, offset: 4 }, out: { storage: s, offset: 2 }, m: 2, n: 2, k: 2 })).toThrow(/overlaps/);
   });
 
+  it('rejects an attention kvHeadStride below tk * d, naming it', async () => {
+    const be = await make();
+    const d = { storage: be.alloc(4 * 64), offset: 0 };
+    const p = { q: d, k: d, v: d, out: { storage: be.alloc(4 * 64), offset: 0 }, probs: { storage: be.alloc(4 * 64), offset: 0 }, heads: 2, tq: 2, tk: 3, d: 4, causal: true };
+    expect(() => be.attention({ ...p, kvHeadStride: 11 })).toThrow(ArgumentError);
+    expect(() => be.attention({ ...p, kvHeadStride: 11 })).toThrow(/kvHeadStride must be an integer >= tk \* d = 3 \* 4 = 12, got 11/);
+    expect(() => be.attention({ ...p, kvHeadStride: 53 })).toThrow(/attention k: elements \[0, 65\)/);
+  });
+
   it('round-trips writes and reads at offsets for both dtypes', async () => {
     const be = await make();
     const s = be.alloc(4 * 10);
