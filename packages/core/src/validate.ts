@@ -324,6 +324,14 @@ export function validateAttention(be: string, p: AttentionParams): void {
   checkDense(be, p.v, kvSpan, 'attention v');
   checkDense(be, p.out, p.heads * p.tq * p.d, 'attention out');
   checkDense(be, p.probs, p.heads * p.tq * p.tk, 'attention probs');
+  // probs doubles as the score scratch and out is written head by head while later heads'
+  // inputs are still to be read, so neither may alias an input (k/v: their whole span,
+  // the gaps between strided heads included).
+  for (const [name, o, n] of [['out', p.out, p.heads * p.tq * p.d], ['probs', p.probs, p.heads * p.tq * p.tk]] as const) {
+    checkNoOverlap(o, n, p.q, p.heads * p.tq * p.d, `attention ${name} and q`);
+    checkNoOverlap(o, n, p.k, kvSpan, `attention ${name} and k`);
+    checkNoOverlap(o, n, p.v, kvSpan, `attention ${name} and v`);
+  }
 }
 
 export function validateAttentionBackward(be: string, p: AttentionBackwardParams): void {
