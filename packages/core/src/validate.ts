@@ -304,7 +304,7 @@ function checkAttentionDims(p: { heads: number; tq: number; tk: number; d: numbe
  * (dense) when absent. Throws an ArgumentError naming it unless it is a safe integer
  * >= tk * d, since a smaller stride would make one head's rows overlap the next head's.
  */
-export function attentionKvHeadStride(p: Pick<AttentionParams, 'tk' | 'd' | 'kvHeadStride'>): number {
+function attentionKvHeadStride(p: Pick<AttentionParams, 'tk' | 'd' | 'kvHeadStride'>): number {
   const rows = p.tk * p.d;
   const s = p.kvHeadStride ?? rows;
   if (!Number.isSafeInteger(s) || s < rows) {
@@ -318,7 +318,8 @@ export function validateAttention(be: string, p: AttentionParams): void {
   if (p.causal && p.tq > p.tk) {
     throw new ShapeError(`attention: causal attention needs tq <= tk (queries are the last tq of tk positions), got tq ${p.tq}, tk ${p.tk}`);
   }
-  const kvSpan = p.heads === 0 ? 0 : (p.heads - 1) * attentionKvHeadStride(p) + p.tk * p.d;
+  const kvStride = attentionKvHeadStride(p);
+  const kvSpan = p.heads === 0 ? 0 : (p.heads - 1) * kvStride + p.tk * p.d;
   checkDense(be, p.q, p.heads * p.tq * p.d, 'attention q');
   checkDense(be, p.k, kvSpan, 'attention k');
   checkDense(be, p.v, kvSpan, 'attention v');
