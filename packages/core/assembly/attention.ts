@@ -1,5 +1,7 @@
 // Kernel family: attention. Scaled dot-product attention over `heads` independent
-// problems, q: [heads, tq, d], k/v: [heads, tk, d], with the saved probabilities
+// problems, q: [heads, tq, d], k/v: [heads, tk, d] (forward: heads kvStride elements
+// apart, so the first tk rows of a [heads, capacity, d] KV cache are read in place;
+// backward: dense), with the saved probabilities
 // probs: [heads, tq, tk] doubling as the score buffer. Causal: query i sees keys
 // j <= i + (tk - tq), so a KV cache of tk - tq earlier positions works.
 //
@@ -37,11 +39,12 @@ export function attn_backward_scratch_bytes(tq: i32, tk: i32, d: i32): i32 {
 
 /**
  * probs = softmax(q k^T * scale, causal mask) (masked entries 0), out = probs v.
+ * k/v head h is the [tk, d] rows at pk/pv + h * kvStride elements (kvStride >= tk * d).
  * A query that sees no key gets a zero output row. scratch: attn_forward_scratch_bytes.
  */
-export function attn_forward(pq: usize, pk: usize, pv: usize, po: usize, pp: usize, heads: i32, tq: i32, tk: i32, d: i32, causal: i32, scale: f32, scratch: usize): void {
+export function attn_forward(pq: usize, pk: usize, pv: usize, po: usize, pp: usize, heads: i32, tq: i32, tk: i32, d: i32, kvStride: i32, causal: i32, scale: f32, scratch: usize): void {
   const qBytes = <usize>tq * <usize>d << 2;
-  const kBytes = <usize>tk * <usize>d << 2;
+  const kBytes = <usize>kvStride << 2;
   const pBytes = <usize>tq * <usize>tk << 2;
   const packA = scratch;
   const packB = scratch + <usize>roundUp(max(packABytes(tq, tk, d, TRANS_B), packABytes(tq, d, tk, 0)), 16);

@@ -322,14 +322,17 @@ export interface CrossEntropyBackwardParams {
 
 /**
  * Scaled dot-product attention over `heads` independent problems:
- * q: [heads, tq, d], k/v: [heads, tk, d], out: [heads, tq, d],
- * probs (saved for backward): [heads, tq, tk].
+ * q: [heads, tq, d], k/v: [heads, tk, d] (each head's rows contiguous, heads
+ * `kvHeadStride` elements apart), out: [heads, tq, d], probs (saved for backward):
+ * [heads, tq, tk].
  * Causal: query i may see key j iff j <= i + (tk - tq) (so a KV cache of tk - tq
  * earlier positions works). `scale` defaults to 1/sqrt(d).
  */
 export interface AttentionParams {
   q: Dense;
+  /** Head h's keys are the [tk, d] rows at offset + h * kvHeadStride. */
   k: Dense;
+  /** Head h's values are the [tk, d] rows at offset + h * kvHeadStride. */
   v: Dense;
   out: Dense;
   probs: Dense;
@@ -339,6 +342,12 @@ export interface AttentionParams {
   d: number;
   causal: boolean;
   scale?: number;
+  /**
+   * Element distance between consecutive heads of k and v; default (and minimum) tk * d,
+   * dense. A larger stride reads the first tk rows of each head of a preallocated
+   * [heads, capacity, d] KV cache in place (stride capacity * d), without a copy.
+   */
+  kvHeadStride?: number;
 }
 
 /** Gradient of attention given the saved probs. dq, dk, dv are overwritten. */

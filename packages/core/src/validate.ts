@@ -299,16 +299,40 @@ function checkAttentionDims(p: { heads: number; tq: number; tk: number; d: numbe
   if (p.scale !== undefined) checkFinite(p.scale, `${what} scale`);
 }
 
+/**
+ * The element distance between heads of attention's k and v: `kvHeadStride`, or tk * d
+ * (dense) when absent. Throws an ArgumentError naming it unless it is a safe integer
+ * >= tk * d, since a smaller stride would make one head's rows overlap the next head's.
+ */
+function attentionKvHeadStride(p: Pick<AttentionParams, 'tk' | 'd' | 'kvHeadStride'>): number {
+  const rows = p.tk * p.d;
+  const s = p.kvHeadStride ?? rows;
+  if (!Number.isSafeInteger(s) || s < rows) {
+    throw new ArgumentError(`attention kvHeadStride must be an integer >= tk * d = ${p.tk} * ${p.d} = ${rows}, got ${s}`);
+  }
+  return s;
+}
+
 export function validateAttention(be: string, p: AttentionParams): void {
   checkAttentionDims(p, 'attention');
   if (p.causal && p.tq > p.tk) {
     throw new ShapeError(`attention: causal attention needs tq <= tk (queries are the last tq of tk positions), got tq ${p.tq}, tk ${p.tk}`);
   }
+  const kvStride = attentionKvHeadStride(p);
+  const kvSpan = p.heads === 0 ? 0 : (p.heads - 1) * kvStride + p.tk * p.d;
   checkDense(be, p.q, p.heads * p.tq * p.d, 'attention q');
-  checkDense(be, p.k, p.heads * p.tk * p.d, 'attention k');
-  checkDense(be, p.v, p.heads * p.tk * p.d, 'attention v');
+  checkDense(be, p.k, kvSpan, 'attention k');
+  checkDense(be, p.v, kvSpan, 'attention v');
   checkDense(be, p.out, p.heads * p.tq * p.d, 'attention out');
   checkDense(be, p.probs, p.heads * p.tq * p.tk, 'attention probs');
+  // probs doubles as the score scratch and out is written head by head while later heads'
+  // inputs are still to be read, so neither may alias an input (k/v: their whole span,
+  // the gaps between strided heads included).
+  for (const [name, o, n] of [['out', p.out, p.heads * p.tq * p.d], ['probs', p.probs, p.heads * p.tq * p.tk]] as const) {
+    checkNoOverlap(o, n, p.q, p.heads * p.tq * p.d, `attention ${name} and q`);
+    checkNoOverlap(o, n, p.k, kvSpan, `attention ${name} and k`);
+    checkNoOverlap(o, n, p.v, kvSpan, `attention ${name} and v`);
+  }
 }
 
 export function validateAttentionBackward(be: string, p: AttentionBackwardParams): void {

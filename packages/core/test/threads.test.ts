@@ -288,6 +288,22 @@ for (const build of BUILDS) {
       }
     });
 
+    it('attention forward split over heads with k/v heads kvHeadStride apart (a KV cache read in place)', () => {
+      const r = rng(8);
+      // [heads, tq, tk, d, kvHeadStride]: the stride of a cache of capacity 20, and one no multiple of d.
+      for (const [heads, tq, tk, d, kvHeadStride] of [[5, 1, 9, 16, 20 * 16], [4, 3, 17, 3, 17 * 3 + 2]] as const) {
+        const q = p.upload(randF32(r, heads * tq * d));
+        const k = p.upload(randF32(r, (heads - 1) * kvHeadStride + tk * d));
+        const v = p.upload(randF32(r, (heads - 1) * kvHeadStride + tk * d));
+        const out = p.empty(heads * tq * d);
+        const probs = p.empty(heads * tq * tk);
+        p.same(`attention ${heads}x${tq}x${tk}x${d} kvHeadStride ${kvHeadStride}`, [out, probs], (be, s) =>
+          be.attention({ q: p.d(q, s), k: p.d(k, s), v: p.d(v, s), out: p.d(out, s), probs: p.d(probs, s), heads, tq, tk, d, causal: true, kvHeadStride }),
+        );
+        p.free(q, k, v, out, probs);
+      }
+    });
+
     it('attention forward / backward split over heads (causal, KV-cache offsets, odd head dims)', () => {
       const r = rng(6);
       for (const [heads, tq, tk, d, causal] of [[1, 3, 3, 17, true], [3, 17, 17, 3, true], [5, 1, 63, 16, true], [17, 4, 9, 8, false], [4, 63, 63, 64, true]] as const) {

@@ -61,6 +61,27 @@ describe.each(backends)('operand validation on %s', (_name, make) => {
     expect(() => be.matmul({ a: { storage: s, offset: 0 }, b: { storage: s, offset: 4 }, out: { storage: s, offset: 2 }, m: 2, n: 2, k: 2 })).toThrow(/overlaps/);
   });
 
+  it('rejects an attention kvHeadStride below tk * d, naming it', async () => {
+    const be = await make();
+    const d = { storage: be.alloc(4 * 64), offset: 0 };
+    const p = { q: d, k: d, v: d, out: { storage: be.alloc(4 * 64), offset: 0 }, probs: { storage: be.alloc(4 * 64), offset: 0 }, heads: 2, tq: 2, tk: 3, d: 4, causal: true };
+    expect(() => be.attention({ ...p, kvHeadStride: 11 })).toThrow(ArgumentError);
+    expect(() => be.attention({ ...p, kvHeadStride: 11 })).toThrow(/kvHeadStride must be an integer >= tk \* d = 3 \* 4 = 12, got 11/);
+    expect(() => be.attention({ ...p, kvHeadStride: 53 })).toThrow(/attention k: elements \[0, 65\)/);
+  });
+
+  it('rejects attention outputs that overlap an input, strided k/v spans included', async () => {
+    const be = await make();
+    const s = be.alloc(4 * 256);
+    const at = (offset: number) => ({ storage: s, offset });
+    // q [2, 2, 4] at 0, k/v [2, 3, 4] with heads 20 apart at 16 and 48 (spans 32), out at 80, probs at 96.
+    const p = { q: at(0), k: at(16), v: at(48), out: at(80), probs: at(96), heads: 2, tq: 2, tk: 3, d: 4, causal: true, kvHeadStride: 20 };
+    expect(() => be.attention(p)).not.toThrow();
+    expect(() => be.attention({ ...p, out: at(30) })).toThrow(/attention out and k: output \[30, 46\) overlaps input \[16, 48\)/);
+    expect(() => be.attention({ ...p, probs: at(10) })).toThrow(/attention probs and q/);
+    expect(() => be.attention({ ...p, probs: at(70) })).toThrow(/attention probs and v/);
+  });
+
   it('round-trips writes and reads at offsets for both dtypes', async () => {
     const be = await make();
     const s = be.alloc(4 * 10);

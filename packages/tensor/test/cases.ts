@@ -122,6 +122,10 @@ export const cases: OpCase[] = [
   { name: 'attention', inputs: [n(2, 3, 4), n(2, 5, 4), n(2, 5, 4)], fn: (q, k, v) => T.scaledDotProductAttention(q, k, v) },
   { name: 'attention causal [B,H,T,D]', inputs: [n(1, 2, 4, 3), n(1, 2, 4, 3), n(1, 2, 4, 3)], fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }) },
   { name: 'attention causal Tq<Tk, scale, transposed q', inputs: [n(3, 2, 2), n(2, 5, 3), n(2, 5, 3)], fn: (q, k, v) => T.scaledDotProductAttention(q.permute([2, 1, 0]), k, v, { causal: true, scale: 0.3 }) },
+  // k/v as the first Tk rows of a KV cache [H, P, D] (heads P * D apart, read in place by the fused kernel)
+  { name: 'attention causal on KV-cache views [H,P,D].narrow(1,0,Tk)', inputs: [n(3, 2, 5), n(3, 7, 5), n(3, 7, 5)], fn: (q, k, v) => T.scaledDotProductAttention(q, k.narrow(1, 0, 4), v.narrow(1, 0, 4), { causal: true }) },
+  { name: 'attention on [B,H,P,D] cache views (leading dims collapse to one head stride)', inputs: [n(2, 2, 1, 3), n(2, 2, 6, 3), n(2, 2, 6, 3)], fn: (q, k, v) => T.scaledDotProductAttention(q, k.narrow(2, 0, 5), v.narrow(2, 0, 5), { causal: true }) },
+  { name: 'attention, k a cache view and v contiguous (head strides differ: k copied)', inputs: [n(2, 3, 4), n(2, 6, 4), n(2, 5, 4)], fn: (q, k, v) => T.scaledDotProductAttention(q, k.narrow(1, 1, 5), v) },
   // ---- composites ----
   { name: 'two-layer MLP', inputs: [n(4, 3), n(3, 5), n(5), n(5, 2)], fn: (x, w1, b1, w2) => T.matmul(T.gelu(T.add(T.matmul(x, w1), b1)), w2) },
 ];
@@ -138,4 +142,5 @@ export const largeCases: OpCase[] = [
   { name: 'crossEntropy [63,129] (large)', inputs: [n(63, 129), int(0, 129, 63)], fn: (l, t) => T.crossEntropy(l, t) },
   { name: 'embedding [129,17] (large)', inputs: [n(129, 17), int(0, 129, 3, 63)], fn: (w, ids) => T.embedding(w, ids) },
   { name: 'attention causal T=17 D=63 (large)', inputs: [n(2, 17, 63), n(2, 17, 63), n(2, 17, 63)], fn: (q, k, v) => T.scaledDotProductAttention(q, k, v, { causal: true }) },
+  { name: 'attention causal on KV-cache views, Tk=17 of P=63, D=17 (large)', inputs: [n(3, 1, 17), n(3, 63, 17), n(3, 63, 17)], fn: (q, k, v) => T.scaledDotProductAttention(q, k.narrow(1, 0, 17), v.narrow(1, 0, 17), { causal: true }) },
 ];

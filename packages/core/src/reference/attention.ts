@@ -1,7 +1,10 @@
 import type { AttentionBackwardParams, AttentionParams } from '../backend.js';
 import type { Views } from './views.js';
 
-/** probs = softmax(q k^T * scale, causal mask), out = probs v. q: [H, tq, d], k/v: [H, tk, d]. */
+/**
+ * probs = softmax(q k^T * scale, causal mask), out = probs v. q: [H, tq, d]; k/v: [H, tk, d]
+ * with heads kvHeadStride elements apart (rows contiguous).
+ */
 export function attention(v: Views, p: AttentionParams): void {
   const Q = v.f32(p.q.storage);
   const K = v.f32(p.k.storage);
@@ -10,6 +13,7 @@ export function attention(v: Views, p: AttentionParams): void {
   const P = v.f32(p.probs.storage);
   const { heads, tq, tk, d } = p;
   const scale = p.scale ?? 1 / Math.sqrt(d);
+  const kvStride = p.kvHeadStride ?? tk * d;
   const shift = tk - tq;
   const s = new Float64Array(tk);
   for (let h = 0; h < heads; h++) {
@@ -18,7 +22,7 @@ export function attention(v: Views, p: AttentionParams): void {
       const last = p.causal ? i + shift : tk - 1;
       let mx = -Infinity;
       for (let j = 0; j <= last; j++) {
-        const ko = p.k.offset + (h * tk + j) * d;
+        const ko = p.k.offset + h * kvStride + j * d;
         let dot = 0;
         for (let c = 0; c < d; c++) dot += Q[qo + c] * K[ko + c];
         s[j] = dot * scale;
@@ -34,7 +38,7 @@ export function attention(v: Views, p: AttentionParams): void {
       const oo = p.out.offset + (h * tq + i) * d;
       for (let c = 0; c < d; c++) {
         let acc = 0;
-        for (let j = 0; j <= last; j++) acc += (s[j] / sum) * V[p.v.offset + (h * tk + j) * d + c];
+        for (let j = 0; j <= last; j++) acc += (s[j] / sum) * V[p.v.offset + h * kvStride + j * d + c];
         O[oo + c] = acc;
       }
     }

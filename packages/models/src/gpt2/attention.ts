@@ -1,6 +1,6 @@
 /** GPT-2's causal self-attention (HF `GPT2Attention`: c_attn, c_proj as Conv1D). */
 
-import { concat, scaledDotProductAttention, tidy, type SliceRange, type Tensor } from '@tessera/tensor';
+import { scaledDotProductAttention, tidy, type Tensor } from '@tessera/tensor';
 import { attend, mergeHeads, splitHeads } from '../nn/attend.js';
 import { Conv1D } from '../nn/conv1d.js';
 import { Dropout } from '../nn/dropout.js';
@@ -65,18 +65,12 @@ export class GPT2Attention extends Module {
       const part = (i: number): Tensor => qkv.narrow(1, i, 1).reshape([T, H, D]).permute([1, 0, 2]);
       cache.k.narrow(1, pos, T).assign(part(1));
       cache.v.narrow(1, pos, T).assign(part(2));
-      const q = part(0).contiguous(); // [H, T, D]
-      // Rows [0, tk) of one head of the [H, P, D] cache are one contiguous [1, tk, D] view, so
-      // attending head by head reads the cache in place; all heads at once would be [H, tk, D]
-      // with a head stride of P * D, which the fused attention only takes after copying it.
-      const heads: Tensor[] = [];
-      for (let h = 0; h < H; h++) {
-        const rows: SliceRange[] = [[h, h + 1], [0, tk]];
-        // Causal with Tq = T <= Tk: the T queries are the last T of the tk positions.
-        heads.push(scaledDotProductAttention(q.slice([[h, h + 1]]), cache.k.slice(rows), cache.v.slice(rows), { causal: true })); // [1, T, D]
-      }
-      // Heads side by side per token: [1, T, H * D] viewed as [T, C], the layout c_proj reads.
-      return this.c_proj.forward(concat(heads, 2).view([T, H * D]));
+      // Rows [0, tk) of the [H, P, D] cache: [H, tk, D] views, each head's rows contiguous and
+      // heads P * D apart, which the fused attention reads in place. Causal with Tq = T <= Tk:
+      // the T queries are the last T of the tk positions.
+      const y = scaledDotProductAttention(part(0), cache.k.narrow(1, 0, tk), cache.v.narrow(1, 0, tk), { causal: true }); // [H, T, D]
+      // Heads side by side per token: [T, H, D] as [T, C], the layout c_proj reads (a view when T = 1).
+      return this.c_proj.forward(y.permute([1, 0, 2]).reshape([T, H * D]));
     });
   }
 }

@@ -7,7 +7,7 @@
  * maskedFill and softmax, and autograd differentiates it.
  */
 
-import { ShapeError, fmtShape, fusedKernel, sizeOf, type Backend } from '@tessera/core';
+import { ShapeError, fmtShape, fusedKernel, sizeOf, type Backend, type Dense } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
@@ -28,7 +28,10 @@ export interface AttentionOptions {
 
 /**
  * Attention over q: [..., Tq, D], k and v: [..., Tk, D] (same leading dims) -> [..., Tq, D].
- * With `causal`, queries are the last Tq of Tk positions (so a KV cache works).
+ * With `causal`, queries are the last Tq of Tk positions (so a KV cache works). The fused
+ * kernel reads k and v in place, without a copy, when each head's [Tk, D] rows are contiguous
+ * and the heads lie a common stride apart: the first Tk rows of a [H, P, D] KV cache,
+ * `cache.narrow(1, 0, Tk)`, are such a view.
  * @example scaledDotProductAttention(q, k, v, { causal: true }) // q, k, v: [B, H, T, Dh]
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
@@ -55,7 +58,11 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const probs = empty(be, [heads, tq, tk], 'f32', false);
   try {
     if (out.size > 0) {
-      withDense([q, k, v], (qd, kd, vd) => forward({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale }));
+      const run = (qd: Dense, kd: Dense, vd: Dense, kvHeadStride?: number) =>
+        forward({ q: qd, k: kd, v: vd, out: dense(out), probs: dense(probs), heads, tq, tk, d, causal, scale, kvHeadStride });
+      const kvHeadStride = kvHeadStrideOf(k);
+      if (kvHeadStride !== null && kvHeadStride === kvHeadStrideOf(v)) withDense([q], (qd) => run(qd, dense(k), dense(v), kvHeadStride));
+      else withDense([q, k, v], (qd, kd, vd) => run(qd, kd, vd));
     }
     attachGrad('Attention', out, [q, k, v], (save) => {
       const Q = save(q);
@@ -81,6 +88,31 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     probs.dispose();
   }
   return out;
+}
+
+/**
+ * The element distance between consecutive heads of t: [..., Tk, D] (the leading dims
+ * flattened row-major) when the fused kernel can read t in place: each head's rows contiguous
+ * (strides [D, 1] where those dims exceed 1) and the leading dims, size-1 ones aside,
+ * collapsing to one stride >= Tk * D. A [H, P, D] cache narrowed to [H, Tk, D] gives P * D, a
+ * contiguous t gives Tk * D. Null otherwise (transposed, broadcast or interleaved heads):
+ * then t is copied dense.
+ */
+function kvHeadStrideOf(t: Tensor): number | null {
+  const r = t.rank;
+  const tk = t.shape[r - 2];
+  const d = t.shape[r - 1];
+  if ((tk > 1 && t.strides[r - 2] !== d) || (d > 1 && t.strides[r - 1] !== 1)) return null;
+  let stride: number | null = null; // of the innermost leading dim longer than 1
+  let inner = 1; // heads in the leading dims inside dim i
+  for (let i = r - 3; i >= 0; i--) {
+    if (t.shape[i] === 1) continue;
+    if (stride === null) stride = t.strides[i];
+    else if (t.strides[i] !== stride * inner) return null;
+    inner *= t.shape[i];
+  }
+  if (stride === null) return tk * d; // one head: any stride reads it
+  return stride >= tk * d ? stride : null;
 }
 
 /** mask[i, j] = 1 where key j lies after query i's position i + (tk - tq) (the KV-cache offset). */

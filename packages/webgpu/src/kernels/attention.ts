@@ -1,6 +1,8 @@
 /**
  * Scaled dot-product attention built from the tiled matmul and the row
- * softmax kernels, batched over heads (q: [H, tq, d], k/v: [H, tk, d]).
+ * softmax kernels, batched over heads (q: [H, tq, d], k/v: [H, tk, d]; in the
+ * forward, k/v heads are kvHeadStride elements apart, the matmul's B batch
+ * stride, so a [H, capacity, d] KV cache is read in place).
  *
  * Forward: probs = q k^T * scale (matmul with alpha = scale, straight into the
  * probs output), then a causal-masked softmax in place (masked entries become
@@ -24,9 +26,9 @@ function buf(d: { storage: import('@tessera/core').Storage; offset: number }): B
   return { buffer: bufferOf(d.storage), offset: d.offset };
 }
 
-/** Batched (over heads) matmul job with dense per-head strides. */
-function job(a: Buf, b: Buf, out: Buf, m: number, n: number, k: number, transA: boolean, transB: boolean, heads: number, alpha = 1): MatmulJob {
-  return { a, b, out, m, n, k, transA, transB, batch: heads, strideA: m * k, strideB: k * n, accumulate: false, alpha };
+/** Batched (over heads) matmul job with dense per-head strides, except B's where `strideB` is given. */
+function job(a: Buf, b: Buf, out: Buf, m: number, n: number, k: number, transA: boolean, transB: boolean, heads: number, alpha = 1, strideB = k * n): MatmulJob {
+  return { a, b, out, m, n, k, transA, transB, batch: heads, strideA: m * k, strideB, accumulate: false, alpha };
 }
 
 export function attention(ctx: GpuContext, p: AttentionParams): void {
@@ -38,14 +40,15 @@ export function attention(ctx: GpuContext, p: AttentionParams): void {
   const v = buf(p.v);
   const probs = buf(p.probs);
   const out = buf(p.out);
+  const kvStride = p.kvHeadStride ?? tk * d;
   if (tk === 0) {
     // No keys: out is an empty sum (zeros); probs has no elements.
     encodeMatmul(ctx, job(probs, v, out, tq, d, 0, false, false, heads));
     return;
   }
-  encodeMatmul(ctx, job(q, k, probs, tq, tk, d, false, true, heads, scale));
+  encodeMatmul(ctx, job(q, k, probs, tq, tk, d, false, true, heads, scale, kvStride));
   encodeSoftmax(ctx, probs, probs, heads * tq, tk, false, p.causal ? { tq, shift: tk - tq } : null);
-  encodeMatmul(ctx, job(probs, v, out, tq, d, tk, false, false, heads));
+  encodeMatmul(ctx, job(probs, v, out, tq, d, tk, false, false, heads, 1, kvStride));
 }
 
 export function attentionBackward(ctx: GpuContext, p: AttentionBackwardParams): void {

@@ -22,13 +22,16 @@ export function attention(ctx: WasmContext, p: AttentionParams): void {
   if (p.heads === 0 || p.tq === 0) return;
   const scale = p.scale ?? 1 / Math.sqrt(p.d);
   const [q, k, v, out, probs] = [ctx.addr(p.q), ctx.addr(p.k), ctx.addr(p.v), ctx.addr(p.out), ctx.addr(p.probs)];
+  // k/v heads are kvStride elements apart (>= tk * d, checked by the validator); a thread's
+  // range of heads starts at its first head's rows, wherever the stride puts them.
+  const kvStride = p.kvHeadStride ?? p.tk * p.d;
   const qb = p.tq * p.d * 4;
-  const kb = p.tk * p.d * 4;
+  const kb = kvStride * 4;
   const pb = p.tq * p.tk * 4;
   ctx.runSplit(
     'attn_forward',
     headParts(ctx, p.heads, p.tq, p.tk, p.d),
-    (h, n) => [q + h * qb, k + h * kb, v + h * kb, out + h * qb, probs + h * pb, n, p.tq, p.tk, p.d, p.causal ? 1 : 0, scale],
+    (h, n) => [q + h * qb, k + h * kb, v + h * kb, out + h * qb, probs + h * pb, n, p.tq, p.tk, p.d, kvStride, p.causal ? 1 : 0, scale],
     // GEMM packing scratch of the running thread.
     (t) => [ctx.scratch(`attention#${t}`, ctx.exports.attn_forward_scratch_bytes(p.tq, p.tk, p.d))],
   );
