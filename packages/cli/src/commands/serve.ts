@@ -58,8 +58,14 @@ export const serve = command(spec, async ({ options: o }, io) => {
     io.stdout.write(`${server.url}\n`);
     io.stderr.write(`serving ${JSON.stringify(modelId)} on ${server.url} (max batch ${o.maxBatch}, queue ${o.queue}${apiKey ? ', API key required' : ''}); SIGTERM or Ctrl-C stops\n`);
     const signal = await new Promise<NodeJS.Signals>((done) => {
-      process.once('SIGTERM', () => done('SIGTERM'));
-      process.once('SIGINT', () => done('SIGINT'));
+      const onSignal = (sig: NodeJS.Signals) => {
+        // A second signal during the drain gets the default handling: it ends the process at once.
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        done(sig);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
     });
     io.stderr.write(`${signal}: finishing running requests (at most ${DEFAULT_DRAIN_MS / 1000} s)\n`);
     const inTime = await server.close(DEFAULT_DRAIN_MS);

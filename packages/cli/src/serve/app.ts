@@ -233,10 +233,12 @@ export function createServer(model: ServableModel, tokenizer: Tokenizer, options
         cancelled.abort();
       },
     });
+    // Either sign of a client that left ends the job: the request's signal or the body's cancel.
+    c.req.raw.signal.addEventListener('abort', () => cancelled.abort(), { once: true });
     scheduler.submit({
       prompt: ids,
       options: jobOptions,
-      signal: AbortSignal.any([c.req.raw.signal, cancelled.signal]),
+      signal: cancelled.signal,
       onToken: (t) => {
         count++;
         const piece = text.push(t);

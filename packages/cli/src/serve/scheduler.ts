@@ -131,7 +131,12 @@ export class Scheduler {
       for (;;) {
         while (this.active.length < this.maxBatch && this.waiting.length > 0) {
           const e = this.waiting.shift()!;
-          e.iter = this.model.stream(e.job.prompt, e.job.options);
+          try {
+            e.iter = this.model.stream(e.job.prompt, e.job.options);
+          } catch (error) {
+            await this.end(e, { reason: 'error', error });
+            continue;
+          }
           this.active.push(e);
         }
         if (this.active.length === 0) break;
