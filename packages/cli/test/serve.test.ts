@@ -8,7 +8,7 @@ import { CharTokenizer, GPT2, type GenerateOptions } from '@tessera/models';
 import { memory, ready } from '@tessera/tensor';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, serve, type RequestLog, type RunningServer, type ServerOptions } from '../src/serve/index.js';
+import { CompletionText, createServer, serve, type RequestLog, type RunningServer, type ServerOptions } from '../src/serve/index.js';
 import { BIN, tempDir } from './helpers.js';
 
 const CORPUS = 'the quick brown fox jumps over the lazy dog. THE END!\n';
@@ -290,6 +290,47 @@ describe('tessera serve: under load', () => {
     expect((await events).at(-1)).toBe('[DONE]');
     expect(await closed).toBe(true);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  });
+});
+
+describe('tessera serve: stop sequences over streamed text', () => {
+  const pieces = (stops: string[], text: string) => {
+    const t = new CompletionText(tok, stops);
+    const out = [...text].map((ch) => t.push(tok.encode(ch)[0]!));
+    out.push(t.finish());
+    return { out, stopped: t.stopped, completion: t.completion };
+  };
+
+  it('holds back a possible start of a stop sequence until the next token decides', () => {
+    expect(pieces(['fox'], 'the fox jumps')).toEqual({ out: ['t', 'h', 'e', ' ', '', '', '', '', '', '', '', '', '', ''], stopped: true, completion: 'the ' });
+    // "fo" looked like the start of "fox", then was not: it is released with the next character.
+    expect(pieces(['fox'], 'the fog').out.join('')).toBe('the fog');
+    expect(pieces(['fox'], 'the fo')).toMatchObject({ completion: 'the fo', stopped: false });
+  });
+
+  it('ends at the earliest of several stop sequences', () => {
+    expect(pieces(['dog', ' l'], 'over the lazy dog').completion).toBe('over the');
+  });
+});
+
+describe('tessera serve: a failing model', () => {
+  it('answers 500 in the error shape and keeps serving', async () => {
+    let fail = true;
+    const flaky: Parameters<typeof createServer>[0] = {
+      config: model.config,
+      async *stream(prompt, options) {
+        if (fail) throw new RangeError('the backend is gone');
+        yield* model.stream(prompt, options);
+      },
+    };
+    const { url } = await start({}, flaky);
+    const res = await post(url, { model: 'tiny', prompt: 'the', max_tokens: 2 });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { message: 'generation failed: RangeError: the backend is gone', type: 'server_error', param: null, code: null } });
+    const events = await readEvents(await post(url, { model: 'tiny', prompt: 'the', max_tokens: 2, stream: true }));
+    expect(events).toEqual([{ error: { message: 'generation failed: RangeError: the backend is gone', type: 'server_error', param: null, code: null } }]);
+    fail = false;
+    expect((await post(url, { model: 'tiny', prompt: 'the', max_tokens: 2 })).status).toBe(200);
   });
 });
 
