@@ -5,7 +5,7 @@ import { GPT2 } from '@tessera/models';
 import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { requireDir } from '../data/files.js';
 import { EXIT } from '../exit.js';
 import { createServer } from '../serve/app.js';
@@ -30,7 +30,7 @@ const spec = defineCommand({
 });
 
 export const serve = command(spec, async ({ options: o }, io) => {
-  if (o.model === undefined) throw new CliError('tessera serve needs --model <dir> (a directory written by tessera train or a Hugging Face GPT-2)');
+  if (o.model === undefined) throw new UsageError('--model <dir> is required (a directory written by tessera train, or a Hugging Face GPT-2)', 'serve');
   await requireDir(o.model, 'cannot read --model');
   const apiKey = o.apiKey ?? (process.env.TESSERA_API_KEY || undefined);
   if (apiKey !== undefined && apiKey.length === 0) throw new CliError('--api-key must not be empty');
