@@ -1,11 +1,9 @@
 /** `tessera generate`: load a GPT-2 directory and stream sampled text to stdout. */
 
-import { GPT2 } from '@tessera/models';
-import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
 import { CliError } from '../errors.js';
-import { requireDir } from '../data/files.js';
+import { loadGenerationModel } from '../load-model.js';
 import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 
 const spec = defineCommand({
@@ -27,13 +25,8 @@ const spec = defineCommand({
 
 export const generate = command(spec, async ({ options: o }, io) => {
   if (o.model === undefined) throw new CliError('tessera generate needs --model <dir> (a directory written by tessera train or a Hugging Face GPT-2)');
-  await requireDir(o.model, 'cannot read --model');
-  await ready();
-  const model = await GPT2.fromPretrained(o.model);
+  const { model, tokenizer } = await loadGenerationModel(o.model);
   try {
-    const tokenizer = model.tokenizer;
-    if (!tokenizer) throw new CliError(`${o.model} has no tokenizer files (tokenizer.json, vocab.json + merges.txt, or char_tokenizer.json)`);
-    model.eval();
     const prompt = encodePrompt(tokenizer, o.prompt);
     const eos = tokenizer.eosTokenId;
     const printer = new TokenPrinter(tokenizer);

@@ -1,12 +1,10 @@
 /** `tessera serve`: an OpenAI-compatible completion server for a GPT-2 model directory. */
 
 import { basename, resolve } from 'node:path';
-import { GPT2 } from '@tessera/models';
-import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
-import { requireDir } from '../data/files.js';
+import { loadGenerationModel } from '../load-model.js';
 import { EXIT } from '../exit.js';
 import { createServer } from '../serve/app.js';
 import { DEFAULT_DRAIN_MS, serve as listen } from '../serve/node.js';
@@ -31,15 +29,10 @@ const spec = defineCommand({
 
 export const serve = command(spec, async ({ options: o }, io) => {
   if (o.model === undefined) throw new UsageError('--model <dir> is required (a directory written by tessera train, or a Hugging Face GPT-2)', 'serve');
-  await requireDir(o.model, 'cannot read --model');
   const apiKey = o.apiKey ?? (process.env.TESSERA_API_KEY || undefined);
   if (apiKey !== undefined && apiKey.length === 0) throw new CliError('--api-key must not be empty');
-  await ready();
-  const model = await GPT2.fromPretrained(o.model);
+  const { model, tokenizer } = await loadGenerationModel(o.model);
   try {
-    const tokenizer = model.tokenizer;
-    if (!tokenizer) throw new CliError(`${o.model} has no tokenizer files (tokenizer.json, vocab.json + merges.txt, or char_tokenizer.json)`);
-    model.eval();
     const modelId = o.modelName ?? basename(resolve(o.model));
     const app = createServer(model, tokenizer, {
       modelId,
