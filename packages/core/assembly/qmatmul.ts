@@ -21,6 +21,25 @@ import { madd4 } from './vmath';
 }
 
 /**
+ * Values [16 s, 16 s + 16) of a weight row at qrow as 16 signed 8-bit lanes. int8: the 16
+ * bytes at 16 s. int4: the 32-value block s / 2 is 16 bytes whose low nibbles are its
+ * values 0-15 and high nibbles its values 16-31, each stored as q + 8.
+ */
+@inline function values16(qrow: usize, s: i32, bits: i32): v128 {
+  if (bits == 8) return v128.load(qrow + (<usize>s << 4));
+  const b = v128.load(qrow + (<usize>(s >> 1) << 4));
+  return i8x16.sub((s & 1) == 0 ? v128.and(b, i8x16.splat(0x0f)) : i8x16.shr_u(b, 4), i8x16.splat(8));
+}
+
+/** acc + x[0..16) * (w0, w1, w2, w3), lane-wise: one row's step (x: byte address of 16 f32). */
+@inline function dot16(x: usize, w0: v128, w1: v128, w2: v128, w3: v128, acc: v128): v128 {
+  acc = madd4(v128.load(x), w0, acc);
+  acc = madd4(v128.load(x, 16), w1, acc);
+  acc = madd4(v128.load(x, 32), w2, acc);
+  return madd4(v128.load(x, 48), w3, acc);
+}
+
+/**
  * Columns [col0, col0 + cols) of out = x @ dequant(W)^T, all m rows. x: [m, k] f32,
  * q: n rows of k * bits / 8 bytes, scales: [n, k / groupSize] f32, out: [m, n] f32 (byte
  * addresses). k is a multiple of groupSize, which is a multiple of 32 (the host validated).
@@ -50,36 +69,17 @@ export function qmatmul_f32_part(x: usize, q: usize, scales: usize, out: usize, 
         let a3 = f32x4.splat(0);
         for (let s = g * steps; s < (g + 1) * steps; s++) {
           const off = <usize>s << 6;
-          let w0: v128, w1: v128, w2: v128, w3: v128;
-          let v: v128;
-          if (bits == 8) {
-            v = v128.load(qrow + (<usize>s << 4));
-          } else {
-            const b = v128.load(qrow + (<usize>(s >> 1) << 4));
-            v = i8x16.sub((s & 1) == 0 ? v128.and(b, i8x16.splat(0x0f)) : i8x16.shr_u(b, 4), i8x16.splat(8));
-          }
+          const v = values16(qrow, s, bits);
           const lo = i16x8.extend_low_i8x16_s(v);
           const hi = i16x8.extend_high_i8x16_s(v);
-          w0 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo));
-          w1 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo));
-          w2 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi));
-          w3 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi));
-          a0 = madd4(v128.load(x0 + off), w0, a0);
-          a0 = madd4(v128.load(x0 + off, 16), w1, a0);
-          a0 = madd4(v128.load(x0 + off, 32), w2, a0);
-          a0 = madd4(v128.load(x0 + off, 48), w3, a0);
-          a1 = madd4(v128.load(x1 + off), w0, a1);
-          a1 = madd4(v128.load(x1 + off, 16), w1, a1);
-          a1 = madd4(v128.load(x1 + off, 32), w2, a1);
-          a1 = madd4(v128.load(x1 + off, 48), w3, a1);
-          a2 = madd4(v128.load(x2 + off), w0, a2);
-          a2 = madd4(v128.load(x2 + off, 16), w1, a2);
-          a2 = madd4(v128.load(x2 + off, 32), w2, a2);
-          a2 = madd4(v128.load(x2 + off, 48), w3, a2);
-          a3 = madd4(v128.load(x3 + off), w0, a3);
-          a3 = madd4(v128.load(x3 + off, 16), w1, a3);
-          a3 = madd4(v128.load(x3 + off, 32), w2, a3);
-          a3 = madd4(v128.load(x3 + off, 48), w3, a3);
+          const w0 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo));
+          const w1 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo));
+          const w2 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi));
+          const w3 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi));
+          a0 = dot16(x0 + off, w0, w1, w2, w3, a0);
+          a1 = dot16(x1 + off, w0, w1, w2, w3, a1);
+          a2 = dot16(x2 + off, w0, w1, w2, w3, a2);
+          a3 = dot16(x3 + off, w0, w1, w2, w3, a3);
         }
         const sc = v128.load32_splat(srow + (<usize>g << 2));
         t0 = madd4(a0, sc, t0);
@@ -101,19 +101,14 @@ export function qmatmul_f32_part(x: usize, q: usize, scales: usize, out: usize, 
         let a0 = f32x4.splat(0);
         for (let s = g * steps; s < (g + 1) * steps; s++) {
           const off = <usize>s << 6;
-          let v: v128;
-          if (bits == 8) {
-            v = v128.load(qrow + (<usize>s << 4));
-          } else {
-            const b = v128.load(qrow + (<usize>(s >> 1) << 4));
-            v = i8x16.sub((s & 1) == 0 ? v128.and(b, i8x16.splat(0x0f)) : i8x16.shr_u(b, 4), i8x16.splat(8));
-          }
+          const v = values16(qrow, s, bits);
           const lo = i16x8.extend_low_i8x16_s(v);
           const hi = i16x8.extend_high_i8x16_s(v);
-          a0 = madd4(v128.load(x0 + off), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), a0);
-          a0 = madd4(v128.load(x0 + off, 16), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), a0);
-          a0 = madd4(v128.load(x0 + off, 32), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), a0);
-          a0 = madd4(v128.load(x0 + off, 48), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), a0);
+          const w0 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo));
+          const w1 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo));
+          const w2 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi));
+          const w3 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi));
+          a0 = dot16(x0 + off, w0, w1, w2, w3, a0);
         }
         t0 = madd4(a0, v128.load32_splat(srow + (<usize>g << 2)), t0);
       }

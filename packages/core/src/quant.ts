@@ -96,6 +96,7 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
   if (w.length !== n * k) throw new ShapeError(`quantize: ${w.length} weights given for [n, k] = [${n}, ${k}]`);
   const kn = opts.layout === 'kn';
   const qmax = quantMax(bits);
+  const qmin = bits === 8 ? -127 : -8;
   const groups = k / groupSize;
   const scales = new Float32Array(n * groups);
   const q = new Int32Array(quantizedElements(n, k, bits));
@@ -114,7 +115,7 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
       for (let t = 0; t < groupSize; t++) {
         const l = g * groupSize + t;
         const v = w[kn ? l * n + j : j * k + l];
-        vals[t] = scale === 0 ? 0 : Math.max(-qmax - (bits === 4 ? 1 : 0), Math.min(qmax, roundHalfAway(v / scale)));
+        vals[t] = scale === 0 ? 0 : Math.max(qmin, Math.min(qmax, roundHalfAway(v / scale)));
       }
       for (let t = 0; t < groupSize; t++) {
         const l = g * groupSize + t;
