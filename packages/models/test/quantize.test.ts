@@ -6,7 +6,7 @@
 // the copies, and the typed errors name the bad weight or the missing gradient path.
 import { ShapeError, createWasmBackend } from '@tessera/core';
 import { AdamW } from '@tessera/optim';
-import { AutogradError, noGrad, randn, setBackend } from '@tessera/tensor';
+import { AutogradError, memory, noGrad, randn, setBackend } from '@tessera/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT2, Linear, dequantize, quantize, quantizedBytes } from '../src/index.js';
 import { SMALL, ids, randomIds, values } from './helpers.js';
@@ -121,6 +121,15 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
     expect(() => copy.train().loss(x, y)).toThrow(AutogradError);
     await dequantize(copy);
     copy.dispose();
+  });
+
+  it('dispose() frees the quantized copies with the parameters', async () => {
+    const before = memory().numTensors;
+    const copy = new GPT2(SMALL, { seed: 8 });
+    await quantize(copy, { bits: 4 });
+    expect(memory().numTensors).toBeGreaterThan(before);
+    copy.dispose();
+    expect(memory().numTensors).toBe(before);
   });
 });
 

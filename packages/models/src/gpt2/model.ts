@@ -166,6 +166,11 @@ export class GPT2 extends Module {
     });
   }
 
+  protected override disposeOwned(): void {
+    this.quantizedHead?.dispose();
+    this.quantizedHead = null;
+  }
+
   /** Logits of hidden states h [..., C]: h @ wte^T (the tied head), quantized when quantizedHead is set. */
   private head(h: Tensor): Tensor {
     return this.quantizedHead ? quantizedMatmul(h, this.quantizedHead) : matmul(h, this.transformer.wte.weight.T);

@@ -45,6 +45,11 @@ export class Conv1D extends Module {
     return tidy(() => add(this.quantizedWeight ? quantizedMatmul(x, this.quantizedWeight) : matmul(x, this.weight), this.bias));
   }
 
+  protected override disposeOwned(): void {
+    this.quantizedWeight?.dispose();
+    this.quantizedWeight = null;
+  }
+
   override extraRepr(): string {
     // HF prints Conv1D(nf, nx): output features first.
     return `nf=${this.outFeatures}, nx=${this.inFeatures}`;

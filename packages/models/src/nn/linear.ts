@@ -65,6 +65,11 @@ export class Linear extends Module {
     });
   }
 
+  protected override disposeOwned(): void {
+    this.quantizedWeight?.dispose();
+    this.quantizedWeight = null;
+  }
+
   override extraRepr(): string {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}`;
   }
