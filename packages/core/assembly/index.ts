@@ -8,3 +8,4 @@ export * from './norm';
 export * from './select';
 export * from './attention';
 export * from './optim';
+export * from './qmatmul';

@@ -412,6 +412,37 @@ export interface AdamParams {
 }
 
 /**
+ * out[m, n] = x[m, k] @ dequant(W)^T for a weight-only quantized W (see src/quant.ts for the
+ * format): W is held as n rows of k quantized values (the output-major layout of an
+ * nn.Linear weight; a [k, n] weight is transposed when it is quantized), each row cut into
+ * k / groupSize groups of groupSize consecutive values sharing one f32 scale, so
+ * W[j, l] = q[j, l] * scales[j, l / groupSize]. Activations and the result are f32; the
+ * products are summed in f32 (float64 on the reference backend).
+ */
+export interface QMatmulParams {
+  /** x: [m, k] f32, rows contiguous. */
+  x: Dense;
+  /**
+   * The quantized values, n rows of k values back to back, in 4-byte elements:
+   * bits 8: one int8 per byte, n * k / 4 elements; bits 4: two per byte, n * k / 8 elements
+   * (quant.ts says the nibble order). A row is a whole number of elements since
+   * groupSize >= 32 divides k.
+   */
+  q: Dense;
+  /** scales: [n, k / groupSize] f32. */
+  scales: Dense;
+  /** out: [m, n] f32, contiguous. */
+  out: Dense;
+  m: number;
+  n: number;
+  k: number;
+  /** 8 (int8 in [-127, 127]) or 4 (int4 in [-8, 7]). */
+  bits: 8 | 4;
+  /** Values per scale: 32, 64 or 128; k must be a multiple of it. */
+  groupSize: number;
+}
+
+/**
  * Every kernel's params, by kernel name: the one list the backends' kernel tables
  * (`KernelTable`), the shared validators (`VALIDATORS`) and `KERNEL_NAMES` are checked
  * against at compile time.
@@ -441,6 +472,7 @@ export interface KernelParams {
   attentionBackward: AttentionBackwardParams;
   sgdStep: SgdParams;
   adamStep: AdamParams;
+  qmatmul: QMatmulParams;
 }
 
 /** A kernel's name. */
@@ -468,16 +500,31 @@ export const PRIMITIVE_KERNELS = [
   'scatterAdd',
 ] as const satisfies readonly KernelName[];
 
-export type PrimitiveKernelName = (typeof PRIMITIVE_KERNELS)[number];
-export type FusedKernelName = Exclude<KernelName, PrimitiveKernelName>;
+/**
+ * Kernels that are neither primitives nor fused forms of them: nothing composes them from the
+ * primitives (quantized weights need integer unpacking no primitive has), so a backend may
+ * leave them out and the tensor op that needs one throws an UnsupportedError naming it.
+ */
+export const EXTENSION_KERNELS = ['qmatmul'] as const satisfies readonly KernelName[];
 
-/** The kernel members of a Backend: primitives required, fused kernels optional. */
+export type PrimitiveKernelName = (typeof PRIMITIVE_KERNELS)[number];
+export type ExtensionKernelName = (typeof EXTENSION_KERNELS)[number];
+export type FusedKernelName = Exclude<KernelName, PrimitiveKernelName | ExtensionKernelName>;
+/** Every kernel a backend may leave out: fused and extension kernels. */
+export type OptionalKernelName = Exclude<KernelName, PrimitiveKernelName>;
+
+/** The kernel members of a Backend: primitives required, fused and extension kernels optional. */
 export type Kernels = { [K in PrimitiveKernelName]: (p: ParamsOf<K>) => void } & {
-  [K in FusedKernelName]?: (p: ParamsOf<K>) => void;
+  [K in OptionalKernelName]?: (p: ParamsOf<K>) => void;
 };
 
-/** Every kernel as a member: the type of a backend that supplies the fused kernels too. */
-export type AllKernels = Required<Kernels>;
+/**
+ * Every primitive and fused kernel as a member: the type of a backend that supplies the fused
+ * kernels too. Extension kernels stay optional members.
+ */
+export type AllKernels = { [K in PrimitiveKernelName | FusedKernelName]: (p: ParamsOf<K>) => void } & {
+  [K in ExtensionKernelName]?: (p: ParamsOf<K>) => void;
+};
 
 /** Storage plus kernels. See the file comment for conventions. */
 export interface Backend extends Kernels {
@@ -521,34 +568,35 @@ export interface Backend extends Kernels {
 export const KERNEL_NAMES: readonly KernelName[] = Object.keys(VALIDATORS) as KernelName[];
 
 const PRIMITIVE_SET: ReadonlySet<string> = new Set(PRIMITIVE_KERNELS);
+const EXTENSION_SET: ReadonlySet<string> = new Set(EXTENSION_KERNELS);
 
-/** The kernels a backend may leave out (the tensor layer composes them from primitives). */
-export const FUSED_KERNELS = KERNEL_NAMES.filter((k): k is FusedKernelName => !PRIMITIVE_SET.has(k));
+/** The fused kernels: a backend may leave them out, and the tensor layer composes them from primitives. */
+export const FUSED_KERNELS = KERNEL_NAMES.filter((k): k is FusedKernelName => !PRIMITIVE_SET.has(k) && !EXTENSION_SET.has(k));
 
 /** True for a kernel every backend must supply. */
 export function isPrimitiveKernel(name: KernelName): name is PrimitiveKernelName {
   return PRIMITIVE_SET.has(name);
 }
 
-/** `be`'s fused kernel `name`, bound to it, or undefined when the backend leaves it out. */
-export function fusedKernel<K extends FusedKernelName>(be: Backend, name: K): ((p: ParamsOf<K>) => void) | undefined {
+/** `be`'s fused (or extension) kernel `name`, bound to it, or undefined when the backend leaves it out. */
+export function fusedKernel<K extends OptionalKernelName>(be: Backend, name: K): ((p: ParamsOf<K>) => void) | undefined {
   const k = be[name] as ((p: ParamsOf<K>) => void) | undefined;
   return typeof k === 'function' ? k.bind(be) : undefined;
 }
 
 /** `be`'s fused kernel `name`, bound to it; an UnsupportedError naming the kernel and `op` where it has none. */
-export function requireFusedKernel<K extends FusedKernelName>(be: Backend, name: K, op: string): (p: ParamsOf<K>) => void {
+export function requireFusedKernel<K extends OptionalKernelName>(be: Backend, name: K, op: string): (p: ParamsOf<K>) => void {
   const k = fusedKernel(be, name);
   if (!k) throw new UnsupportedError(`${op}: backend '${be.name}' has no '${name}' kernel and no composed form of it is available`);
   return k;
 }
 
 /**
- * A view of `be` that leaves out the fused kernels `names` (default: all of them) and keeps
+ * A view of `be` that leaves out the fused or extension kernels `names` (default: every fused kernel) and keeps
  * everything else — storage, primitives, features — of the same backend, so the tensor layer
  * takes its composed paths. For tests of those paths and for measuring what a fused kernel buys.
  */
-export function withoutFusedKernels<T extends Backend>(be: T, names: readonly FusedKernelName[] = FUSED_KERNELS): T {
+export function withoutFusedKernels<T extends Backend>(be: T, names: readonly OptionalKernelName[] = FUSED_KERNELS): T {
   const hidden: ReadonlySet<PropertyKey> = new Set(names);
   return new Proxy(be, {
     get(target, key) {

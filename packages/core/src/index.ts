@@ -15,6 +15,7 @@ export * from './shape.js';
 export { hash32, normalAt, uniformAt } from './random.js';
 export * from './validate.js';
 export * from './kernel-table.js';
+export * from './quant.js';
 export { ReferenceBackend, type ReferenceBackendOptions } from './reference/backend.js';
 export { unaryScalar, binaryScalar } from './reference/elementwise.js';
 export { gelu, geluGrad } from './reference/math.js';

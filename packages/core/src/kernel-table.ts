@@ -10,8 +10,10 @@
 import {
   KERNEL_NAMES,
   PRIMITIVE_KERNELS,
+  type ExtensionKernelName,
   type FusedKernelName,
   type KernelName,
+  type OptionalKernelName,
   type ParamsOf,
   type PrimitiveKernelName,
 } from './backend.js';
@@ -21,13 +23,18 @@ import { VALIDATORS, type Validator } from './validate.js';
 /** One kernel's implementation over context `Ctx`; its params are already validated. */
 export type KernelImpl<Ctx, K extends KernelName> = (ctx: Ctx, p: ParamsOf<K>) => void;
 
-/** A backend's kernels over context `Ctx`: every primitive, and the fused kernels it has. */
+/** A backend's kernels over context `Ctx`: every primitive, and the fused and extension kernels it has. */
 export type KernelTable<Ctx> = { readonly [K in PrimitiveKernelName]: KernelImpl<Ctx, K> } & {
-  readonly [K in FusedKernelName]?: KernelImpl<Ctx, K>;
+  readonly [K in OptionalKernelName]?: KernelImpl<Ctx, K>;
 };
 
-/** A table with every kernel, fused ones included (a backend typed `AllKernels` binds one). */
-export type FullKernelTable<Ctx> = { readonly [K in KernelName]: KernelImpl<Ctx, K> };
+/**
+ * A table with every primitive and fused kernel (a backend typed `AllKernels` binds one);
+ * extension kernels stay optional.
+ */
+export type FullKernelTable<Ctx> = { readonly [K in PrimitiveKernelName | FusedKernelName]: KernelImpl<Ctx, K> } & {
+  readonly [K in ExtensionKernelName]?: KernelImpl<Ctx, K>;
+};
 
 /**
  * Work around every kernel call of one backend. `before` runs ahead of validation (WebGPU:

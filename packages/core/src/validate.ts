@@ -25,6 +25,7 @@ import type {
   LayerNormParams,
   MatmulParams,
   ParamsOf,
+  QMatmulParams,
   RandomParams,
   ReduceParams,
   ScatterAddParams,
@@ -38,6 +39,7 @@ import type {
 } from './backend.js';
 import { ArgumentError, BoundsError, DisposedError, ShapeError, fmtShape } from './errors.js';
 import { BINARY_OPS, REDUCE_OPS, UNARY_OPS } from './ops.js';
+import { checkQuantFormat, quantizedElements } from './quant.js';
 import { checkShape, sizeOf } from './shape.js';
 
 const UNARY: ReadonlySet<string> = new Set(UNARY_OPS);
@@ -378,6 +380,22 @@ export function validateAdam(be: string, p: AdamParams): void {
   }
 }
 
+export function validateQMatmul(be: string, p: QMatmulParams): void {
+  checkCount(p.m, 'qmatmul m');
+  checkCount(p.n, 'qmatmul n');
+  checkCount(p.k, 'qmatmul k');
+  checkQuantFormat(p.bits, p.groupSize, p.k, `qmatmul (x [${p.m}, ${p.k}], weight [${p.n}, ${p.k}])`);
+  const nq = quantizedElements(p.n, p.k, p.bits);
+  const ns = (p.n * p.k) / p.groupSize;
+  checkDense(be, p.x, p.m * p.k, `qmatmul x [${p.m}, ${p.k}]`);
+  checkDense(be, p.q, nq, `qmatmul q (int${p.bits} [${p.n}, ${p.k}])`);
+  checkDense(be, p.scales, ns, `qmatmul scales [${p.n}, ${p.k / p.groupSize}]`);
+  checkDense(be, p.out, p.m * p.n, `qmatmul out [${p.m}, ${p.n}]`);
+  checkNoOverlap(p.out, p.m * p.n, p.x, p.m * p.k, 'qmatmul');
+  checkNoOverlap(p.out, p.m * p.n, p.q, nq, 'qmatmul');
+  checkNoOverlap(p.out, p.m * p.n, p.scales, ns, 'qmatmul');
+}
+
 /** A kernel's shared validator: throws a typed error naming the bad operand or value of `p`. */
 export type Validator<K extends KernelName> = (backend: string, p: ParamsOf<K>) => void;
 
@@ -412,4 +430,5 @@ export const VALIDATORS: { readonly [K in KernelName]: Validator<K> } = {
   attentionBackward: validateAttentionBackward,
   sgdStep: validateSgd,
   adamStep: validateAdam,
+  qmatmul: validateQMatmul,
 };

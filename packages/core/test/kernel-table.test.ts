@@ -3,6 +3,7 @@
 // validator table.
 import { describe, expect, it, vi } from 'vitest';
 import {
+  EXTENSION_KERNELS,
   FUSED_KERNELS,
   KERNEL_NAMES,
   PRIMITIVE_KERNELS,
@@ -23,10 +24,10 @@ function spyTable() {
 }
 
 describe('kernel names', () => {
-  it('KERNEL_NAMES are the validator table keys: primitives plus fused kernels, each once', () => {
+  it('KERNEL_NAMES are the validator table keys: primitives plus fused and extension kernels, each once', () => {
     expect([...KERNEL_NAMES].sort()).toEqual(Object.keys(VALIDATORS).sort());
     expect(new Set(KERNEL_NAMES).size).toBe(KERNEL_NAMES.length);
-    expect([...PRIMITIVE_KERNELS, ...FUSED_KERNELS].sort()).toEqual([...KERNEL_NAMES].sort());
+    expect([...PRIMITIVE_KERNELS, ...FUSED_KERNELS, ...EXTENSION_KERNELS].sort()).toEqual([...KERNEL_NAMES].sort());
   });
 });
 

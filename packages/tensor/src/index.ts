@@ -74,6 +74,7 @@ export {
 } from './ops/elementwise.js';
 export { sum, mean, variance, variance as var, max, min, maxWithIndices, minWithIndices, argmax, argmin, sumToShape } from './ops/reduce.js';
 export { matmul, prepackMatmulWeights, releaseMatmulPacks } from './ops/matmul.js';
+export { QuantizedWeight, quantizeWeight, dequantizeWeight, quantizedMatmul, type QuantizeWeightOptions } from './ops/quantized.js';
 export {
   reshape,
   view,

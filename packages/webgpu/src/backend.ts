@@ -35,6 +35,7 @@ import * as ew from './kernels/elementwise.js';
 import * as mm from './kernels/matmul.js';
 import * as norm from './kernels/norm.js';
 import * as opt from './kernels/optim.js';
+import * as qmm from './kernels/qmatmul.js';
 import * as red from './kernels/reduce.js';
 import * as sel from './kernels/select.js';
 import { IndexChecks } from './runtime/checks.js';
@@ -80,7 +81,7 @@ const gpu = (h: sel.SelectHost) => h.ctx;
  * the select family uses: it queues a status slot the next read or sync inspects).
  */
 const INDEX_FAMILY = kernelsOf(sel);
-const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt), ...INDEX_FAMILY };
+const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt, qmm), ...INDEX_FAMILY };
 
 /** The kernels that queue index checks, the select family's (afterIndexKernel bounds how many stay unread). */
 const INDEX_KERNELS: ReadonlySet<KernelName> = new Set(Object.keys(INDEX_FAMILY) as KernelName[]);

@@ -12,6 +12,7 @@ import * as ew from './kernels/elementwise.js';
 import * as mm from './kernels/matmul.js';
 import * as norm from './kernels/norm.js';
 import * as opt from './kernels/optim.js';
+import * as qmm from './kernels/qmatmul.js';
 import * as red from './kernels/reduce.js';
 import * as sel from './kernels/select.js';
 import type { WasmExports } from '../generated/wasm-exports.js';
@@ -143,7 +144,7 @@ function matmul(ctx: WasmContext, p: B.MatmulParams): void {
 }
 
 /** The wasm kernels: host code per family (src/wasm/kernels/) over the module's exports. */
-const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm, sel, attn, opt), matmul };
+const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm, sel, attn, opt, qmm), matmul };
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
 export interface WasmBackend extends AllKernels {}

@@ -5,7 +5,7 @@
  */
 
 import { ArgumentError, ShapeError, UnsupportedError, fmtShape, hash32 } from '@tessera/core';
-import { Tensor, crossEntropy, matmul, tidy } from '@tessera/tensor';
+import { Tensor, crossEntropy, matmul, quantizedMatmul, tidy, type QuantizedWeight } from '@tessera/tensor';
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Init } from '../nn/init.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
@@ -90,6 +90,11 @@ export class GPT2 extends Module {
   readonly flat: FlatParameters;
   /** The tokenizer loaded by `fromPretrained` (null otherwise); `savePretrained` saves it by default. */
   tokenizer: SavableTokenizer | null = null;
+  /**
+   * The LM head's quantized copy of `transformer.wte.weight` (set by `quantize(model)`), or
+   * null: the head multiplies by it while the embedding lookup keeps reading the f32 table.
+   */
+  quantizedHead: QuantizedWeight | null = null;
 
   constructor(config: GPT2ConfigInput | GPT2Config = {}, options: GPT2Options = {}) {
     super();
@@ -122,7 +127,7 @@ export class GPT2 extends Module {
    */
   forward(ids: Tensor, options: { attentionMask?: Tensor | null } = {}): Tensor {
     this.flat.prepareForward();
-    return tidy(() => matmul(this.transformer.forward(ids, options.attentionMask ?? null), this.transformer.wte.weight.T));
+    return tidy(() => this.head(this.transformer.forward(ids, options.attentionMask ?? null)));
   }
 
   /**
@@ -157,8 +162,18 @@ export class GPT2 extends Module {
     return tidy(() => {
       let h = this.transformer.forwardCached(ids, cache); // [T, C]
       if (!options.allLogits && h.shape[0] > 1) h = h.narrow(0, h.shape[0] - 1, 1);
-      return matmul(h, this.transformer.wte.weight.T);
+      return this.head(h);
     });
+  }
+
+  protected override disposeOwned(): void {
+    this.quantizedHead?.dispose();
+    this.quantizedHead = null;
+  }
+
+  /** Logits of hidden states h [..., C]: h @ wte^T (the tied head), quantized when quantizedHead is set. */
+  private head(h: Tensor): Tensor {
+    return this.quantizedHead ? quantizedMatmul(h, this.quantizedHead) : matmul(h, this.transformer.wte.weight.T);
   }
 
   /**

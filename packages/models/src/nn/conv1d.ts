@@ -1,6 +1,6 @@
 /** Hugging Face's Conv1D: a linear layer with the weight stored [in, out] (GPT-2's layout). */
 
-import { add, matmul, tidy, type Tensor } from '@tessera/tensor';
+import { add, matmul, quantizedMatmul, tidy, type QuantizedWeight, type Tensor } from '@tessera/tensor';
 import { deriveSeed, normal_, zeros_ } from './init.js';
 import { checkPositiveInt, type LayerOptions } from './linear.js';
 import { Module } from './module.js';
@@ -16,6 +16,8 @@ export class Conv1D extends Module {
   readonly weight: Tensor;
   /** [out] */
   readonly bias: Tensor;
+  /** The weight's quantized copy that forward multiplies by instead (set by `quantize(model)`), or null. */
+  quantizedWeight: QuantizedWeight | null = null;
 
   constructor(
     readonly inFeatures: number,
@@ -40,7 +42,12 @@ export class Conv1D extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return tidy(() => add(matmul(x, this.weight), this.bias));
+    return tidy(() => add(this.quantizedWeight ? quantizedMatmul(x, this.quantizedWeight) : matmul(x, this.weight), this.bias));
+  }
+
+  protected override disposeOwned(): void {
+    this.quantizedWeight?.dispose();
+    this.quantizedWeight = null;
   }
 
   override extraRepr(): string {

@@ -1,7 +1,7 @@
 /** Linear layer, PyTorch layout: y = x @ W^T + b with W [out, in]. */
 
 import { ArgumentError } from '@tessera/core';
-import { add, matmul, tidy, type Tensor } from '@tessera/tensor';
+import { add, matmul, quantizedMatmul, tidy, type QuantizedWeight, type Tensor } from '@tessera/tensor';
 import { deriveSeed, kaimingUniform_, uniform_ } from './init.js';
 import { Module } from './module.js';
 import { standaloneParameters, type ParameterFactory } from './parameters.js';
@@ -31,6 +31,8 @@ export class Linear extends Module {
   readonly weight: Tensor;
   /** [out], or null without bias. */
   readonly bias: Tensor | null;
+  /** The weight's quantized copy that forward multiplies by instead (set by `quantize(model)`), or null. */
+  quantizedWeight: QuantizedWeight | null = null;
 
   constructor(
     readonly inFeatures: number,
@@ -58,9 +60,14 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const y = matmul(x, this.weight.T);
+      const y = this.quantizedWeight ? quantizedMatmul(x, this.quantizedWeight) : matmul(x, this.weight.T);
       return this.bias ? add(y, this.bias) : y;
     });
+  }
+
+  protected override disposeOwned(): void {
+    this.quantizedWeight?.dispose();
+    this.quantizedWeight = null;
   }
 
   override extraRepr(): string {

@@ -270,13 +270,17 @@ export class Module {
     return `${this.typeName}(\n  ${lines.join('\n  ')}\n)`;
   }
 
-  /** Frees every parameter (with its gradient) and buffer of this module and its descendants. */
+  /** Frees every parameter (with its gradient) and buffer of this module and its descendants, and what each holds besides (`disposeOwned`). */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
       for (const p of m.#params.values()) p.dispose();
       for (const b of m.#buffers.values()) b.dispose();
+      m.disposeOwned();
     }
   }
+
+  /** Frees tensors this module holds outside its parameters and buffers (a quantized weight copy); called by `dispose()`. */
+  protected disposeOwned(): void {}
 
   [Symbol.dispose](): void {
     this.dispose();

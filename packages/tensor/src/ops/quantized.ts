@@ -1,0 +1,128 @@
+/**
+ * Weight-only quantized matrix products: a weight quantized to int8 or int4 with one f32
+ * scale per group of 32/64/128 values along its input dimension (the format of
+ * `@tessera/core`'s quant.ts), multiplied by f32 activations with the backend's `qmatmul`
+ * kernel. Inference only: there is no gradient through a quantized weight.
+ */
+
+import {
+  ArgumentError,
+  ShapeError,
+  dequantizeMatrix,
+  fmtShape,
+  quantizeMatrix,
+  requireFusedKernel,
+  type QuantBits,
+  type QuantGroupSize,
+} from '@tessera/core';
+import { AutogradError } from '../errors.js';
+import { backendOf, dense, empty, expectDType, withDense, writeHost } from '../kernels.js';
+import { isGradEnabled } from '../mode.js';
+import { keep } from '../scope.js';
+import type { Tensor } from '../tensor.js';
+
+/** Options of quantizeWeight. */
+export interface QuantizeWeightOptions {
+  /** 8 (int8) or 4 (int4, two per byte). */
+  bits: QuantBits;
+  /** Values per scale along the input dimension; default 32 (llama.cpp's block size). */
+  groupSize?: QuantGroupSize;
+  /**
+   * How the model multiplies by w: true for `x @ w.T` with w [n, k] (nn.Linear, a tied LM
+   * head), false for `x @ w` with w [k, n] (Conv1D). Either way the quantized weight is
+   * held output-major, [n, k].
+   */
+  transposed: boolean;
+}
+
+/**
+ * A quantized [n, k] weight on one backend: `q` holds the packed values (i32 elements,
+ * n * k * bits / 32 of them), `scales` the [n, k / groupSize] f32 scales. Both are kept
+ * (outside every tidy scope) until `dispose()`.
+ */
+export class QuantizedWeight {
+  constructor(
+    readonly q: Tensor,
+    readonly scales: Tensor,
+    /** Output features. */
+    readonly n: number,
+    /** Input features (the dimension the groups run along). */
+    readonly k: number,
+    readonly bits: QuantBits,
+    readonly groupSize: QuantGroupSize,
+  ) {}
+
+  /** Bytes the weight takes on its backend: packed values plus scales. */
+  get bytes(): number {
+    return (this.q.size + this.scales.size) * 4;
+  }
+
+  get isDisposed(): boolean {
+    return this.q.isDisposed;
+  }
+
+  dispose(): void {
+    if (this.q.isDisposed) return;
+    this.q.dispose();
+    this.scales.dispose();
+  }
+}
+
+/**
+ * Quantizes a 2-D f32 weight (read back from its backend) into a QuantizedWeight on the
+ * same backend. Throws a ShapeError when the input dimension is not a multiple of the
+ * group size, an ArgumentError for a non-finite weight.
+ * @example const qw = await quantizeWeight(linear.weight, { bits: 8, transposed: true }); quantizedMatmul(x, qw)
+ */
+export async function quantizeWeight(w: Tensor, options: QuantizeWeightOptions): Promise<QuantizedWeight> {
+  const be = backendOf('quantizeWeight', w);
+  expectDType('quantizeWeight', w, 'f32');
+  if (w.rank !== 2) throw new ShapeError(`quantizeWeight: expected a 2-D weight, got ${fmtShape(w.shape)}`);
+  const { bits, transposed } = options;
+  const groupSize = options.groupSize ?? 32;
+  const [n, k] = transposed ? w.shape : [w.shape[1], w.shape[0]];
+  const values = await w.data();
+  const m = quantizeMatrix(values, n, k, { bits, groupSize, layout: transposed ? 'nk' : 'kn' });
+  const q = keep(empty(be, [m.q.length], 'i32', false));
+  const scales = keep(empty(be, [n, k / groupSize], 'f32', false));
+  writeHost(q, m.q);
+  writeHost(scales, m.scales);
+  return new QuantizedWeight(q, scales, n, k, bits, groupSize);
+}
+
+/**
+ * The f32 weight a QuantizedWeight stands for (each value q * scale), in the layout it was
+ * quantized from: [n, k] when `transposed`, else [k, n]. A new tensor on the same backend.
+ */
+export async function dequantizeWeight(qw: QuantizedWeight, options: { transposed: boolean }): Promise<Tensor> {
+  if (qw.isDisposed) throw new ArgumentError('dequantizeWeight: the quantized weight was disposed');
+  const [q, scales] = await Promise.all([qw.q.data(), qw.scales.data()]);
+  const w = dequantizeMatrix({ bits: qw.bits, groupSize: qw.groupSize, n: qw.n, k: qw.k, q: q as Int32Array, scales: Float32Array.from(scales) }, options.transposed ? 'nk' : 'kn');
+  const out = empty(qw.q.backend, options.transposed ? [qw.n, qw.k] : [qw.k, qw.n], 'f32');
+  writeHost(out, w);
+  return out;
+}
+
+/**
+ * x [..., k] @ dequant(qw)^T -> [..., n] (f32) with the backend's `qmatmul` kernel (an
+ * UnsupportedError naming it on a backend without one). No gradient: an AutogradError when
+ * x requires grad while gradients are on.
+ * @example const y = quantizedMatmul(x, qw) // x [B, T, 768], qw 3072 x 768 -> [B, T, 3072]
+ */
+export function quantizedMatmul(x: Tensor, qw: QuantizedWeight): Tensor {
+  const be = backendOf('quantizedMatmul', x, qw.q, qw.scales);
+  expectDType('quantizedMatmul', x, 'f32');
+  if (isGradEnabled() && x.requiresGrad) {
+    throw new AutogradError(`quantizedMatmul: x ${fmtShape(x.shape)} requires grad, and a quantized weight has no gradient path; run inference under noGrad()`);
+  }
+  if (x.rank < 1 || x.shape[x.rank - 1] !== qw.k) {
+    throw new ShapeError(`quantizedMatmul: x ${fmtShape(x.shape)} does not end in the weight's input dimension ${qw.k} (weight [${qw.n}, ${qw.k}])`);
+  }
+  const kernel = requireFusedKernel(be, 'qmatmul', 'quantizedMatmul');
+  const outShape = [...x.shape.slice(0, -1), qw.n];
+  const m = outShape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const out = empty(be, outShape, 'f32');
+  if (out.size === 0) return out;
+  withDense([x], (xd) => kernel({ x: xd, q: dense(qw.q), scales: dense(qw.scales), out: dense(out), m, n: qw.n, k: qw.k, bits: qw.bits, groupSize: qw.groupSize }));
+  return out;
+}
