@@ -40,45 +40,48 @@ async function twoRanks(url: string): Promise<ProcessGroup[]> {
   return Promise.all([0, 1].map((rank) => initProcessGroup({ servers: url, rank, worldSize: 2, runId, timeoutMs: TIMEOUT_MS })));
 }
 
+/** A server, two ranks looping over all-reduces for 500 ms, then the server stopped: the loops and when it stopped. */
+async function loopThenStopServer() {
+  const server = await startLocalNatsServer();
+  servers.push(server);
+  const groups = await twoRanks(server.url);
+  let stop = false;
+  const loops = groups.map((g) => loop(g, () => stop));
+  await sleep(500);
+  const killedAt = Date.now();
+  await server.stop();
+  return { server, groups, killedAt, finish: (stopLoops: boolean) => ((stop = stopLoops), Promise.all(loops)) };
+}
+
+/** destroy() on both ranks, bounded even while disconnected. */
+async function destroyPromptly(groups: ProcessGroup[]): Promise<void> {
+  const t0 = Date.now();
+  await Promise.all(groups.map((g) => g.destroy()));
+  expect(Date.now() - t0).toBeLessThan(TIMEOUT_MS + 1000);
+}
+
 describe('the NATS server restarts during a run', () => {
   it('left down: both ranks fail with CollectiveTimeoutError within the timeout, and destroy() returns', async () => {
-    const server = await startLocalNatsServer();
-    servers.push(server);
-    const groups = await twoRanks(server.url);
-    let stop = false;
-    const loops = groups.map((g) => loop(g, () => stop));
-    await sleep(500);
-    const killedAt = Date.now();
-    await server.stop();
-    const results = await Promise.all(loops);
-    stop = true;
+    const { groups, killedAt, finish } = await loopThenStopServer();
+    // Left down: the loops must end by themselves.
+    const results = await finish(false);
     for (const r of results) {
       expect(r.error).toBeInstanceOf(CollectiveTimeoutError);
       expect((r.error as CollectiveTimeoutError).message).toMatch(/connection to the NATS server was lost/);
       expect(r.endedAt - killedAt).toBeLessThan(TIMEOUT_MS + 2000);
       expect(r.done).toBeGreaterThan(0);
     }
-    const t0 = Date.now();
-    await Promise.all(groups.map((g) => g.destroy()));
-    expect(Date.now() - t0).toBeLessThan(TIMEOUT_MS + 1000);
+    await destroyPromptly(groups);
   });
 
   it('restarted on the same port: the clients reconnect; the run goes on or fails typed within the timeout', async () => {
-    const first = await startLocalNatsServer();
-    servers.push(first);
-    const groups = await twoRanks(first.url);
-    let stop = false;
-    const loops = groups.map((g) => loop(g, () => stop));
-    await sleep(500);
-    const killedAt = Date.now();
-    await first.stop();
+    const { server: first, groups, killedAt, finish } = await loopThenStopServer();
     await sleep(300);
     const second = await startLocalNatsServer({ port: first.port });
     servers.push(second);
     // Let the loop run a while after the restart: collectives either keep completing or one has failed.
     await sleep(TIMEOUT_MS + 1500);
-    stop = true;
-    const results = await Promise.all(loops);
+    const results = await finish(true);
     const outcome = results.map((r) => (r.error ? (r.error as Error).constructor.name : `ok ${r.done}`));
     console.log('restart outcome:', outcome.join(', '));
     for (const r of results) {
@@ -87,9 +90,7 @@ describe('the NATS server restarts during a run', () => {
         expect(r.endedAt - killedAt).toBeLessThan(300 + TIMEOUT_MS + 2000);
       }
     }
-    const t0 = Date.now();
-    await Promise.all(groups.map((g) => g.destroy()));
-    expect(Date.now() - t0).toBeLessThan(TIMEOUT_MS + 1000);
+    await destroyPromptly(groups);
   });
 
   it('restarted while the group is idle: the clients reconnect and the next collectives complete', async () => {
