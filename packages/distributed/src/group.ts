@@ -88,6 +88,9 @@ export interface TrafficStats {
   messagesReceived: number;
   /** Received messages dropped: not Tessera frames, or late for a collective that had already ended. */
   messagesIgnored: number;
+  /** Times the connection to the NATS server was lost, and re-established (the client retries without limit). */
+  disconnects: number;
+  reconnects: number;
 }
 
 interface Delivered {
@@ -159,6 +162,10 @@ export async function initProcessGroup(options: ProcessGroupOptions): Promise<Pr
     name: `tessera-${o.runId}-rank${rank}`,
     noEcho: true,
     timeout: Math.min(timeoutMs, 20_000),
+    // A lost server is retried for the group's whole life: the collectives' own deadlines bound
+    // every wait, so one failure mode (CollectiveTimeoutError) covers a server that stays away.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
     ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.user !== undefined ? { user: o.user, pass: o.pass } : {}),
     ...(o.tls !== undefined ? { tls: { ...o.tls } } : {}),
@@ -261,7 +268,10 @@ export class ProcessGroup {
   /** Largest message payload in bytes (header included). */
   readonly maxMessageBytes: number;
   readonly bucketBytes: number;
-  private readonly stats: TrafficStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, messagesIgnored: 0 };
+  private readonly stats: TrafficStats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, messagesIgnored: 0, disconnects: 0, reconnects: 0 };
+  /** Whether the connection is down now, and `stats.disconnects` when the current collective began. */
+  private disconnected = false;
+  private disconnectsAtBegin = 0;
   private readonly prefix: string;
   private readonly nonce = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   private readonly box = new Map<string, Delivered>();
@@ -286,6 +296,17 @@ export class ProcessGroup {
     this.prefix = `tessera.${c.runId}`;
     const serverMax = nc.info?.max_payload ?? 1 << 20;
     this.maxMessageBytes = Math.min(c.chunkBytes ?? serverMax, serverMax);
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          this.disconnected = true;
+          this.stats.disconnects += 1;
+        } else if (s.type === 'reconnect') {
+          this.disconnected = false;
+          this.stats.reconnects += 1;
+        }
+      }
+    })().catch(() => undefined);
     void nc.closed().then((err) => {
       this.fail(new ConnectionFailedError(`rank ${this.rank}: the NATS connection closed${err ? `: ${err.message}` : ''}`));
     });
@@ -473,8 +494,12 @@ export class ProcessGroup {
         const kind = key.split(':')[1];
         const phase = expected.slice(from).filter((e) => e.key.split(':')[1] === kind);
         const missing = [...new Set(phase.filter((e) => e.key === key || !this.box.has(e.key)).map((e) => e.src))].sort((a, b) => a - b);
+        const lost =
+          this.disconnected || this.stats.disconnects > this.disconnectsAtBegin
+            ? `; the connection to the NATS server was lost during it (${this.disconnected ? 'still down' : 'reconnected'}; messages published while a rank is disconnected are not redelivered)`
+            : '';
         const err = new CollectiveTimeoutError(
-          `rank ${this.rank}: ${op} (collective #${this.seq - 1} of run '${this.runId}') timed out after ${this.timeoutMs} ms waiting for rank(s) [${missing.join(', ')}] of ${this.worldSize}`,
+          `rank ${this.rank}: ${op} (collective #${this.seq - 1} of run '${this.runId}') timed out after ${this.timeoutMs} ms waiting for rank(s) [${missing.join(', ')}] of ${this.worldSize}${lost}`,
           op,
           missing,
           this.timeoutMs,
@@ -501,6 +526,7 @@ export class ProcessGroup {
     if (this.failure) {
       throw new GroupClosedError(`rank ${this.rank}: ${op} on a process group that can no longer be used: ${this.failure.message}`);
     }
+    this.disconnectsAtBegin = this.stats.disconnects;
     return this.seq++;
   }
 
@@ -674,10 +700,14 @@ export class ProcessGroup {
   async destroy(): Promise<void> {
     if (this.nc.isClosed()) return;
     this.fail(new GroupClosedError(`rank ${this.rank}: the process group was destroyed`));
+    // A flush needs the server: bounded, so that destroying a disconnected group does not wait for it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await this.nc.flush();
+      await Promise.race([this.nc.flush(), new Promise((r) => (timer = setTimeout(r, Math.min(this.timeoutMs, 2000))))]);
     } catch {
       // Closing anyway.
+    } finally {
+      clearTimeout(timer);
     }
     for (const s of this.subs) s.unsubscribe();
     await this.nc.close();

@@ -47,12 +47,12 @@ const accepts = (port: number): Promise<boolean> =>
   });
 
 /**
- * Starts nats-server on a free loopback port with `extraArgs` (e.g. `['--auth', token]`) and waits
+ * Starts nats-server on a free loopback port (or `port`, e.g. to restart one) with `extraArgs` (e.g. `['--auth', token]`) and waits
  * up to `timeoutMs` until it accepts connections. A missing binary or an early exit is a
  * ConnectionFailedError that says how to install it.
  */
-export async function startLocalNatsServer(options: { extraArgs?: readonly string[]; binary?: string; timeoutMs?: number } = {}): Promise<LocalNatsServer> {
-  const port = await freeLoopbackPort();
+export async function startLocalNatsServer(options: { extraArgs?: readonly string[]; binary?: string; timeoutMs?: number; port?: number } = {}): Promise<LocalNatsServer> {
+  const port = options.port ?? (await freeLoopbackPort());
   const bin = options.binary ?? natsServerBinary();
   const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), ...(options.extraArgs ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
