@@ -203,6 +203,8 @@ export interface MemoryInfo {
   backendBytes: number;
   /** The active backend's heap size (e.g. wasm linear memory), in bytes. */
   heapBytes: number;
+  /** The largest allocation the active backend can grant (`Backend.maxBytes`; Infinity where it states none). */
+  maxBytes: number;
 }
 
 /**
@@ -212,5 +214,5 @@ export interface MemoryInfo {
 export function memory(): MemoryInfo {
   const be = getBackendIfSet();
   const info = be?.memoryInfo();
-  return { numTensors: counters.tensors, numBytes: counters.bytes, backendBytes: info?.allocatedBytes ?? 0, heapBytes: info?.heapBytes ?? 0 };
+  return { numTensors: counters.tensors, numBytes: counters.bytes, backendBytes: info?.allocatedBytes ?? 0, heapBytes: info?.heapBytes ?? 0, maxBytes: be?.maxBytes ?? Infinity };
 }

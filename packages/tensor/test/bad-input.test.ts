@@ -24,6 +24,10 @@ for (const name of ['reference', 'wasm'] as const) {
       expect(memory()).toEqual(before);
     });
 
+    it('memory() states the backend\'s largest allocation', () => {
+      expect(memory().maxBytes).toBe(2 ** 32);
+    });
+
     it('arange fills in chunks: values past one chunk are exact', () => {
       const t = arange(0, 70_000, 1, 'i32');
       const d = t.dataSync();
