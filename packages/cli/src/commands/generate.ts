@@ -5,7 +5,7 @@ import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
 import { CliError } from '../errors.js';
-import { requireDir } from '../data/files.js';
+import { recoverCheckpointDir, requireDir } from '../data/files.js';
 import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 
 const spec = defineCommand({
@@ -27,6 +27,7 @@ const spec = defineCommand({
 
 export const generate = command(spec, async ({ options: o }, io) => {
   if (o.model === undefined) throw new CliError('tessera generate needs --model <dir> (a directory written by tessera train or a Hugging Face GPT-2)');
+  await recoverCheckpointDir(o.model);
   await requireDir(o.model, 'cannot read --model');
   await ready();
   const model = await GPT2.fromPretrained(o.model);

@@ -16,12 +16,14 @@ import { join } from 'node:path';
 import type { OptimizerStateDict, SchedulerStateDict } from '@tessera/optim';
 import { readSafetensorsFile, writeSafetensorsFile, type GPT2, type LoadedTensor, type SavableTokenizer, type TensorToSave } from '@tessera/models';
 import { CliError } from '../errors.js';
-import { findCheckpointDir, readText, replaceDirAtomic, writeText } from '../data/files.js';
+import { readText, recoverCheckpointDir, replaceDirAtomic, writeText } from '../data/files.js';
 import type { RngState } from '../rng.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const TRAINING_STATE_FILE = 'training_state.safetensors';
 export const LOSS_CURVE_FILE = 'loss.svg';
+/** The files that show a directory is a checkpoint Tessera wrote (the only kind `--overwrite` replaces). */
+export const CHECKPOINT_MARKERS: readonly string[] = ['config.json', TRAINER_STATE_FILE];
 
 /** Everything that determines a training run's numbers. A resume must not change any of it. */
 export interface TrainSettings {
@@ -108,7 +110,7 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
     await writeSafetensorsFile(join(tmp, TRAINING_STATE_FILE), tensors, { format: 'tessera-trainer' });
     await writeText(join(tmp, LOSS_CURVE_FILE), parts.lossCurveSvg);
     await writeText(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 1)}\n`);
-  });
+  }, CHECKPOINT_MARKERS);
 }
 
 /** A checkpoint's training state, read back. */
@@ -121,7 +123,7 @@ export interface LoadedCheckpoint {
 
 /** Reads the training state of the checkpoint in `dir`; `CliError` when there is none or it is damaged. */
 export async function loadCheckpointState(dir: string): Promise<LoadedCheckpoint> {
-  const found = await findCheckpointDir(dir);
+  const found = await recoverCheckpointDir(dir);
   if (!found) throw new CliError(`no checkpoint to resume in ${dir}: the directory does not exist`);
   const statePath = join(found, TRAINER_STATE_FILE);
   const text = await readText(statePath, 'cannot resume: no readable training state at');
