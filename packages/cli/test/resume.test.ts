@@ -102,6 +102,27 @@ describe('tessera train --resume', () => {
     expect(state(ck).step).toBe(4);
   });
 
+  it('--resume names the field of a trainer state that is missing or wrong (no TypeError)', async () => {
+    const ck = join(tempDir(), 'ck');
+    await train([...COMMON, '--steps', '4', '--out', ck, '--stop-at', '2']);
+    const good = state(ck);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...good, rng: undefined }, 'lacks rng'],
+      [{ ...good, step: -1 }, 'has step = -1, expected an integer >= 0'],
+      [{ ...good, history: { train: good.history.train } }, 'lacks history.val'],
+      [{ ...good, settings: { ...good.settings, lr: 'fast' } }, 'has settings.lr = "fast", expected a number >= 0'],
+      [{ ...good, step: 9 }, 'has step 9 past settings.steps 4'],
+    ];
+    for (const [bad, message] of cases) {
+      writeFileSync(join(ck, 'trainer_state.json'), JSON.stringify(bad));
+      const io = captureIo();
+      expect(await main(['train', '--out', ck, '--resume', '--sample', '0'], io)).toBe(1);
+      expect(io.err()).toContain(message);
+      expect(io.err().trim().split('\n')).toHaveLength(1);
+      expect(io.err()).not.toMatch(/TypeError/);
+    }
+  });
+
   it('writes the checkpoint in the Hugging Face layout with the loss curve beside it', async () => {
     const out = join(tempDir(), 'ck');
     await train(['--preset', 'tiny', '--sample', '0', '--eval-iters', '2', '--out', out, '--steps', '4', '--eval-every', '2']);

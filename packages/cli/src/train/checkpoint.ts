@@ -121,6 +121,43 @@ export interface LoadedCheckpoint {
   optimizer: OptimizerStateDict;
 }
 
+const COUNT = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const NUMBER = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const NON_NEGATIVE = (v: unknown) => NUMBER(v) && (v as number) >= 0;
+const ARRAY = (v: unknown) => Array.isArray(v);
+const OBJECT = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Each field a resume reads, with what it must be (`what` for the message). */
+const TRAINER_STATE_FIELDS: [path: string, ok: (v: unknown) => boolean, what: string][] = [
+  ['step', COUNT, 'an integer >= 0'],
+  ['tokensSeen', NON_NEGATIVE, 'a number >= 0'],
+  ['elapsedSeconds', NON_NEGATIVE, 'a number >= 0'],
+  ['rng', (v) => ARRAY(v) && (v as unknown[]).length === 4 && (v as unknown[]).every(COUNT), 'four unsigned integers'],
+  ['cadence', OBJECT, 'an object'],
+  ['cadence.evalEvery', COUNT, 'an integer >= 0'],
+  ['cadence.evalIters', COUNT, 'an integer >= 0'],
+  ['cadence.saveEvery', COUNT, 'an integer >= 0'],
+  ['history', OBJECT, 'an object'],
+  ['history.train', ARRAY, 'an array of [step, loss] pairs'],
+  ['history.val', ARRAY, 'an array of [step, loss] pairs'],
+  ['scheduler', OBJECT, 'an object'],
+  ['optimizer.paramGroups', ARRAY, 'an array'],
+  ['optimizer.state', ARRAY, 'an array'],
+  ...(['layers', 'heads', 'embd', 'context', 'batch', 'steps', 'warmup', 'seed'] as const).map((k) => [`settings.${k}`, COUNT, 'an integer >= 0'] as [string, (v: unknown) => boolean, string]),
+  ...(['lr', 'minLr', 'weightDecay', 'gradClip', 'dropout'] as const).map((k) => [`settings.${k}`, NON_NEGATIVE, 'a number >= 0'] as [string, (v: unknown) => boolean, string]),
+];
+
+/** Throws a CliError naming the first field of a trainer state that is missing or of the wrong kind. */
+function checkTrainerState(state: TrainerState, path: string): void {
+  for (const [field, ok, what] of TRAINER_STATE_FIELDS) {
+    let v: unknown = state;
+    for (const k of field.split('.')) v = OBJECT(v) ? (v as Record<string, unknown>)[k] : undefined;
+    if (v === undefined) throw new CliError(`cannot resume: ${path} lacks ${field}`);
+    if (!ok(v)) throw new CliError(`cannot resume: ${path} has ${field} = ${JSON.stringify(v)}, expected ${what}`);
+  }
+  if (state.step > state.settings.steps) throw new CliError(`cannot resume: ${path} has step ${state.step} past settings.steps ${state.settings.steps}`);
+}
+
 /** Reads the training state of the checkpoint in `dir`; `CliError` when there is none or it is damaged. */
 export async function loadCheckpointState(dir: string): Promise<LoadedCheckpoint> {
   const found = await recoverCheckpointDir(dir);
@@ -136,6 +173,7 @@ export async function loadCheckpointState(dir: string): Promise<LoadedCheckpoint
   if (state?.format !== 'tessera-trainer' || state.version !== 1 || !Number.isInteger(state.step) || !state.settings || !state.optimizer) {
     throw new CliError(`cannot resume: ${statePath} is not a version-1 tessera trainer state`);
   }
+  checkTrainerState(state, statePath);
   let tensors: Map<string, LoadedTensor>;
   try {
     tensors = (await readSafetensorsFile(join(found, TRAINING_STATE_FILE))).tensors;
