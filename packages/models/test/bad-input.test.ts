@@ -17,6 +17,7 @@ import {
   GPT2ForSequenceClassification,
   GPT2Tokenizer,
   Module,
+  StateDictError,
   TokenizerError,
   openSafetensorsFile,
   readSafetensorsFile,
@@ -140,6 +141,21 @@ describe('silently accepted inputs', () => {
       await expect(GPT2.fromPretrained(dir)).rejects.toThrow(`loadStateDict: "${key}" has dtype i32 (${dtype} in the file); parameters are f32`);
       expect(memory().numTensors).toBe(before.numTensors);
     }
+  });
+
+  it('a parameter given twice, with and without the transformer. prefix, is refused naming both keys', async () => {
+    const dir = join(root, 'twice');
+    const m = new GPT2(SMALL, { seed: 6 });
+    await m.savePretrained(dir);
+    m.dispose();
+    const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
+    const tensors: Record<string, TensorToSave> = {};
+    for (const name of st.names()) tensors[name] = { dtype: 'F32', shape: st.get(name).shape, data: st.get(name).data };
+    const other = Float32Array.from(tensors['transformer.wte.weight'].data as Float32Array, (v) => v + 1);
+    tensors['wte.weight'] = { dtype: 'F32', shape: tensors['transformer.wte.weight'].shape, data: other };
+    await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+    await expect(GPT2.fromPretrained(dir)).rejects.toBeInstanceOf(StateDictError);
+    await expect(GPT2.fromPretrained(dir)).rejects.toThrow('the checkpoint gives the parameter "transformer.wte.weight" twice, as "transformer.wte.weight" and as "wte.weight"; keep one');
   });
 
   it('loadStateDict refuses an Int32Array of values for an f32 parameter', () => {
