@@ -112,6 +112,7 @@ describe('tessera train --resume', () => {
       [{ ...good, history: { train: good.history.train } }, 'lacks history.val'],
       [{ ...good, settings: { ...good.settings, lr: 'fast' } }, 'has settings.lr = "fast", expected a number >= 0'],
       [{ ...good, step: 9 }, 'has step 9 past settings.steps 4'],
+      [{ ...good, settings: { ...good.settings, layers: good.settings.layers + 2 } }, `has settings.layers ${good.settings.layers + 2} but the weights' config.json has ${good.settings.layers}`],
     ];
     for (const [bad, message] of cases) {
       writeFileSync(join(ck, 'trainer_state.json'), JSON.stringify(bad));
