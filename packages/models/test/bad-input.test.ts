@@ -105,6 +105,21 @@ describe('configs that cannot fit', () => {
   });
 });
 
+/** A small GPT-2 saved to `root/name`, and its weights as they are in the file (to write back altered). */
+async function savedModel(name: string, seed: number): Promise<{ dir: string; tensors: Record<string, TensorToSave> }> {
+  const dir = join(root, name);
+  const m = new GPT2(SMALL, { seed });
+  await m.savePretrained(dir);
+  m.dispose();
+  const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
+  const tensors: Record<string, TensorToSave> = {};
+  for (const n of st.names()) {
+    const t = st.get(n);
+    tensors[n] = { dtype: 'F32', shape: t.shape, data: t.data };
+  }
+  return { dir, tensors };
+}
+
 describe('silently accepted inputs', () => {
   it('generate refuses string or non-integer stopTokens, naming the value', async () => {
     const m = new GPT2(SMALL, { seed: 2 });
@@ -119,16 +134,7 @@ describe('silently accepted inputs', () => {
   });
 
   it('fromPretrained refuses I32 and BOOL weights where F32 is expected, naming the tensor', async () => {
-    const dir = join(root, 'dtypes');
-    const m = new GPT2(SMALL, { seed: 3 });
-    await m.savePretrained(dir);
-    m.dispose();
-    const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
-    const base: Record<string, TensorToSave> = {};
-    for (const name of st.names()) {
-      const t = st.get(name);
-      base[name] = { dtype: 'F32', shape: t.shape, data: t.data };
-    }
+    const { dir, tensors: base } = await savedModel('dtypes', 3);
     const key = 'transformer.h.1.ln_2.bias';
     const n = base[key].data.length;
     for (const [dtype, data] of [
@@ -144,13 +150,7 @@ describe('silently accepted inputs', () => {
   });
 
   it('a parameter given twice, with and without the transformer. prefix, is refused naming both keys', async () => {
-    const dir = join(root, 'twice');
-    const m = new GPT2(SMALL, { seed: 6 });
-    await m.savePretrained(dir);
-    m.dispose();
-    const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
-    const tensors: Record<string, TensorToSave> = {};
-    for (const name of st.names()) tensors[name] = { dtype: 'F32', shape: st.get(name).shape, data: st.get(name).data };
+    const { dir, tensors } = await savedModel('twice', 6);
     const other = Float32Array.from(tensors['transformer.wte.weight'].data as Float32Array, (v) => v + 1);
     tensors['wte.weight'] = { dtype: 'F32', shape: tensors['transformer.wte.weight'].shape, data: other };
     await writeSafetensorsFile(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
