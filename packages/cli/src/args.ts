@@ -161,6 +161,8 @@ function convert(where: string, command: string, flag: string, opt: StringSpec |
   const value = trimmed === '' ? NaN : Number(trimmed);
   if (!Number.isFinite(value)) throw new UsageError(`${where}: --${flag} must be a number; got ${JSON.stringify(text)}`, command);
   if (opt.type === 'int' && !Number.isInteger(value)) throw new UsageError(`${where}: --${flag} must be an integer; got ${text}`, command);
+  // Past 2^53 an integer is no longer exact (9007199254740993 reads as ...992): refused, not rounded.
+  if (opt.type === 'int' && !Number.isSafeInteger(value)) throw new UsageError(`${where}: --${flag} must be an integer of magnitude at most 2^53 - 1 (${Number.MAX_SAFE_INTEGER}); got ${text}`, command);
   if (opt.min !== undefined && value < opt.min) throw new UsageError(`${where}: --${flag} must be at least ${opt.min}; got ${text}`, command);
   if (opt.max !== undefined && value > opt.max) throw new UsageError(`${where}: --${flag} must be at most ${opt.max}; got ${text}`, command);
   return value;

@@ -61,6 +61,8 @@ describe('parseArgs', () => {
   it('rejects bad values with the flag, the rule and the value', () => {
     expect(usageError(['--steps', 'ten']).message).toBe('tessera demo: --steps must be a number; got "ten"');
     expect(usageError(['--steps', '2.5']).message).toBe('tessera demo: --steps must be an integer; got 2.5');
+    expect(usageError(['--steps', '9007199254740993']).message).toBe('tessera demo: --steps must be an integer of magnitude at most 2^53 - 1 (9007199254740991); got 9007199254740993');
+    expect(usageError(['--steps', '1e300']).message).toMatch(/--steps must be an integer of magnitude at most 2\^53 - 1 \(9007199254740991\); got 1e300/);
     expect(usageError(['--steps', '0']).message).toBe('tessera demo: --steps must be at least 1; got 0');
     expect(usageError(['--max-tokens', '11']).message).toBe('tessera demo: --max-tokens must be at most 10; got 11');
     expect(usageError(['--lr', 'NaN']).message).toContain('--lr must be a number');

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
-import { findCheckpointDir, replaceDirAtomic, writeFileAtomic } from '../src/data/files.js';
+import { findCheckpointDir, recoverCheckpointDir, replaceDirAtomic, writeFileAtomic } from '../src/data/files.js';
 import { tempDir } from './helpers.js';
 
 describe('atomic writes', () => {
@@ -33,7 +34,7 @@ describe('atomic writes', () => {
       expect(readFileSync(join(ck, 'a.txt'), 'utf8')).toBe('old a');
       writeFileSync(join(tmp, 'a.txt'), 'new a');
       writeFileSync(join(tmp, 'b.txt'), 'new b');
-    });
+    }, ['a.txt']);
     expect(readdirSync(ck).sort()).toEqual(['a.txt', 'b.txt']);
     expect(readFileSync(join(ck, 'a.txt'), 'utf8')).toBe('new a');
     expect(readdirSync(root)).toEqual(['ck']);
@@ -48,17 +49,40 @@ describe('atomic writes', () => {
       replaceDirAtomic(ck, async (tmp) => {
         writeFileSync(join(tmp, 'a.txt'), 'half');
         throw new Error('disk full');
-      }),
+      }, ['a.txt']),
     ).rejects.toThrow('disk full');
     expect(readdirSync(ck)).toEqual(['a.txt']);
     expect(readFileSync(join(ck, 'a.txt'), 'utf8')).toBe('old a');
     expect(readdirSync(root)).toEqual(['ck']);
   });
 
+  it('replaceDirAtomic never replaces a file or a directory without its markers', async () => {
+    const root = tempDir();
+    const file = join(root, 'notes.txt');
+    writeFileSync(file, 'precious');
+    const fill = async (tmp: string) => writeFileSync(join(tmp, 'config.json'), '{}');
+    await expect(replaceDirAtomic(file, fill, ['config.json'])).rejects.toThrow(CliError);
+    await expect(replaceDirAtomic(file, fill, ['config.json'])).rejects.toThrow(`${file} is an existing file, not a directory Tessera wrote; refusing to replace it`);
+    const mine = join(root, 'photos');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'a.jpg'), 'x');
+    await expect(replaceDirAtomic(mine, fill, ['config.json', 'trainer_state.json'])).rejects.toThrow(
+      `${mine} is a directory Tessera did not write (it has no config.json or trainer_state.json); refusing to replace it`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('precious');
+    expect(readdirSync(mine)).toEqual(['a.jpg']);
+    expect(readdirSync(root).sort()).toEqual(['notes.txt', 'photos']);
+    // an empty directory holds nothing to lose
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await replaceDirAtomic(empty, fill, ['config.json']);
+    expect(readdirSync(empty)).toEqual(['config.json']);
+  });
+
   it('creates missing parent folders', async () => {
     const root = tempDir();
     const ck = join(root, 'a', 'b', 'ck');
-    await replaceDirAtomic(ck, async (tmp) => writeFileSync(join(tmp, 'x'), '1'));
+    await replaceDirAtomic(ck, async (tmp) => writeFileSync(join(tmp, 'x'), '1'), ['x']);
     expect(readFileSync(join(ck, 'x'), 'utf8')).toBe('1');
   });
 
@@ -72,5 +96,26 @@ describe('atomic writes', () => {
     mkdirSync(ck);
     expect(await findCheckpointDir(ck)).toBe(ck);
     expect(existsSync(ck)).toBe(true);
+  });
+
+  it('recoverCheckpointDir renames a lone old copy back and removes stale tmp/old siblings of dead writers only', async () => {
+    const root = tempDir();
+    const ck = join(root, 'ck');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    expect(await recoverCheckpointDir(ck)).toBeUndefined();
+    // Killed between the two renames: only the previous checkpoint, as ck.old-*.
+    mkdirSync(`${ck}.old-${dead}-abcd1234`);
+    writeFileSync(join(`${ck}.old-${dead}-abcd1234`, 'config.json'), '{}');
+    mkdirSync(`${ck}.tmp-${dead}-0000ffff`);
+    expect(await recoverCheckpointDir(ck)).toBe(ck);
+    expect(readdirSync(root)).toEqual(['ck']);
+    expect(readdirSync(ck)).toEqual(['config.json']);
+    // Killed after the swap, before removing the old copy; and a save of a running writer (ours).
+    mkdirSync(`${ck}.old-${dead}-11112222`);
+    mkdirSync(`${ck}.tmp-${process.pid}-33334444`);
+    mkdirSync(join(root, 'ck.tmp-notapid'));
+    mkdirSync(join(root, 'ckx.old-1-aa'));
+    expect(await recoverCheckpointDir(ck)).toBe(ck);
+    expect(readdirSync(root).sort()).toEqual(['ck', `ck.tmp-${process.pid}-33334444`, 'ck.tmp-notapid', 'ckx.old-1-aa']);
   });
 });

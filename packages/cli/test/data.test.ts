@@ -1,5 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TokenSplit } from '../src/data/corpus.js';
+import { TokenSplit, loadCorpus } from '../src/data/corpus.js';
+import { CliError } from '../src/errors.js';
+import { tempDir } from './helpers.js';
 import { emailText, loadSpamAssassin, stratifiedSplit } from '../src/data/spam.js';
 import { Rng } from '../src/rng.js';
 
@@ -95,5 +99,43 @@ describe('TokenSplit and Rng', () => {
     const b = Rng.fromState(a.state());
     expect(Array.from({ length: 20 }, () => a.int(1000))).toEqual(Array.from({ length: 20 }, () => b.int(1000)));
     expect(() => Rng.fromState([0, 0, 0, 0])).toThrow(/not all zero/);
+  });
+});
+
+describe('--data file encodings', () => {
+  const write = (bytes: Uint8Array): string => {
+    const path = join(tempDir(), 'corpus.txt');
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const utf16 = (s: string, bigEndian: boolean): Uint8Array => {
+    const out = new Uint8Array(2 + 2 * s.length);
+    out.set(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      out.set(bigEndian ? [c >> 8, c & 255] : [c & 255, c >> 8], 2 + 2 * i);
+    }
+    return out;
+  };
+
+  it('reads UTF-8 (its byte-order mark dropped) and UTF-16 by its byte-order mark, saying so', async () => {
+    const text = 'Call me Ishmael. — ça va 🌍';
+    expect(await loadCorpus(write(new TextEncoder().encode(text)))).toMatchObject({ text });
+    expect((await loadCorpus(write(Uint8Array.from([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)])))).text).toBe(text);
+    const le = await loadCorpus(write(utf16(text, false)));
+    expect(le.text).toBe(text);
+    expect(le.name).toMatch(/corpus\.txt \(UTF-16LE, by its byte-order mark\)$/);
+    expect((await loadCorpus(write(utf16(text, true)))).text).toBe(text);
+  });
+
+  it('refuses a binary file or bytes that are not UTF-8, naming the file', async () => {
+    const binary = write(Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00]));
+    await expect(loadCorpus(binary)).rejects.toThrow(CliError);
+    await expect(loadCorpus(binary)).rejects.toThrow(`--data file ${binary} looks binary, not text: character 5 is NUL`);
+    const latin1 = write(Uint8Array.from([0x63, 0x61, 0xe7, 0x61]));
+    await expect(loadCorpus(latin1)).rejects.toThrow(`--data file ${latin1} is not UTF-8 text`);
+    // UTF-16 without a byte-order mark holds NULs between ASCII letters
+    const bare = write(utf16('hello', false).subarray(2));
+    await expect(loadCorpus(bare)).rejects.toThrow(/looks binary, not text: character 1 is NUL/);
   });
 });

@@ -1,7 +1,8 @@
 // Resuming is bit-exact: N steps straight give the same loss sequence, validation losses,
 // weights and optimizer state as N/2 steps, a checkpoint, and N/2 more steps after --resume.
 // Dropout is on, so the per-step reseeding of the global generator is exercised too.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
@@ -52,6 +53,75 @@ describe('tessera train --resume', () => {
     io = captureIo();
     expect(await main(['train', ...COMMON, '--steps', '12', '--out', out], io)).toBe(2);
     expect(io.err()).toMatch(/already holds a checkpoint; pass --resume to continue it or --overwrite/);
+  });
+
+  it('--overwrite replaces only a checkpoint Tessera wrote: an existing file or another directory is refused with one line', async () => {
+    const root = tempDir();
+    const file = join(root, 'model.bin');
+    writeFileSync(file, 'user data');
+    const other = join(root, 'mine');
+    mkdirSync(other);
+    writeFileSync(join(other, 'config.json'), '{"mine": true}');
+    for (const [out, message] of [
+      [file, `${file} is an existing file, not a directory Tessera wrote; refusing to replace it (choose another --out)`],
+      [other, `${other} is a directory Tessera did not write (it has no trainer_state.json); refusing to replace it`],
+    ] as const) {
+      for (const flags of [['--overwrite'], []]) {
+        const io = captureIo();
+        expect(await main(['train', ...COMMON, '--steps', '2', '--out', out, ...flags], io)).toBe(1);
+        expect(io.err().trim().split('\n')).toHaveLength(1);
+        expect(io.err()).toContain(message);
+        expect(io.err()).not.toMatch(/\n\s+at /);
+      }
+    }
+    expect(readFileSync(file, 'utf8')).toBe('user data');
+    expect(readdirSync(other)).toEqual(['config.json']);
+    expect(readdirSync(root).sort()).toEqual(['mine', 'model.bin']);
+    // A checkpoint of its own is replaced.
+    const ck = join(root, 'ck');
+    await train([...COMMON, '--steps', '2', '--out', ck]);
+    await train([...COMMON, '--steps', '4', '--out', ck, '--overwrite']);
+    expect(state(ck).step).toBe(4);
+  });
+
+  it('generate and --resume open a checkpoint a killed save left as ck.old-* and clean the debris', async () => {
+    const root = tempDir();
+    const ck = join(root, 'ck');
+    await train([...COMMON, '--steps', '4', '--out', ck, '--stop-at', '2']);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    // A save killed between its renames: the previous checkpoint as ck.old-*, a half-written ck.tmp-*.
+    renameSync(ck, `${ck}.old-${dead}-abcd1234`);
+    mkdirSync(`${ck}.tmp-${dead}-5678abcd`);
+    const io = captureIo();
+    expect(await main(['generate', '--model', ck, '--max-tokens', '3', '--seed', '1'], io), io.err()).toBe(0);
+    expect(readdirSync(root)).toEqual(['ck']);
+    mkdirSync(`${ck}.tmp-${dead}-00000001`);
+    mkdirSync(`${ck}.old-${dead}-00000002`);
+    expect(await train(['--out', ck, '--resume', '--sample', '0'])).toContain('resuming');
+    expect(readdirSync(root)).toEqual(['ck']);
+    expect(state(ck).step).toBe(4);
+  });
+
+  it('--resume names the field of a trainer state that is missing or wrong (no TypeError)', async () => {
+    const ck = join(tempDir(), 'ck');
+    await train([...COMMON, '--steps', '4', '--out', ck, '--stop-at', '2']);
+    const good = state(ck);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...good, rng: undefined }, 'lacks rng'],
+      [{ ...good, step: -1 }, 'has step = -1, expected an integer >= 0'],
+      [{ ...good, history: { train: good.history.train } }, 'lacks history.val'],
+      [{ ...good, settings: { ...good.settings, lr: 'fast' } }, 'has settings.lr = "fast", expected a number >= 0'],
+      [{ ...good, step: 9 }, 'has step 9 past settings.steps 4'],
+      [{ ...good, settings: { ...good.settings, layers: good.settings.layers + 2 } }, `has settings.layers ${good.settings.layers + 2} but the weights' config.json has ${good.settings.layers}`],
+    ];
+    for (const [bad, message] of cases) {
+      writeFileSync(join(ck, 'trainer_state.json'), JSON.stringify(bad));
+      const io = captureIo();
+      expect(await main(['train', '--out', ck, '--resume', '--sample', '0'], io)).toBe(1);
+      expect(io.err()).toContain(message);
+      expect(io.err().trim().split('\n')).toHaveLength(1);
+      expect(io.err()).not.toMatch(/TypeError/);
+    }
   });
 
   it('writes the checkpoint in the Hugging Face layout with the loss curve beside it', async () => {

@@ -61,3 +61,12 @@ describe('SVG writers', () => {
     expect(escapeXml(`<a href="x">&'`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&apos;');
   });
 });
+
+describe('long runs', () => {
+  it('draws a loss curve of 500,000 points (no Math.min(...values) stack overflow)', () => {
+    const train = Array.from({ length: 500_000 }, (_, i) => [i, 5 / (1 + i / 1000)] as const);
+    const svg = lossCurveSvg(train, [[0, 5], [499_999, 0.1]]);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('</svg>');
+  });
+});

@@ -536,6 +536,12 @@ export interface Backend extends Kernels {
    * backend's `write` also takes a Float64Array and keeps its values exactly.
    */
   readonly float64?: boolean;
+  /**
+   * The largest allocation `alloc` can grant, in bytes, where the backend knows it (wasm32 and
+   * reference: 4 GiB; WebGPU: the device's largest bindable buffer). Lets callers refuse a size
+   * up front, naming what asked for it, instead of reaching the allocator's message.
+   */
+  readonly maxBytes?: number;
 
   /** Allocates at least `bytes` bytes (contents unspecified). */
   alloc(bytes: number): Storage;

@@ -87,4 +87,11 @@ describe('perplexityFromLosses', () => {
     expect(() => perplexityFromLosses([])).toThrow('losses is empty');
     expect(() => perplexityFromLosses([1, NaN])).toThrow('losses[1] is NaN');
   });
+
+  it('rejects negative losses (a cross-entropy in nats is >= 0) and -Infinity, naming the value', () => {
+    expect(() => perplexityFromLosses([0.5, -0.25])).toThrow(MetricsError);
+    expect(() => perplexityFromLosses([0.5, -0.25])).toThrow('losses[1] is -0.25; a cross-entropy loss in nats is a number >= 0 (or +Infinity)');
+    expect(() => perplexityFromLosses([-Infinity])).toThrow('losses[0] is -Infinity');
+    expect(perplexityFromLosses([0, Infinity])).toBe(Infinity);
+  });
 });

@@ -4,7 +4,7 @@
  * tokenizers.
  */
 
-export { FormatError } from './io/errors.js';
+export { FormatError, FileError } from './io/errors.js';
 export { parseJsonStrict, type JsonObject, type JsonValue } from './io/json.js';
 export { bf16ToNumber, f16ToNumber, numberToBf16, numberToF16 } from './io/half.js';
 export {

@@ -126,11 +126,17 @@ describe('optimizer errors name the offending value', () => {
   it('per-optimizer options: SGD nesterov, AdaGrad lrDecay / accumulator, RMSProp alpha / momentum', () => {
     expect(() => new SGD([p3()], { nesterov: true })).toThrow(/nesterov needs momentum > 0 and dampening 0, got momentum 0 and dampening 0/);
     expect(() => new SGD([p3()], { nesterov: true, momentum: 0.9, dampening: 0.1 })).toThrow(/dampening 0.1/);
-    expect(() => new SGD([p3()], { momentum: -0.9 })).toThrow(/momentum must be a finite number >= 0, got -0.9/);
+    expect(() => new SGD([p3()], { momentum: -0.9 })).toThrow(/SGD: momentum must be in \[0, 1\], got -0.9 \(options\)/);
+    expect(() => new SGD([p3()], { momentum: 1.5 })).toThrow(/SGD: momentum must be in \[0, 1\], got 1.5/);
+    expect(() => new SGD([p3()], { momentum: 0.9, dampening: 2 })).toThrow(/SGD: dampening must be in \[0, 1\], got 2/);
     expect(() => new AdaGrad([p3()], { lrDecay: -1 })).toThrow(/lrDecay must be a finite number >= 0, got -1/);
     expect(() => new AdaGrad([p3()], { initialAccumulatorValue: -1 })).toThrow(/initialAccumulatorValue/);
-    expect(() => new RMSProp([p3()], { alpha: -0.5 })).toThrow(/alpha must be a finite number >= 0, got -0.5/);
-    expect(() => new RMSProp([p3()], { momentum: -1 })).toThrow(/RMSProp: momentum/);
+    expect(() => new RMSProp([p3()], { alpha: -0.5 })).toThrow(/RMSProp: alpha must be in \[0, 1\], got -0.5/);
+    // alpha > 1 used to be accepted and turned the parameters into NaN within three steps
+    expect(() => new RMSProp([p3()], { alpha: 1.5 })).toThrow(/RMSProp: alpha must be in \[0, 1\], got 1.5 \(options\)/);
+    expect(() => new RMSProp([{ params: [p3()] }, { params: [p3()], alpha: Number.NaN }])).toThrow(/alpha must be in \[0, 1\], got NaN \(param group 1\)/);
+    expect(() => new RMSProp([p3()], { momentum: -1 })).toThrow(/RMSProp: momentum must be in \[0, 1\], got -1/);
+    expect(() => new RMSProp([p3()], { momentum: 2 })).toThrow(/RMSProp: momentum must be in \[0, 1\], got 2/);
   });
 
   it('unknown options and options of the wrong type', () => {

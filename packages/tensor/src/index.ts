@@ -21,89 +21,35 @@ export type { TensorMethods } from './methods.js';
 export { AutogradError } from './errors.js';
 export { noGrad, isGradEnabled, zeroGrad, type BackwardOptions } from './autograd.js';
 export { tidy, keep, memory, type MemoryInfo } from './scope.js';
+import { guardOps } from './scope.js';
 export { asyncScopesIsolated } from './context.js';
 export { manualSeed, initialSeed } from './random.js';
-export {
-  tensor,
-  zeros,
-  ones,
-  full,
-  zerosLike,
-  onesLike,
-  fullLike,
-  arange,
-  rand,
-  randn,
-  randint,
-  type CreateOptions,
-  type TensorLike,
-  type RandomOptions,
-} from './ops/creation.js';
-export {
-  add,
-  sub,
-  mul,
-  div,
-  pow,
-  maximum,
-  minimum,
-  clamp,
-  neg,
-  exp,
-  log,
-  sqrt,
-  rsqrt,
-  tanh,
-  sigmoid,
-  silu,
-  relu,
-  gelu,
-  abs,
-  square,
-  reciprocal,
-  sign,
-  eq,
-  ne,
-  lt,
-  le,
-  gt,
-  ge,
-  where,
-  maskedFill,
-  cast,
-} from './ops/elementwise.js';
-export { sum, mean, variance, variance as var, max, min, maxWithIndices, minWithIndices, argmax, argmin, sumToShape } from './ops/reduce.js';
-export { matmul, prepackMatmulWeights, releaseMatmulPacks } from './ops/matmul.js';
-export { QuantizedWeight, quantizeWeight, dequantizeWeight, quantizedMatmul, type QuantizeWeightOptions } from './ops/quantized.js';
-export {
-  reshape,
-  view,
-  contiguous,
-  clone,
-  transpose,
-  permute,
-  expand,
-  squeeze,
-  unsqueeze,
-  flatten,
-  slice,
-  narrow,
-  concat,
-  stack,
-  split,
-  type SliceRange,
-} from './ops/shape.js';
-export { gather, indexSelect, embedding } from './ops/indexing.js';
-export {
-  softmax,
-  logSoftmax,
-  layerNorm,
-  dropout,
-  crossEntropy,
-  mse,
-  type DropoutOptions,
-  type CrossEntropyOptions,
-  type Reduction,
-} from './ops/nn.js';
-export { scaledDotProductAttention, type AttentionOptions } from './ops/attention.js';
+import * as creation from './ops/creation.js';
+import * as elementwise from './ops/elementwise.js';
+import * as reduce from './ops/reduce.js';
+import * as matmulOps from './ops/matmul.js';
+import * as shape from './ops/shape.js';
+import * as indexing from './ops/indexing.js';
+import * as nn from './ops/nn.js';
+import * as attention from './ops/attention.js';
+import * as quantized from './ops/quantized.js';
+
+// Every op is exported through guardOp (scope.ts): when one throws, the tensors it
+// created are freed, so memory() after a failed call is what it was before.
+export const { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, rand, randn, randint } = guardOps(creation);
+export const { add, sub, mul, div, pow, maximum, minimum, clamp, neg, exp, log, sqrt, rsqrt, tanh, sigmoid, silu, relu, gelu, abs, square, reciprocal, sign, eq, ne, lt, le, gt, ge, where, maskedFill, cast } = guardOps(elementwise);
+export const { sum, mean, variance, max, min, maxWithIndices, minWithIndices, argmax, argmin, sumToShape } = guardOps(reduce);
+export const { matmul, prepackMatmulWeights, releaseMatmulPacks } = guardOps(matmulOps);
+export const { reshape, view, contiguous, clone, transpose, permute, expand, squeeze, unsqueeze, flatten, slice, narrow, concat, stack, split } = guardOps(shape);
+export const { gather, indexSelect, embedding } = guardOps(indexing);
+export const { softmax, logSoftmax, layerNorm, dropout, crossEntropy, mse } = guardOps(nn);
+export const { scaledDotProductAttention } = guardOps(attention);
+export const { quantizeWeight, dequantizeWeight, quantizedMatmul } = guardOps(quantized);
+export { QuantizedWeight } from './ops/quantized.js';
+export { variance as var };
+export type { CreateOptions, TensorLike, RandomOptions } from './ops/creation.js';
+export type { SliceRange } from './ops/shape.js';
+export type { DropoutOptions, CrossEntropyOptions, Reduction } from './ops/nn.js';
+export type { AttentionOptions } from './ops/attention.js';
+export type { QuantizeWeightOptions } from './ops/quantized.js';
 

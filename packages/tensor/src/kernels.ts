@@ -3,7 +3,7 @@
  * descriptors and dense temporaries. Internal to the package.
  */
 
-import { ArgumentError, DTypeError, IndexError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
+import { ArgumentError, DTypeError, IndexError, OutOfMemoryError, contiguousStrides, fmtShape, normalizeAxis, sizeOf, type Backend, type DType, type Dense, type Strided } from '@tessera/core';
 import { checkPrimitives } from './primitives.js';
 import { StorageRef } from './storage.js';
 import { Tensor } from './tensor.js';
@@ -28,6 +28,20 @@ export function empty(be: Backend, shape: readonly number[], dtype: DType, track
   checkPrimitives(be);
   const ref = new StorageRef(be, be.alloc(Math.max(sizeOf(shape), 1) * 4));
   return new Tensor(ref, shape, contiguousStrides(shape), 0, dtype, track);
+}
+
+/**
+ * `empty` for a creation op: the allocation is the size check, made before any
+ * host array is built, and a refusal is an OutOfMemoryError naming `op`, the
+ * shape and the bytes it needs.
+ */
+export function emptyFor(op: string, be: Backend, shape: readonly number[], dtype: DType): Tensor {
+  try {
+    return empty(be, shape, dtype);
+  } catch (e) {
+    if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`${op}: a ${dtype} tensor of shape ${fmtShape(shape)} needs ${sizeOf(shape) * 4} bytes on backend '${be.name}', which refused: ${e.message}`);
+    throw e;
+  }
 }
 
 /** The strided operand describing `t`. */
@@ -109,15 +123,15 @@ function keepsFloat64(be: Backend): be is Float64Backend {
   return be.float64 === true;
 }
 
-/** Writes host values into a contiguous tensor; float64 values keep full precision where the backend stores float64. */
-export function writeHost(t: Tensor, data: ArrayLike<number>): void {
+/** Writes host values into a contiguous tensor from element `at` on; float64 values keep full precision where the backend stores float64. */
+export function writeHost(t: Tensor, data: ArrayLike<number>, at = 0): void {
   const be = t._ref.backend;
   if (t.dtype === 'i32') {
-    be.write(t._ref.storage, data instanceof Int32Array ? data : Int32Array.from(data), t.offset);
+    be.write(t._ref.storage, data instanceof Int32Array ? data : Int32Array.from(data), t.offset + at);
   } else if (keepsFloat64(be) && !(data instanceof Float32Array)) {
-    be.write(t._ref.storage, data instanceof Float64Array ? data : Float64Array.from(data), t.offset);
+    be.write(t._ref.storage, data instanceof Float64Array ? data : Float64Array.from(data), t.offset + at);
   } else {
-    be.write(t._ref.storage, data instanceof Float32Array ? data : Float32Array.from(data), t.offset);
+    be.write(t._ref.storage, data instanceof Float32Array ? data : Float32Array.from(data), t.offset + at);
   }
 }
 

@@ -15,6 +15,7 @@ import * as mm from './ops/matmul.js';
 import * as nn from './ops/nn.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
+import { guardOp } from './scope.js';
 import { Tensor, type NestedArray, type Operand } from './tensor.js';
 
 function assertItem(t: Tensor, op: string): void {
@@ -293,8 +294,14 @@ declare module './tensor.js' {
   interface Tensor extends TensorMethods {}
 }
 
+// Each method is wrapped by guardOp (scope.ts), as the free functions are in
+// index.ts: a method that throws frees the tensors it created first.
 for (const name of Object.getOwnPropertyNames(TensorMethods.prototype)) {
-  if (name !== 'constructor') Object.defineProperty(Tensor.prototype, name, Object.getOwnPropertyDescriptor(TensorMethods.prototype, name)!);
+  if (name === 'constructor') continue;
+  const d = Object.getOwnPropertyDescriptor(TensorMethods.prototype, name)!;
+  if (typeof d.value === 'function') d.value = guardOp(d.value as (...args: never[]) => unknown);
+  if (d.get) d.get = guardOp(d.get);
+  Object.defineProperty(Tensor.prototype, name, d);
 }
 
 function nest(data: ArrayLike<number>, shape: readonly number[]): NestedArray {

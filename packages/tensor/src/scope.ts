@@ -48,6 +48,52 @@ export function track(t: Tensor): void {
   }
 }
 
+/**
+ * The error-path journal. While an op runs under `guardOp`, every Tensor handle
+ * created (tracked or not) is appended here; when the outermost guarded call
+ * throws, the handles created since it began are disposed, so a failed op
+ * leaves `memory()` exactly as it was. A successful outermost call forgets
+ * them. Ops are synchronous, so one journal serves every async context.
+ */
+const journal: Tensor[] = [];
+let guardDepth = 0;
+
+/** Called by the Tensor constructor: records `t` while a guarded op runs. */
+export function journalTensor(t: Tensor): void {
+  if (guardDepth > 0) journal.push(t);
+}
+
+/**
+ * `fn` wrapped so that, when it throws, every tensor handle it created is
+ * disposed before the error propagates (handles passed to `keep` or owned as
+ * a leaf's `.grad` are left alone). Nested guarded calls share the outermost
+ * call's journal: an inner op's outputs are freed too when the outer op fails.
+ */
+export function guardOp<F extends (...args: never[]) => unknown>(fn: F): F {
+  const guarded = function (this: unknown, ...args: Parameters<F>): ReturnType<F> {
+    const mark = journal.length;
+    guardDepth++;
+    try {
+      return fn.apply(this, args) as ReturnType<F>;
+    } catch (e) {
+      for (let i = journal.length - 1; i >= mark; i--) if (!journal[i]._kept) journal[i].dispose();
+      journal.length = mark;
+      throw e;
+    } finally {
+      if (--guardDepth === 0) journal.length = 0;
+    }
+  };
+  Object.defineProperty(guarded, 'name', { value: fn.name });
+  return guarded as unknown as F;
+}
+
+/** A copy of a module namespace (or object) with every function wrapped by `guardOp`. */
+export function guardOps<M extends object>(ns: M): M {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ns)) out[k] = typeof v === 'function' ? guardOp(v as (...args: never[]) => unknown) : v;
+  return out as M;
+}
+
 /** Removes `t` from scope management: no tidy will dispose it. */
 export function keep<T extends Tensor>(t: T): T {
   t._kept = true;
@@ -157,6 +203,8 @@ export interface MemoryInfo {
   backendBytes: number;
   /** The active backend's heap size (e.g. wasm linear memory), in bytes. */
   heapBytes: number;
+  /** The largest allocation the active backend can grant (`Backend.maxBytes`; Infinity where it states none). */
+  maxBytes: number;
 }
 
 /**
@@ -166,5 +214,5 @@ export interface MemoryInfo {
 export function memory(): MemoryInfo {
   const be = getBackendIfSet();
   const info = be?.memoryInfo();
-  return { numTensors: counters.tensors, numBytes: counters.bytes, backendBytes: info?.allocatedBytes ?? 0, heapBytes: info?.heapBytes ?? 0 };
+  return { numTensors: counters.tensors, numBytes: counters.bytes, backendBytes: info?.allocatedBytes ?? 0, heapBytes: info?.heapBytes ?? 0, maxBytes: be?.maxBytes ?? Infinity };
 }

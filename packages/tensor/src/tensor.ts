@@ -22,7 +22,7 @@ import {
 import type { Node } from './autograd.js';
 import { AutogradError } from './errors.js';
 import { beginWrite } from './mode.js';
-import { TENSOR_BRAND, track, type Scope } from './scope.js';
+import { TENSOR_BRAND, journalTensor, track, type Scope } from './scope.js';
 import { disposeLife, registerLife, StorageRef, type Life } from './storage.js';
 
 let nextId = 1;
@@ -77,6 +77,7 @@ export class Tensor {
     this._life = { ref, released: false };
     registerLife(this, this._life);
     if (trackIt) track(this);
+    journalTensor(this);
   }
 
   /** Number of dimensions. */

@@ -40,12 +40,18 @@ export function makeInputs(specs: readonly InputSpec[], seed: number, grad: bool
   });
 }
 
-/** Asserts |a - b| <= rtol * (|b| + mean|b|) elementwise (relative to the output's typical magnitude). */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, what: string): void {
+/** Asserts |a - b| <= rtol * (|b| + mean|b|) + atol elementwise (relative to the output's typical magnitude; the mean over finite entries). */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, what: string, atol = 0): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale += Math.abs(expected[i]);
-  scale = expected.length ? scale / expected.length : 0;
+  let finite = 0;
+  for (let i = 0; i < expected.length; i++) {
+    if (Number.isFinite(expected[i])) {
+      scale += Math.abs(expected[i]);
+      finite++;
+    }
+  }
+  scale = finite ? scale / finite : 0;
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const b = expected[i];
@@ -57,7 +63,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       expect(a, `${what}[${i}]`).toBe(b);
       continue;
     }
-    const tol = rtol * (Math.abs(b) + scale);
+    const tol = rtol * (Math.abs(b) + scale) + atol;
     if (!(Math.abs(a - b) <= tol)) {
       throw new Error(`${what}[${i}]: got ${a}, expected ${b} (|diff| ${Math.abs(a - b)} > tol ${tol})`);
     }

@@ -99,7 +99,7 @@ export class WebGPUBackend implements Backend {
   readonly ctx: GpuContext;
   private readonly checks: IndexChecks;
   private readonly host: sel.SelectHost;
-  private readonly maxBytes: number;
+  readonly maxBytes: number;
   private nextId = 1;
   private live = new Set<GPUStorage>();
   private allocated = 0;

@@ -5,7 +5,7 @@ import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
 import { CliError } from '../errors.js';
-import { readText, requireDir } from '../data/files.js';
+import { readText, recoverCheckpointDir, requireDir } from '../data/files.js';
 import { loadClassifier } from '../classify/model.js';
 import { FINETUNE_FILE, predict, prepareSpamData, printMetrics, spamMetrics, type FinetuneRecord } from '../classify/spam-task.js';
 
@@ -22,6 +22,7 @@ const spec = defineCommand({
 
 export const evaluate = command(spec, async ({ options: o }, io) => {
   if (o.model === undefined) throw new CliError('tessera eval needs --model <dir> (a directory written by tessera finetune)');
+  await recoverCheckpointDir(o.model);
   await requireDir(o.model, 'cannot read --model');
   const recordPath = join(o.model, FINETUNE_FILE);
   let record: FinetuneRecord;

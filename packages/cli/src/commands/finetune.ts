@@ -7,7 +7,7 @@ import { defineCommand } from '../args.js';
 import { command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit.js';
-import { replaceDirAtomic, requireDir } from '../data/files.js';
+import { checkReplaceable, replaceDirAtomic, requireDir } from '../data/files.js';
 import { LABELS } from '../data/spam.js';
 import { classifierFromLanguageModel, createClassifier, type Architecture, type Classifier } from '../classify/model.js';
 import { FINETUNE_FILE, fineTune, fmtDuration, predict, prepareSpamData, printMetrics, spamMetrics, writeRecord, type FinetuneRecord } from '../classify/spam-task.js';
@@ -56,6 +56,7 @@ export const finetune = command(spec, async ({ options: o, given }, io) => {
     }
     await requireDir(o.from, 'cannot read --from');
   }
+  await checkReplaceable(o.out, [FINETUNE_FILE]);
   if (o.embd % o.heads !== 0) throw new UsageError(`tessera finetune: --embd ${o.embd} must be divisible by --heads ${o.heads}`, 'finetune');
   await ready();
 
@@ -126,7 +127,7 @@ export const finetune = command(spec, async ({ options: o, given }, io) => {
       await clf.save(tmp, data.tokenizer);
       await writeRecord(tmp, record);
       await spamMetrics(data.test.labels, scores, predictions, join(tmp, 'roc.svg'));
-    });
+    }, [FINETUNE_FILE]);
     printMetrics(metrics, io, rocPath);
     io.stdout.write(`model, ${FINETUNE_FILE} and roc.svg: ${o.out}/   total ${fmtDuration((performance.now() - started) / 1000)}\n`);
     return trained.interrupted ? EXIT.interrupted : EXIT.ok;

@@ -6,10 +6,10 @@ import { defineCommand, kebab } from '../args.js';
 import { command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit.js';
-import { loadCheckpointState, type TrainSettings } from '../train/checkpoint.js';
+import { CHECKPOINT_MARKERS, loadCheckpointState, type TrainSettings } from '../train/checkpoint.js';
 import { PRESETS, PRESET_NAMES, type PresetName } from '../train/presets.js';
 import { train as runTraining } from '../train/trainer.js';
-import { findCheckpointDir } from '../data/files.js';
+import { checkReplaceable, findCheckpointDir } from '../data/files.js';
 import { joinTrainingGroup, launchLocalRanks, silentIo } from '../train/distributed.js';
 
 const spec = defineCommand({
@@ -92,6 +92,9 @@ export const train = command(spec, async ({ options: o, given }, io) => {
   if (settings.minLr > settings.lr) throw new UsageError(`tessera train: --min-lr ${settings.minLr} exceeds --lr ${settings.lr}`, 'train');
   if (o.resume && o.overwrite) throw new UsageError('tessera train: --resume and --overwrite contradict each other', 'train');
 
+  // Before anything runs: --out must be new, empty or a checkpoint Tessera wrote (a file or
+  // another directory is never replaced, --overwrite or not).
+  if (!o.resume) await checkReplaceable(o.out, CHECKPOINT_MARKERS);
   if (o.resume) {
     if (given.has('preset')) throw new UsageError('tessera train: --preset cannot change on --resume; the checkpoint fixes the model size', 'train');
     const saved = (await loadCheckpointState(o.out)).state.settings;

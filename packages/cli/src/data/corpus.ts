@@ -3,10 +3,11 @@
  * tokens are held out), random training windows and fixed validation windows.
  */
 
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { readText } from './files.js';
+import { describeFsError, readText } from './files.js';
 import { DATA_PACKAGES, dataPackageDir } from './packages.js';
 
 /** Fraction of the tokens (taken from the end) held out for validation. */
@@ -24,9 +25,35 @@ export async function mobyDick(): Promise<string> {
 /** The training text: `--data file` or Moby Dick. */
 export async function loadCorpus(path: string | undefined): Promise<{ text: string; name: string }> {
   if (path === undefined) return { text: await mobyDick(), name: `Moby Dick (${DATA_PACKAGES.mobyDick.name})` };
-  const text = await readText(path, 'cannot read --data file');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CliError(describeFsError(e, `cannot read --data file ${path}`));
+  }
+  const { text, encoding } = decodeCorpus(bytes, path);
   if (text.length === 0) throw new CliError(`--data file ${path} is empty`);
-  return { text, name: path };
+  return { text, name: encoding === 'UTF-8' ? path : `${path} (${encoding}, by its byte-order mark)` };
+}
+
+/**
+ * The text of a corpus file: UTF-8 (a UTF-8 byte-order mark dropped), or UTF-16 when the file
+ * starts with its byte-order mark. Anything else is refused, naming the file: bytes that are not
+ * UTF-8, or NUL characters (a binary file), rather than trained on as if it were text.
+ */
+export function decodeCorpus(bytes: Uint8Array, path: string): { text: string; encoding: 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' } {
+  let encoding: 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' = 'UTF-8';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) encoding = 'UTF-16LE';
+  else if (bytes[0] === 0xfe && bytes[1] === 0xff) encoding = 'UTF-16BE';
+  let text: string;
+  try {
+    text = new TextDecoder(encoding.toLowerCase(), { fatal: true }).decode(bytes);
+  } catch {
+    throw new CliError(`--data file ${path} is not ${encoding} text (it holds byte sequences that are not ${encoding}); a corpus must be UTF-8, or UTF-16 with a byte-order mark`);
+  }
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) throw new CliError(`--data file ${path} looks binary, not text: character ${nul} is NUL (decoded as ${encoding}); a corpus must be UTF-8, or UTF-16 with a byte-order mark`);
+  return { text, encoding };
 }
 
 /** A batch of `batch` windows: inputs x[b, t] and next-token targets y[b, t], row-major. */

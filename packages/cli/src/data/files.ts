@@ -62,15 +62,46 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 }
 
 /**
+ * Throws a `CliError` (one line, naming `dir`) unless `dir` may be replaced by a directory Tessera
+ * writes: it does not exist, is an empty directory, or is a directory holding every file named in
+ * `markers` (so Tessera wrote it: a checkpoint's config.json and trainer_state.json, a fine-tuned
+ * model's finetune.json). A regular file, or any other directory, is the user's and is never
+ * replaced, --overwrite or not.
+ */
+export async function checkReplaceable(dir: string, markers: readonly string[]): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new CliError(describeFsError(e, `cannot use ${dir}`));
+  }
+  if (!isDir) throw new CliError(`${dir} is an existing file, not a directory Tessera wrote; refusing to replace it (choose another --out)`);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new CliError(describeFsError(e, `cannot read ${dir}`));
+  }
+  const missing = markers.filter((m) => !names.includes(m));
+  if (names.length > 0 && missing.length > 0) {
+    throw new CliError(`${dir} is a directory Tessera did not write (it has no ${missing.join(' or ')}); refusing to replace it (choose another --out, or empty it)`);
+  }
+}
+
+/**
  * Replaces the directory `dir` with one filled by `fill`, so that at every moment either the old
  * complete directory or the new complete one is in place: `fill` writes into a fresh sibling
  * `dir.tmp-*`, which is then renamed over. Renaming onto a non-empty directory is not possible on
  * POSIX, so an existing `dir` is first moved to `dir.old-*` and removed afterwards; if the process
  * dies between the two renames, the previous checkpoint survives as `dir.old-*` (and
- * `findCheckpointDir` picks it up).
+ * `recoverCheckpointDir` renames it back). Every file of the new directory, and the directories,
+ * are fsynced before the renames, so a power loss also leaves the old or the new checkpoint.
+ * `dir` is replaced only where `checkReplaceable(dir, markers)` allows it.
  */
-export async function replaceDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+export async function replaceDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>, markers: readonly string[]): Promise<void> {
   const abs = resolve(dir);
+  await checkReplaceable(abs, markers);
   const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = `${abs}.tmp-${suffix}`;
   const old = `${abs}.old-${suffix}`;
@@ -82,6 +113,7 @@ export async function replaceDirAtomic(dir: string, fill: (tmpDir: string) => Pr
   }
   try {
     await fill(tmp);
+    await syncFiles(tmp);
     await syncDir(tmp);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
@@ -117,6 +149,76 @@ export async function findCheckpointDir(dir: string): Promise<string | undefined
   const times = await Promise.all(olds.map(async (p) => [p, (await stat(p)).mtimeMs] as const));
   times.sort((a, b) => b[1] - a[1]);
   return times[0][0];
+}
+
+/** True while process `pid` runs (ours included); EPERM means it runs as another user. */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Brings the checkpoint directory `dir` to one clean state before a command opens it (generate,
+ * eval, train --resume). A save killed between its two renames leaves only `dir.old-*`: the
+ * newest such copy is renamed back to `dir`. Then the `dir.tmp-*` (a save killed while writing)
+ * and `dir.old-*` (a save killed before removing the previous checkpoint) siblings are removed.
+ * A sibling whose writer, the pid in its name, still runs is left alone: it is a save in
+ * progress. Returns the directory to read (`dir`, or an old copy a running save still holds),
+ * or undefined when there is none.
+ */
+export async function recoverCheckpointDir(dir: string): Promise<string | undefined> {
+  const abs = resolve(dir);
+  const parent = dirname(abs);
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return existsSync(abs) ? abs : undefined;
+  }
+  const pattern = /^\.(tmp|old)-(\d+)-[0-9a-f]+$/;
+  const stale: { path: string; kind: string; mtime: number }[] = [];
+  for (const n of names) {
+    if (!n.startsWith(basename(abs))) continue;
+    const m = pattern.exec(n.slice(basename(abs).length));
+    if (!m || processAlive(Number(m[2]))) continue;
+    const path = join(parent, n);
+    stale.push({ path, kind: m[1], mtime: (await stat(path)).mtimeMs });
+  }
+  const olds = stale.filter((s) => s.kind === 'old').sort((a, b) => b.mtime - a.mtime);
+  try {
+    if (!existsSync(abs) && olds.length > 0) {
+      await rename(olds[0].path, abs);
+      await syncDir(parent);
+      olds.shift();
+    }
+    for (const s of [...stale.filter((x) => x.kind === 'tmp'), ...olds]) await rm(s.path, { recursive: true, force: true });
+  } catch (e) {
+    throw new CliError(describeFsError(e, `cannot recover the checkpoint ${abs}`));
+  }
+  return findCheckpointDir(abs);
+}
+
+/** fsyncs every regular file in `dir` (and its subfolders), so their contents are durable before the rename publishes them. */
+async function syncFiles(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      await syncFiles(path);
+      await syncDir(path);
+    } else if (entry.isFile()) {
+      const fh = await open(path, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

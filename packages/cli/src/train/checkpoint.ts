@@ -16,12 +16,14 @@ import { join } from 'node:path';
 import type { OptimizerStateDict, SchedulerStateDict } from '@tessera/optim';
 import { readSafetensorsFile, writeSafetensorsFile, type GPT2, type LoadedTensor, type SavableTokenizer, type TensorToSave } from '@tessera/models';
 import { CliError } from '../errors.js';
-import { findCheckpointDir, readText, replaceDirAtomic, writeText } from '../data/files.js';
+import { readText, recoverCheckpointDir, replaceDirAtomic, writeText } from '../data/files.js';
 import type { RngState } from '../rng.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const TRAINING_STATE_FILE = 'training_state.safetensors';
 export const LOSS_CURVE_FILE = 'loss.svg';
+/** The files that show a directory is a checkpoint Tessera wrote (the only kind `--overwrite` replaces). */
+export const CHECKPOINT_MARKERS: readonly string[] = ['config.json', TRAINER_STATE_FILE];
 
 /** Everything that determines a training run's numbers. A resume must not change any of it. */
 export interface TrainSettings {
@@ -108,7 +110,7 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
     await writeSafetensorsFile(join(tmp, TRAINING_STATE_FILE), tensors, { format: 'tessera-trainer' });
     await writeText(join(tmp, LOSS_CURVE_FILE), parts.lossCurveSvg);
     await writeText(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 1)}\n`);
-  });
+  }, CHECKPOINT_MARKERS);
 }
 
 /** A checkpoint's training state, read back. */
@@ -119,9 +121,46 @@ export interface LoadedCheckpoint {
   optimizer: OptimizerStateDict;
 }
 
+const COUNT = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const NUMBER = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const NON_NEGATIVE = (v: unknown) => NUMBER(v) && (v as number) >= 0;
+const ARRAY = (v: unknown) => Array.isArray(v);
+const OBJECT = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Each field a resume reads, with what it must be (`what` for the message). */
+const TRAINER_STATE_FIELDS: [path: string, ok: (v: unknown) => boolean, what: string][] = [
+  ['step', COUNT, 'an integer >= 0'],
+  ['tokensSeen', NON_NEGATIVE, 'a number >= 0'],
+  ['elapsedSeconds', NON_NEGATIVE, 'a number >= 0'],
+  ['rng', (v) => ARRAY(v) && (v as unknown[]).length === 4 && (v as unknown[]).every(COUNT), 'four unsigned integers'],
+  ['cadence', OBJECT, 'an object'],
+  ['cadence.evalEvery', COUNT, 'an integer >= 0'],
+  ['cadence.evalIters', COUNT, 'an integer >= 0'],
+  ['cadence.saveEvery', COUNT, 'an integer >= 0'],
+  ['history', OBJECT, 'an object'],
+  ['history.train', ARRAY, 'an array of [step, loss] pairs'],
+  ['history.val', ARRAY, 'an array of [step, loss] pairs'],
+  ['scheduler', OBJECT, 'an object'],
+  ['optimizer.paramGroups', ARRAY, 'an array'],
+  ['optimizer.state', ARRAY, 'an array'],
+  ...(['layers', 'heads', 'embd', 'context', 'batch', 'steps', 'warmup', 'seed'] as const).map((k) => [`settings.${k}`, COUNT, 'an integer >= 0'] as [string, (v: unknown) => boolean, string]),
+  ...(['lr', 'minLr', 'weightDecay', 'gradClip', 'dropout'] as const).map((k) => [`settings.${k}`, NON_NEGATIVE, 'a number >= 0'] as [string, (v: unknown) => boolean, string]),
+];
+
+/** Throws a CliError naming the first field of a trainer state that is missing or of the wrong kind. */
+function checkTrainerState(state: TrainerState, path: string): void {
+  for (const [field, ok, what] of TRAINER_STATE_FIELDS) {
+    let v: unknown = state;
+    for (const k of field.split('.')) v = OBJECT(v) ? (v as Record<string, unknown>)[k] : undefined;
+    if (v === undefined) throw new CliError(`cannot resume: ${path} lacks ${field}`);
+    if (!ok(v)) throw new CliError(`cannot resume: ${path} has ${field} = ${JSON.stringify(v)}, expected ${what}`);
+  }
+  if (state.step > state.settings.steps) throw new CliError(`cannot resume: ${path} has step ${state.step} past settings.steps ${state.settings.steps}`);
+}
+
 /** Reads the training state of the checkpoint in `dir`; `CliError` when there is none or it is damaged. */
 export async function loadCheckpointState(dir: string): Promise<LoadedCheckpoint> {
-  const found = await findCheckpointDir(dir);
+  const found = await recoverCheckpointDir(dir);
   if (!found) throw new CliError(`no checkpoint to resume in ${dir}: the directory does not exist`);
   const statePath = join(found, TRAINER_STATE_FILE);
   const text = await readText(statePath, 'cannot resume: no readable training state at');
@@ -134,6 +173,7 @@ export async function loadCheckpointState(dir: string): Promise<LoadedCheckpoint
   if (state?.format !== 'tessera-trainer' || state.version !== 1 || !Number.isInteger(state.step) || !state.settings || !state.optimizer) {
     throw new CliError(`cannot resume: ${statePath} is not a version-1 tessera trainer state`);
   }
+  checkTrainerState(state, statePath);
   let tensors: Map<string, LoadedTensor>;
   try {
     tensors = (await readSafetensorsFile(join(found, TRAINING_STATE_FILE))).tensors;

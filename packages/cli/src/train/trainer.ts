@@ -120,6 +120,14 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     } catch (e) {
       throw new CliError(`cannot resume from ${saved.dir}: ${(e as Error).message}`);
     }
+    // The trainer state must describe the weights it sits beside.
+    const c = loaded.config;
+    for (const [key, mine] of [['layers', c.n_layer], ['heads', c.n_head], ['embd', c.n_embd], ['context', c.n_positions]] as const) {
+      if (settings[key] !== mine) {
+        loaded.dispose();
+        throw new CliError(`cannot resume: ${saved.dir}/trainer_state.json has settings.${key} ${String(settings[key])} but the weights' config.json has ${mine}`);
+      }
+    }
   }
 
   const data = await prepareData(settings, loaded?.tokenizer ?? null);

@@ -104,8 +104,13 @@ function num(v: number): string {
 
 function padRange(values: readonly number[], pad: number): [number, number] {
   if (values.length === 0) return [0, 1];
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
+  // A loop, not Math.min(...values): a long run's 10^5+ points overflow the stack as arguments.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   if (hi === lo) {
     lo -= 0.5;
     hi += 0.5;

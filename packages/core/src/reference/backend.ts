@@ -48,6 +48,7 @@ export interface ReferenceBackend extends AllKernels {}
  */
 export class ReferenceBackend implements Backend, Views {
   readonly name = 'reference';
+  readonly maxBytes = MAX_BYTES;
   readonly features: Features = { simd: false, relaxedSimd: false, threads: false, numThreads: 1, f16: false, syncRead: true };
   /** True when f32 data is held in float64 (see ReferenceBackendOptions). */
   readonly float64: boolean;

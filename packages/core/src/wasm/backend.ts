@@ -3,7 +3,7 @@ import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '..
 import { ArgumentError, UnsupportedError } from '../errors.js';
 import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
 import * as val from '../validate.js';
-import { ALIGN, Allocator, PAGE } from './allocator.js';
+import { ALIGN, Allocator, MAX_WASM_BYTES, PAGE } from './allocator.js';
 import { WasmContext, WasmStorage } from './context.js';
 import { CONTROL_BYTES, ThreadPool, detectThreadApi, type ThreadApi } from './pool.js';
 import { checkThreads, defaultThreads, track } from './threads.js';
@@ -152,6 +152,7 @@ export interface WasmBackend extends AllKernels {}
 /** WebAssembly SIMD backend: one linear memory, TS-side allocator, AssemblyScript kernels. */
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
+  readonly maxBytes = MAX_WASM_BYTES;
   readonly features: Features;
   /** Kernel context (exports, memory views, scratch); public for kernel families and tests. */
   readonly ctx: WasmContext;

@@ -20,7 +20,7 @@ export function perplexityFromLosses(losses: ArrayInput): number {
   let sum = 0;
   for (let i = 0; i < l.length; i++) {
     const v = l[i];
-    if (Number.isNaN(v) || v === -Infinity) throw new MetricsError(`losses[${i}] is ${v}; expected a number or +Infinity`);
+    if (!(v >= 0)) throw new MetricsError(`losses[${i}] is ${v}; a cross-entropy loss in nats is a number >= 0 (or +Infinity)`);
     sum += v;
   }
   return Math.exp(sum / l.length);

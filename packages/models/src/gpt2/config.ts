@@ -193,3 +193,34 @@ export function gpt2ConfigToJson(config: GPT2Config, architectures?: readonly st
   for (const [k, v] of Object.entries(extra)) if (!(k in out)) out[k] = v;
   return out;
 }
+
+/**
+ * Refuses, before anything is allocated, a config whose parameters (the GPT-2 body plus
+ * `extraParams`, as f32) need more than `maxBytes` (the backend's largest allocation,
+ * `memory().maxBytes`): a ConfigError naming the key that makes the model that large (the one
+ * whose GPT-2 124M default shrinks the count most) and the sizes involved.
+ */
+export function checkGpt2Size(config: GPT2Config, maxBytes: number, extraParams = 0, what = 'GPT2'): void {
+  const total = (c: GPT2Config): number => {
+    const { decay, noDecay } = gpt2ParameterCounts(c);
+    return decay + noDecay + extraParams;
+  };
+  const params = total(config);
+  const bytes = params * 4;
+  if (!(bytes > maxBytes)) return;
+  const keys = ['n_layer', 'n_embd', 'n_inner', 'vocab_size', 'n_positions'] as const;
+  let key: (typeof keys)[number] = keys[0];
+  let best = Infinity;
+  for (const k of keys) {
+    const smaller = total({ ...config, [k]: GPT2_DEFAULTS[k] });
+    if (smaller < best) {
+      best = smaller;
+      key = k;
+    }
+  }
+  const value = config[key] ?? `null (4 * n_embd = ${innerSize(config)})`;
+  throw new ConfigError(
+    `${what}: ${key} = ${value} makes the model too large: ${params} parameters need ${bytes} bytes as f32, past the backend's ${maxBytes}-byte limit ` +
+      `(n_layer ${config.n_layer}, n_embd ${config.n_embd}, n_inner ${innerSize(config)}, vocab_size ${config.vocab_size}, n_positions ${config.n_positions})`,
+  );
+}

@@ -62,7 +62,18 @@ function resolve(model: CausalLM, prompt: readonly number[], o: GenerateOptions)
     if (mode === 'stop') throw new ArgumentError(`${op}: the prompt has ${context.length} tokens but the model's context is n_positions = ${P}`);
     context = context.slice(context.length - P);
   }
-  const stop = new Set(o.stopTokens ?? [model.config.eos_token_id]);
+  const stopIn: unknown = o.stopTokens ?? [model.config.eos_token_id];
+  // A string is iterable too (its characters would become the stop set): only a collection of ids is accepted.
+  if (typeof stopIn === 'string' || stopIn === null || typeof stopIn !== 'object' || !(Symbol.iterator in stopIn)) {
+    throw new ArgumentError(`${op}: stopTokens must be an array (or iterable) of token ids, got ${typeof stopIn === 'string' ? JSON.stringify(stopIn) : String(stopIn)}`);
+  }
+  const stop = new Set<number>();
+  let k = 0;
+  for (const t of stopIn as Iterable<unknown>) {
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= V) throw new ArgumentError(`${op}: stopTokens[${k}] is ${typeof t === 'string' ? JSON.stringify(t) : String(t)}, not an id in [0, ${V})`);
+    stop.add(t);
+    k++;
+  }
   return { maxNewTokens, mode, context, stop };
 }
 

@@ -7,6 +7,7 @@
 
 import type { Module, StateDictInput, StateDictValue } from '../nn/module.js';
 import type { FlatParameters } from '../nn/parameters.js';
+import { StateDictError } from '../nn/errors.js';
 import { gpt2Config, gpt2ConfigToJson, type GPT2Config, type GPT2ConfigInput } from './config.js';
 import { loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
 
@@ -26,11 +27,21 @@ export function normalizeGPT2Keys(
   const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict as Record<string, StateDictValue>);
   const params = new Map<string, StateDictValue>();
   const extras = new Map<string, StateDictValue>();
+  const source = new Map<string, string>();
   for (const [key, value] of entries) {
     if (HF_BUFFER.test(key)) continue;
-    if (extraKeys.includes(key)) extras.set(key, value);
-    else if (!has(key) && has(`transformer.${key}`)) params.set(`transformer.${key}`, value);
-    else params.set(key, value);
+    if (extraKeys.includes(key)) {
+      extras.set(key, value);
+      continue;
+    }
+    const name = !has(key) && has(`transformer.${key}`) ? `transformer.${key}` : key;
+    // The same parameter under two names (with and without the prefix): which one wins would be silent.
+    const first = source.get(name);
+    if (first !== undefined) {
+      throw new StateDictError(`the checkpoint gives the parameter ${JSON.stringify(name)} twice, as ${JSON.stringify(first)} and as ${JSON.stringify(key)}; keep one`, [], [key], []);
+    }
+    source.set(name, key);
+    params.set(name, value);
   }
   return { params, extras };
 }

@@ -5,12 +5,12 @@
  */
 
 import { ArgumentError, ShapeError, UnsupportedError, fmtShape, hash32 } from '@tessera/core';
-import { Tensor, crossEntropy, matmul, quantizedMatmul, tidy, type QuantizedWeight } from '@tessera/tensor';
+import { Tensor, crossEntropy, matmul, memory, quantizedMatmul, tidy, type QuantizedWeight } from '@tessera/tensor';
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Init } from '../nn/init.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
 import { FlatParameters } from '../nn/parameters.js';
-import { gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { checkGpt2Size, gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
 import { generateTokens, streamTokens, type GenerateOptions } from './generate.js';
 import { KVCache } from './kv-cache.js';
 import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
@@ -100,6 +100,7 @@ export class GPT2 extends Module {
     super();
     this.config = gpt2Config(config);
     if (options.seed !== undefined && !Number.isInteger(options.seed)) throw new ArgumentError(`GPT2: seed must be an integer, got ${options.seed}`);
+    checkGpt2Size(this.config, memory().maxBytes);
     this.flat = new FlatParameters(gpt2ParameterCounts(this.config));
     this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory: this.flat, seed: options.seed }));
     this.flat.finish();

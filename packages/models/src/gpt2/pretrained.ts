@@ -11,6 +11,7 @@ import type { Tensor } from '@tessera/tensor';
 import type { Module, StateDictValue } from '../nn/module.js';
 import { FormatError } from '../io/errors.js';
 import type { FlatParameters } from '../nn/parameters.js';
+import { ConfigError } from '../nn/errors.js';
 import { openSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
 import type { SafetensorsReader, TensorToSave } from '../io/safetensors.js';
 import type { CharTokenizer } from '../tokenizers/char.js';
@@ -138,6 +139,12 @@ export async function loadModelDirectory<M extends Module>(
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
   const files = await readPretrained(dir, { tokenizer: options.tokenizer });
+  const vocab = files.config.vocab_size;
+  if (files.tokenizer && typeof vocab === 'number' && files.tokenizer.vocabSize > vocab) {
+    throw new ConfigError(
+      `model directory ${dir}: the tokenizer has ${files.tokenizer.vocabSize} ids but config.json's vocab_size is ${vocab}; ids ${vocab} and up would have no embedding row (load it with { tokenizer: false } and pass a tokenizer that fits)`,
+    );
+  }
   const model = build(files.config);
   try {
     load(model, checkpointStateDict(files.weights, options.skip));

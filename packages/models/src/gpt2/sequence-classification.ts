@@ -5,13 +5,13 @@
  */
 
 import { ArgumentError, ShapeError, fmtShape, hash32 } from '@tessera/core';
-import { add, arange, argmax, crossEntropy, full, indexSelect, mse, mul, ne, tensor, tidy, type Tensor } from '@tessera/tensor';
+import { add, arange, argmax, crossEntropy, full, indexSelect, memory, mse, mul, ne, tensor, tidy, type Tensor } from '@tessera/tensor';
 import { ConfigError } from '../nn/errors.js';
 import { gpt2Init, normal_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput } from '../nn/module.js';
 import { FlatParameters } from '../nn/parameters.js';
-import { gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { checkGpt2Size, gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
 import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
 import type { GPT2Options } from './model.js';
 import type { SavableTokenizer } from './pretrained.js';
@@ -75,6 +75,7 @@ export class GPT2ForSequenceClassification extends Module {
     const numLabels = options.numLabels ?? labelsFromConfig(this.config) ?? 2;
     if (!Number.isSafeInteger(numLabels) || numLabels < 1) throw new ConfigError(`GPT2ForSequenceClassification: numLabels must be a positive integer, got ${numLabels}`);
     this.numLabels = numLabels;
+    checkGpt2Size(this.config, memory().maxBytes, numLabels * this.config.n_embd, 'GPT2ForSequenceClassification');
     const counts = gpt2ParameterCounts(this.config);
     this.flat = new FlatParameters({ decay: counts.decay + numLabels * this.config.n_embd, noDecay: counts.noDecay });
     this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory: this.flat, seed: options.seed }));

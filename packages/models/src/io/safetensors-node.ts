@@ -7,6 +7,7 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
+import { FileError, fileError } from './errors.js';
 import {
   openSafetensors,
   planSafetensors,
@@ -19,13 +20,20 @@ import {
 /** Reads the whole file into one exactly-sized buffer (no 2 GiB `readFile` limit, no pooled slab). */
 async function readWhole(path: string): Promise<Uint8Array> {
   const { open } = await import('node:fs/promises');
-  const fh = await open(path, 'r');
+  if (typeof path !== 'string') throw new FileError(`safetensors file: the path must be a string, got ${path === null ? 'null' : typeof path}`, String(path), undefined);
+  const fh = await open(path, 'r').catch((e: unknown) => {
+    throw fileError('safetensors file', path, e);
+  });
   try {
-    const { size } = await fh.stat();
+    const stat = await fh.stat();
+    if (stat.isDirectory()) throw fileError('safetensors file', path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+    const { size } = stat;
     const buf = new Uint8Array(new ArrayBuffer(size));
     let at = 0;
     while (at < size) {
-      const { bytesRead } = await fh.read(buf, at, Math.min(size - at, 1 << 30), at);
+      const { bytesRead } = await fh.read(buf, at, Math.min(size - at, 1 << 30), at).catch((e: unknown) => {
+        throw fileError('safetensors file', path, e);
+      });
       if (bytesRead === 0) break; // the file shrank while being read: parse what is there
       at += bytesRead;
     }

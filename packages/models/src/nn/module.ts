@@ -11,6 +11,15 @@ import { StateDictError, type ShapeMismatch } from './errors.js';
 /** A state-dict value: a tensor, or host data such as a loaded safetensors entry. */
 export type StateDictValue = Tensor | { readonly shape: readonly number[]; readonly data: ArrayLike<number> };
 
+/** The dtype of a host state-dict value: its `dtype` field when it has one, else what its data array holds. */
+function hostDType(value: { readonly data: ArrayLike<number> }): string {
+  const d = (value as { dtype?: unknown }).dtype;
+  if (typeof d === 'string') return d;
+  const data = value.data;
+  if (data instanceof Int32Array || data instanceof Uint8Array || data instanceof Int8Array || data instanceof Int16Array || data instanceof Uint16Array || data instanceof Uint32Array) return data.constructor.name;
+  return 'f32';
+}
+
 /** A state dict to load: a Map or a plain object from parameter names to values. */
 export type StateDictInput = ReadonlyMap<string, StateDictValue> | Readonly<Record<string, StateDictValue>>;
 
@@ -116,7 +125,8 @@ export class Module {
   /** This module and every descendant with its dotted path ('' for this one). */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix, this]];
-    for (const [name, child] of this.#children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    // A loop, not push(...child list): a spread of a model's 10^5+ modules overflows the stack.
+    for (const [name, child] of this.#children) for (const entry of child.namedModules(prefix ? `${prefix}.${name}` : name)) out.push(entry);
     return out;
   }
 
@@ -237,6 +247,10 @@ export class Module {
         throw new ArgumentError(`loadStateDict: ${JSON.stringify(key)} has shape ${fmtShape(shape)} but ${value.data.length} values (expected ${sizeOf(shape)})`);
       } else if (value instanceof Tensor && value.dtype !== 'f32') {
         throw new DTypeError(`loadStateDict: ${JSON.stringify(key)} has dtype ${value.dtype}; parameters are f32`);
+      } else if (!(value instanceof Tensor) && hostDType(value) !== 'f32') {
+        // An integer or bool tensor of a file (read as i32) would otherwise be copied into an f32 parameter as numbers.
+        const file = (value as { fileDtype?: unknown }).fileDtype;
+        throw new DTypeError(`loadStateDict: ${JSON.stringify(key)} has dtype ${hostDType(value)}${typeof file === 'string' ? ` (${file} in the file)` : ''}; parameters are f32`);
       }
     }
     const missingKeys = [...params.keys()].filter((k) => !found.has(k));

@@ -12,7 +12,7 @@
 
 import { IndexError } from '@tessera/core';
 import { FormatError } from '../io/errors.js';
-import { TokenizerError } from './errors.js';
+import { TokenizerError, expectText } from './errors.js';
 import type { Tokenizer } from './types.js';
 
 /** What `encode` does with a character outside the vocabulary. */
@@ -133,6 +133,7 @@ export class CharTokenizer implements Tokenizer {
 
   /** One id per code point of `text` (see the unknown-character policy). */
   encode(text: string): number[] {
+    expectText('encode', text);
     const out: number[] = [];
     let index = 0;
     for (const c of text) {

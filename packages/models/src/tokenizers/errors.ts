@@ -20,3 +20,10 @@ export class MissingFileError extends TesseraError {
     super(message);
   }
 }
+
+/** Throws a TokenizerError naming `op` and the type of `text` unless it is a string. */
+export function expectText(op: string, text: unknown): asserts text is string {
+  if (typeof text === 'string') return;
+  const kind = text === null ? 'null' : Array.isArray(text) ? 'an array' : typeof text === 'object' ? `an object (${(text as object).constructor?.name ?? 'no prototype'})` : `a ${typeof text}`;
+  throw new TokenizerError(`${op}: text must be a string, got ${kind}`);
+}

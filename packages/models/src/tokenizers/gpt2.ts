@@ -18,7 +18,7 @@ import { FormatError } from '../io/errors.js';
 import { BytePairEncoding, type Merge } from './bpe.js';
 import { GPT2_SPLIT_REGEX, bytesToSymbols, symbolsToBytes } from './byte-level.js';
 import { parseMergesTxt, parseTokenizerJson, parseVocabJson } from './gpt2-files.js';
-import { TokenizerError } from './errors.js';
+import { TokenizerError, expectText } from './errors.js';
 import type { Tokenizer } from './types.js';
 
 /** GPT-2's end-of-text token. */
@@ -198,6 +198,7 @@ export class GPT2Tokenizer implements Tokenizer {
    * @example tok.encode('a<|endoftext|>b', { allowedSpecial: 'all' }) // [64, 50256, 65]
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
+    expectText('encode', text);
     const allowed = this.resolveAllowed(text, options);
     const ids: number[] = [];
     if (allowed === null) {

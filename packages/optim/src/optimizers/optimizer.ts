@@ -83,6 +83,13 @@ export function checkUnitInterval(opt: string, name: string, v: number, where: s
   }
 }
 
+/** Throws unless `v` is in [0, 1] (a decay or momentum factor: past 1 it amplifies, below 0 it flips signs). */
+export function checkClosedUnit(opt: string, name: string, v: number, where: string): void {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
+    throw new ArgumentError(`${opt}: ${name} must be in [0, 1], got ${fmtValue(v)} (${where})`);
+  }
+}
+
 /** Throws unless `v` is a finite number. */
 export function checkFinite(opt: string, name: string, v: number, where: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) {

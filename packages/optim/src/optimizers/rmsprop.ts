@@ -1,5 +1,5 @@
 import { tidy, type Tensor } from '@tessera/tensor';
-import { Optimizer, checkNonNegative, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+import { Optimizer, checkClosedUnit, checkNonNegative, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 /** RMSProp options (PyTorch's names, camelCased). */
 export interface RMSPropOptions {
@@ -36,10 +36,10 @@ export class RMSProp extends Optimizer<RMSPropOptions> {
 
   protected override checkOptions(o: RMSPropOptions, where: string): void {
     checkNonNegative('RMSProp', 'lr', o.lr, where);
-    checkNonNegative('RMSProp', 'alpha', o.alpha, where);
+    checkClosedUnit('RMSProp', 'alpha', o.alpha, where);
     checkNonNegative('RMSProp', 'eps', o.eps, where);
     checkNonNegative('RMSProp', 'weightDecay', o.weightDecay, where);
-    checkNonNegative('RMSProp', 'momentum', o.momentum, where);
+    checkClosedUnit('RMSProp', 'momentum', o.momentum, where);
   }
 
   protected override update(p: Tensor, g: Tensor, o: ParamGroup<RMSPropOptions>, state: ParamState): void {

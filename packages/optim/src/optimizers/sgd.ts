@@ -1,6 +1,6 @@
 import { ArgumentError, fusedKernel } from '@tessera/core';
 import { tidy, type Tensor } from '@tessera/tensor';
-import { Optimizer, checkFinite, checkNonNegative, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+import { Optimizer, checkClosedUnit, checkNonNegative, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 /** SGD options (PyTorch's names, camelCased). */
 export interface SGDOptions {
@@ -37,8 +37,8 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected override checkOptions(o: SGDOptions, where: string): void {
     checkNonNegative('SGD', 'lr', o.lr, where);
-    checkNonNegative('SGD', 'momentum', o.momentum, where);
-    checkFinite('SGD', 'dampening', o.dampening, where);
+    checkClosedUnit('SGD', 'momentum', o.momentum, where);
+    checkClosedUnit('SGD', 'dampening', o.dampening, where);
     checkNonNegative('SGD', 'weightDecay', o.weightDecay, where);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new ArgumentError(`SGD: nesterov needs momentum > 0 and dampening 0, got momentum ${o.momentum} and dampening ${o.dampening} (${where})`);

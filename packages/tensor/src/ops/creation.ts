@@ -5,7 +5,7 @@
 
 import { ArgumentError, DTypeError, ShapeError, checkShape, fmtShape, hash32, sizeOf, type Backend, type DType } from '@tessera/core';
 import { getBackend } from '../backend.js';
-import { dense, empty, writeHost } from '../kernels.js';
+import { dense, emptyFor, writeHost } from '../kernels.js';
 import { nextDraw } from '../random.js';
 import { tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
@@ -90,7 +90,7 @@ export function tensor(data: TensorLike, shape?: readonly number[], options?: Cr
       if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new ArgumentError(`tensor: value ${v} at flat index ${i} is not a 32-bit integer (dtype i32)`);
     }
   }
-  const t = empty(getBackend(), target, dtype);
+  const t = emptyFor('tensor', getBackend(), target, dtype);
   if (t.size > 0) writeHost(t, flat);
   return finish(t, requiresGrad);
 }
@@ -107,7 +107,7 @@ function fullOn(be: Backend, shape: readonly number[], value: number, options?: 
   const { dtype, requiresGrad } = resolve(options, 'f32');
   const s = shapeArg('full', shape);
   if (dtype === 'i32' && !Number.isInteger(value)) throw new ArgumentError(`full: value ${value} is not an integer (dtype i32)`);
-  const t = empty(be, s, dtype);
+  const t = emptyFor('full', be, s, dtype);
   if (t.size > 0) be.fill({ out: dense(t), n: t.size, value, dtype });
   return finish(t, requiresGrad);
 }
@@ -153,11 +153,18 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
     throw new ArgumentError(`arange: start ${lo}, end ${hi} and step ${step} must be finite, with step != 0`);
   }
   const n = Math.max(0, Math.ceil((hi - lo) / step));
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = lo + i * step;
-  if (dtype === 'i32' && values.some((v) => !Number.isInteger(v))) throw new ArgumentError(`arange: values from ${lo} by ${step} are not integers (dtype i32)`);
-  const t = empty(getBackend(), [n], dtype);
-  if (n > 0) writeHost(t, values);
+  if (dtype === 'i32' && !(Number.isInteger(lo) && Number.isInteger(step) && Math.max(Math.abs(lo), Math.abs(lo + (n - 1) * step)) <= 2147483647)) {
+    throw new ArgumentError(`arange: values from ${lo} by ${step} to ${hi} are not 32-bit integers (dtype i32)`);
+  }
+  // The tensor is allocated first (the backend's size check, as for zeros), then
+  // filled a chunk at a time, so no host array of n values is ever built.
+  const t = emptyFor('arange', getBackend(), [n], dtype);
+  const CHUNK = 1 << 16;
+  for (let at = 0; at < n; at += CHUNK) {
+    const values = new Float64Array(Math.min(CHUNK, n - at));
+    for (let i = 0; i < values.length; i++) values[i] = lo + (at + i) * step;
+    writeHost(t, values, at);
+  }
   return finish(t, requiresGrad);
 }
 
@@ -177,7 +184,7 @@ function draw(op: string, dist: 'uniform' | 'normal', shape: readonly number[], 
     if (!Number.isInteger(options.seed)) throw new ArgumentError(`${op}: seed must be an integer, got ${options.seed}`);
     at = { seed: hash32(options.seed | 0, dist === 'uniform' ? 0x756e6966 : 0x6e6f726d) | 0, counter: 0 };
   } else at = nextDraw(dist, n);
-  const t = empty(be, s, 'f32');
+  const t = emptyFor(op, be, s, 'f32');
   if (n > 0) be.random({ out: dense(t), n, seed: at.seed, counter: at.counter, dist });
   return t;
 }
@@ -195,9 +202,11 @@ export function rand(shape: readonly number[], options: RandomOptions = {}): Ten
  * @example randn([768, 768], { std: 0.02, requiresGrad: true })
  */
 export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
-  const z = draw('randn', 'normal', shape, options);
   const std = options.std ?? 1;
   const mu = options.mean ?? 0;
+  if (!(std >= 0 && std < Infinity)) throw new ArgumentError(`randn: std must be a finite number >= 0, got ${String(std)}`);
+  if (!Number.isFinite(mu)) throw new ArgumentError(`randn: mean must be a finite number, got ${String(mu)}`);
+  const z = draw('randn', 'normal', shape, options);
   if (std === 1 && mu === 0) return finish(z, options.requiresGrad ?? false);
   const out = tidy(() => add(mul(z, std), mu));
   z.dispose();

@@ -5,7 +5,7 @@
  * batch that is a single stride apart (or broadcast, stride 0) needs no copy.
  */
 
-import { ArgumentError, ShapeError, fmtShape, sizeOf, type Backend, type Dense } from '@tessera/core';
+import { ArgumentError, ShapeError, broadcastShapes, fmtShape, sizeOf, type Backend, type Dense } from '@tessera/core';
 import { attachGrad } from '../autograd.js';
 import { backendOf, copyContiguous, dense, empty, expectDType } from '../kernels.js';
 import { tidy } from '../scope.js';
@@ -213,6 +213,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const kb = b.rank === 1 ? b.shape[0] : b.shape[b.rank - 2];
   if (ka !== kb) {
     throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not fit: a has ${ka} columns but b has ${kb} rows`);
+  }
+  if (a.rank > 2 && b.rank > 2) {
+    try {
+      broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    } catch (e) {
+      // Name the operands' whole shapes, not only their batch dims.
+      if (e instanceof ShapeError) throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} do not fit: batch ${e.message}`);
+      throw e;
+    }
   }
   return tidy(() => {
     if (a.rank === 1 && b.rank === 1) return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), []);

@@ -115,6 +115,7 @@ export function layerNorm(x: Tensor, normalizedShape?: number | readonly number[
       throw new ShapeError(`layerNorm: ${name} of shape ${fmtShape(p.shape)} must have the normalized shape ${fmtShape(ns)}`);
     }
   }
+  if (!(eps >= 0 && eps < Infinity)) throw new ArgumentError(`layerNorm: eps must be a finite number >= 0, got ${eps}`);
   const forward = fusedKernel(be, 'layerNorm');
   if (!forward) return layerNormComposed(x, ns.length, weight, bias, eps);
   const cols = sizeOf(ns);
