@@ -3,12 +3,11 @@
  * is refused with a typed TesseraError naming the value, type, key or path,
  * never a raw TypeError / ENOENT / stack overflow, and never accepted silently.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError, DTypeError } from '@tessera/core';
 import { memory, ready } from '@tessera/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CharTokenizer,
   ConfigError,
@@ -24,15 +23,11 @@ import {
   writeSafetensorsFile,
   type TensorToSave,
 } from '../src/index.js';
-import { SMALL } from './helpers.js';
+import { SMALL, useTempDir } from './helpers.js';
 
-let root: string;
+const tmp = useTempDir('tessera-bad-input-');
 beforeAll(async () => {
   await ready();
-  root = await mkdtemp(join(tmpdir(), 'tessera-bad-input-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 describe('tokenizers', () => {
@@ -52,11 +47,11 @@ describe('tokenizers', () => {
 
 describe('safetensors files', () => {
   it('a missing path or a directory is a FileError naming the path, not a bare ENOENT / EISDIR', async () => {
-    const missing = join(root, 'nope.safetensors');
+    const missing = join(tmp(), 'nope.safetensors');
     await expect(openSafetensorsFile(missing)).rejects.toBeInstanceOf(FileError);
     await expect(openSafetensorsFile(missing)).rejects.toThrow(`safetensors file ${JSON.stringify(missing)} does not exist`);
     await expect(readSafetensorsFile(missing)).rejects.toMatchObject({ path: missing, code: 'ENOENT' });
-    const dir = join(root, 'a-dir.safetensors');
+    const dir = join(tmp(), 'a-dir.safetensors');
     await mkdir(dir);
     await expect(openSafetensorsFile(dir)).rejects.toThrow(`safetensors file ${JSON.stringify(dir)} is a directory, not a file`);
     await expect(openSafetensorsFile(dir)).rejects.toMatchObject({ code: 'EISDIR' });
@@ -79,7 +74,7 @@ describe('configs that cannot fit', () => {
   });
 
   it('fromPretrained refuses such a config.json the same way', async () => {
-    const dir = join(root, 'huge');
+    const dir = join(tmp(), 'huge');
     const m = new GPT2(SMALL, { seed: 1 });
     await m.savePretrained(dir);
     m.dispose();
@@ -105,9 +100,9 @@ describe('configs that cannot fit', () => {
   });
 });
 
-/** A small GPT-2 saved to `root/name`, and its weights as they are in the file (to write back altered). */
+/** A small GPT-2 saved to `tmp()/name`, and its weights as they are in the file (to write back altered). */
 async function savedModel(name: string, seed: number): Promise<{ dir: string; tensors: Record<string, TensorToSave> }> {
-  const dir = join(root, name);
+  const dir = join(tmp(), name);
   const m = new GPT2(SMALL, { seed });
   await m.savePretrained(dir);
   m.dispose();
@@ -168,7 +163,7 @@ describe('silently accepted inputs', () => {
   });
 
   it('fromPretrained refuses a tokenizer with more ids than vocab_size, naming both numbers', async () => {
-    const dir = join(root, 'vocab');
+    const dir = join(tmp(), 'vocab');
     const m = new GPT2({ ...SMALL, vocab_size: 8 }, { seed: 5 });
     await m.savePretrained(dir, { tokenizer: CharTokenizer.fromCorpus('abcdefghijklmnop') });
     m.dispose();

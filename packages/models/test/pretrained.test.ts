@@ -4,11 +4,10 @@
  * are (prefix-less names, attention buffers, a tied lm_head), and bad
  * directories fail with typed errors.
  */
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noGrad, ready } from '@tessera/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CharTokenizer,
   ConfigError,
@@ -20,15 +19,11 @@ import {
   writeSafetensorsFile,
   type TensorToSave,
 } from '../src/index.js';
-import { SMALL, ids, randomIds, values } from './helpers.js';
+import { SMALL, ids, randomIds, useTempDir, values } from './helpers.js';
 
-let root: string;
+const tmp = useTempDir('tessera-models-');
 beforeAll(async () => {
   await ready();
-  root = await mkdtemp(join(tmpdir(), 'tessera-models-'));
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 /** HF GPT-2 state-dict keys and shapes for n_layer layers (GPT2LMHeadModel.save_pretrained omits the tied lm_head). */
@@ -63,7 +58,7 @@ describe('savePretrained / fromPretrained', () => {
   it('round-trips bit-exactly, with the same config and tokenizer', async () => {
     const m = new GPT2(SMALL, { seed: 1 });
     const tok = CharTokenizer.fromCorpus('abcdefghij klmnop');
-    const dir = join(root, 'lm');
+    const dir = join(tmp(), 'lm');
     await m.savePretrained(dir, { tokenizer: tok });
     const loaded = await GPT2.fromPretrained(dir);
     expect(loaded.config).toEqual(m.config);
@@ -82,7 +77,7 @@ describe('savePretrained / fromPretrained', () => {
 
   it("writes Hugging Face's file layout: keys, shapes, F32, format metadata, config.json keys", async () => {
     const m = new GPT2(SMALL, { seed: 2 });
-    const dir = join(root, 'layout');
+    const dir = join(tmp(), 'layout');
     await m.savePretrained(dir);
     const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
     expect(st.metadata).toEqual({ format: 'pt' });
@@ -119,7 +114,7 @@ describe('savePretrained / fromPretrained', () => {
 
   it('loads checkpoints as Hugging Face writes them: no prefix, attention buffers, tied lm_head, F16', async () => {
     const m = new GPT2(SMALL, { seed: 3 });
-    const dir = join(root, 'hf');
+    const dir = join(tmp(), 'hf');
     await m.savePretrained(dir);
     const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
     const tensors: Record<string, TensorToSave> = {};
@@ -159,7 +154,7 @@ describe('savePretrained / fromPretrained', () => {
   });
 
   it('fails with typed errors on incomplete or inconsistent directories', async () => {
-    const dir = join(root, 'bad');
+    const dir = join(tmp(), 'bad');
     const m = new GPT2(SMALL, { seed: 4 });
     await m.savePretrained(dir);
     await rm(join(dir, 'model.safetensors'));
@@ -175,12 +170,12 @@ describe('savePretrained / fromPretrained', () => {
 
   it('GPT2ForSequenceClassification saves with score.weight and fine-tunes from a language-model directory', async () => {
     const lm = new GPT2({ ...SMALL, pad_token_id: 0 }, { seed: 5 });
-    const lmDir = join(root, 'lm-for-clf');
+    const lmDir = join(tmp(), 'lm-for-clf');
     await lm.savePretrained(lmDir);
     const clf = await GPT2ForSequenceClassification.fromPretrained(lmDir, { numLabels: 3, seed: 1 });
     expect(values(clf.transformer.wte.weight)).toEqual(values(lm.transformer.wte.weight));
     expect(clf.score.weight.shape).toEqual([3, 32]);
-    const dir = join(root, 'clf');
+    const dir = join(tmp(), 'clf');
     await clf.savePretrained(dir);
     const st = await openSafetensorsFile(join(dir, 'model.safetensors'));
     expect(st.entry('score.weight').shape).toEqual([3, 32]);
