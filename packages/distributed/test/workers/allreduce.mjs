@@ -27,6 +27,9 @@ try {
       await group.allReduce(x, spec.op ?? 'sum', { wireDType: spec.wire ?? 'f32' });
       const ms = performance.now() - t0;
       const after = group.traffic;
+      // No rank starts the next collective (whose payload a faster rank could deliver before this
+      // snapshot) until every rank has taken its snapshot; a barrier message carries no payload.
+      await group.barrier();
       out({
         size: n,
         sha: await sha256(x),
