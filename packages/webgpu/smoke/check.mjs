@@ -4,7 +4,7 @@
 // on WebGPU and on wasm, prints the adapter and the differences, and fails when they
 // disagree (1e-5; this is a portability check across WebGPU implementations and shader
 // compilers, the test suite holds the exact tolerances).
-import { IndexError, KERNEL_NAMES, createWasmBackend } from '@tessera/core';
+import { IndexError, KERNEL_NAMES, createWasmBackend, quantizeMatrix } from '@tessera/core';
 import { matmul, noGrad, setBackend, tensor, tidy, mse, gelu } from '@tessera/tensor';
 import { webgpu } from '../dist/index.js';
 
@@ -54,14 +54,16 @@ async function kernelTour(gpu, wasm) {
   const r = rng(9);
   const pairs = [];
   /** A storage of n elements on both backends holding the same values. */
-  const both = (n, kind = 'f32', lo = -1, hi = 1) => {
-    const data = kind === 'i32' ? Int32Array.from({ length: n }, () => Math.floor(lo + (hi - lo) * r())) : Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-    const p = { g: gpu.alloc(n * 4), w: wasm.alloc(n * 4), n, kind };
+  /** A storage on both backends holding `data`. */
+  const bothOf = (data, kind) => {
+    const p = { g: gpu.alloc(data.length * 4), w: wasm.alloc(data.length * 4), n: data.length, kind };
     gpu.write(p.g, data);
     wasm.write(p.w, data);
     pairs.push(p);
     return p;
   };
+  const both = (n, kind = 'f32', lo = -1, hi = 1) =>
+    bothOf(kind === 'i32' ? Int32Array.from({ length: n }, () => Math.floor(lo + (hi - lo) * r())) : Float32Array.from({ length: n }, () => lo + (hi - lo) * r()), kind);
   const D = (p, side, offset = 0) => ({ storage: p[side], offset });
   const S = (p, side, strides, offset = 0) => ({ storage: p[side], offset, strides });
   const outputs = [];
@@ -117,6 +119,14 @@ async function kernelTour(gpu, wasm) {
   const pm = both(63), pg = both(63), mom = both(63), mm = both(63, 'f32', 0, 0), vv = both(63, 'f32', 0, 0);
   run('sgdStep', (s) => ({ param: D(pm, s), grad: D(pg, s), momentumBuf: D(mom, s), n: 63, lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0.01, firstStep: true }), [pm, mom]);
   run('adamStep', (s) => ({ param: D(pm, s), grad: D(pg, s), m: D(mm, s), v: D(vv, s), n: 63, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: true, amsgrad: false, step: 3 }), [pm, mm, vv]);
+
+  // Weight-only quantized products, int8 and 4-bit: x [3, 64] times 5 rows of 64 in groups of 32.
+  for (const bits of [8, 4]) {
+    const [qm, qn, qk] = [3, 5, 64];
+    const qw = quantizeMatrix(Float32Array.from({ length: qn * qk }, () => r() * 2 - 1), qn, qk, { bits, groupSize: 32 });
+    const qx = both(qm * qk), qq = bothOf(qw.q, 'i32'), qs = bothOf(qw.scales, 'f32'), qo = both(qm * qn);
+    run('qmatmul', (s) => ({ x: D(qx, s), q: D(qq, s), scales: D(qs, s), out: D(qo, s), m: qm, n: qn, k: qk, bits, groupSize: 32 }), [qo]);
+  }
 
   const covered = new Set(outputs.map(([name]) => name));
   const missing = KERNEL_NAMES.filter((name) => !covered.has(name));
