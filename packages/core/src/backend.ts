@@ -579,9 +579,9 @@ const EXTENSION_SET: ReadonlySet<string> = new Set(EXTENSION_KERNELS);
 /** The fused kernels: a backend may leave them out, and the tensor layer composes them from primitives. */
 export const FUSED_KERNELS = KERNEL_NAMES.filter((k): k is FusedKernelName => !PRIMITIVE_SET.has(k) && !EXTENSION_SET.has(k));
 
-/** True for a kernel every backend must supply. */
-export function isPrimitiveKernel(name: KernelName): name is PrimitiveKernelName {
-  return PRIMITIVE_SET.has(name);
+/** The primitive kernels `kernels` (a backend, or a backend's kernel table) lacks, in list order. */
+export function missingPrimitives(kernels: object): PrimitiveKernelName[] {
+  return PRIMITIVE_KERNELS.filter((k) => typeof (kernels as Partial<Record<string, unknown>>)[k] !== 'function');
 }
 
 /** `be`'s fused (or extension) kernel `name`, bound to it, or undefined when the backend leaves it out. */

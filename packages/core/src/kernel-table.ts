@@ -10,6 +10,7 @@
 import {
   KERNEL_NAMES,
   PRIMITIVE_KERNELS,
+  missingPrimitives,
   type ExtensionKernelName,
   type FusedKernelName,
   type KernelName,
@@ -62,10 +63,12 @@ const KNOWN: ReadonlySet<string> = new Set(KERNEL_NAMES);
  */
 export function bindKernels<Ctx>(target: { readonly name: string }, ctx: Ctx, table: KernelTable<Ctx>, hooks: KernelHooks = {}): void {
   const entries = table as Readonly<Partial<Record<string, unknown>>>;
-  for (const k of PRIMITIVE_KERNELS) {
-    if (typeof entries[k] !== 'function') {
-      throw new UnsupportedError(`backend '${target.name}': its kernel table has no '${k}' kernel, and every backend must supply the primitives (${PRIMITIVE_KERNELS.join(', ')})`);
-    }
+  const missing = missingPrimitives(entries);
+  if (missing.length > 0) {
+    const names = missing.map((k) => `'${k}'`).join(', ');
+    throw new UnsupportedError(
+      `backend '${target.name}': its kernel table has no ${names} kernel${missing.length > 1 ? 's' : ''}, and every backend must supply the primitives (${PRIMITIVE_KERNELS.join(', ')})`,
+    );
   }
   for (const k of Object.keys(entries)) {
     if (!KNOWN.has(k)) throw new ArgumentError(`backend '${target.name}': kernel table entry '${k}' is not a kernel (kernels: ${KERNEL_NAMES.join(', ')})`);

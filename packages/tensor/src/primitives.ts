@@ -1,6 +1,6 @@
 /** The check that a backend supplies every primitive kernel the tensor layer builds on. */
 
-import { PRIMITIVE_KERNELS, UnsupportedError, type Backend } from '@tessera/core';
+import { PRIMITIVE_KERNELS, UnsupportedError, missingPrimitives, type Backend } from '@tessera/core';
 
 const complete = new WeakSet<Backend>();
 
@@ -10,7 +10,7 @@ const complete = new WeakSet<Backend>();
  */
 export function checkPrimitives(be: Backend): void {
   if (complete.has(be)) return;
-  const missing = PRIMITIVE_KERNELS.filter((k) => typeof be[k] !== 'function');
+  const missing = missingPrimitives(be);
   if (missing.length > 0) {
     const names = missing.map((k) => `'${k}'`).join(', ');
     throw new UnsupportedError(
