@@ -2,9 +2,9 @@
 // a free 127.0.0.1 port, runs every rank as a child process of this script, stops the server at
 // the end (also on failure). Parts (--part, comma-separated; default all):
 //
-//   diloco      DDP vs DiLoCo (H = 50; outer SGD lr 1, no momentum by default, i.e. parameter
-//               averaging every 50 steps: with the paper's outer lr 0.7 and Nesterov 0.9 the
-//               500-step run here ended 10.8% above DDP, see docs/benchmarks.md) on 2 ranks, the CLI's `small`
+//   diloco      DDP vs DiLoCo (H = 50; the library's outer step: lr 0.7, Nesterov momentum 0.5 —
+//               the paper's momentum 0.9 ended 10.8% above DDP in this 10-round run, see
+//               docs/benchmarks.md) on 2 ranks, the CLI's `small`
 //               preset (2 layers, 4 heads, 128 wide, context 64, global batch 32, AdamW lr 4e-3
 //               constant), Moby Dick character-level, the same global batches (each rank its half),
 //               the same number of steps; validation loss on fixed held-out windows and the bytes
@@ -238,8 +238,8 @@ if (!process.env.TESSERA_BENCH_WORKER) {
       const t0 = performance.now();
       const ddp = await ranks(2, { ...base, mode: 'ddp' }, server.url);
       const t1 = performance.now();
-      const outerLr = Number(opt('outer-lr', 1));
-      const outerMomentum = Number(opt('outer-momentum', 0));
+      const outerLr = Number(opt('outer-lr', 0.7));
+      const outerMomentum = Number(opt('outer-momentum', 0.5));
       const dil = await ranks(2, { ...base, mode: 'diloco', innerSteps: H, outerLr, outerMomentum }, server.url);
       const t2 = performance.now();
       const P = ddp[0].params;
