@@ -6,30 +6,33 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { GPT2Config, Tokenizer } from '@tessera/models';
+import { BatchedDecoder, type BatchedCausalLM, type Tokenizer } from '@tessera/models';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError, invalidRequest } from './errors.js';
 import { parseCompletionRequest, type CompletionRequest } from './request.js';
-import { Scheduler, type JobEnd, type StreamingModel } from './scheduler.js';
+import { Scheduler, type JobEnd, type TokenDecoder } from './scheduler.js';
 import { CompletionText } from './text.js';
 
-/** What the server needs from a model: its context size and `stream` (a `GPT2`). */
-export interface ServableModel extends StreamingModel {
-  readonly config: Pick<GPT2Config, 'n_positions'>;
-}
+/** What the server needs from a model: a `GPT2` (its config, KV caches, prefill and batched decode step). */
+export type ServableModel = BatchedCausalLM;
 
 export interface ServerOptions {
   /** The name clients pass as `model` (default `"tessera"`). */
   readonly modelId?: string;
   /** When set, every route but `/health` needs `Authorization: Bearer <apiKey>`. */
   readonly apiKey?: string;
-  /** Requests decoding at once (default 4). */
+  /** Requests decoding at once, batched into one forward per token step (default 4; 1: one at a time). */
   readonly maxBatch?: number;
   /** Requests waiting beyond those before new ones get 429 (default 16). */
   readonly maxQueue?: number;
   /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
   readonly maxBodyBytes?: number;
+  /**
+   * The decoder the scheduler drives (default `new BatchedDecoder(model)`); a wrapper of one can
+   * observe or pace the steps.
+   */
+  readonly decoder?: TokenDecoder;
   /** Called once per completion request, when it has ended (an access log). */
   readonly onRequest?: (entry: RequestLog) => void;
 }
@@ -76,7 +79,7 @@ const wrongMethod = (allow: string) => (c: Context) => {
  */
 export function createServer(model: ServableModel, tokenizer: Tokenizer, options: ServerOptions = {}): CompletionApp {
   const modelId = options.modelId ?? 'tessera';
-  const scheduler = new Scheduler(model, { maxBatch: options.maxBatch, maxQueue: options.maxQueue });
+  const scheduler = new Scheduler(options.decoder ?? new BatchedDecoder(model), { maxBatch: options.maxBatch, maxQueue: options.maxQueue });
   const context = model.config.n_positions;
   const eos = tokenizer.eosTokenId;
   const created = Math.floor(Date.now() / 1000);
