@@ -237,7 +237,11 @@ export function createServer(model: ServableModel, tokenizer: Tokenizer, options
       },
     });
     // Either sign of a client that left ends the job: the request's signal or the body's cancel.
-    c.req.raw.signal.addEventListener('abort', () => cancelled.abort(), { once: true });
+    // The listener goes when the job ends: the request's signal can outlive the request (Node's
+    // adapter ties it to the keep-alive connection), and would keep every finished stream alive.
+    const requestSignal = c.req.raw.signal;
+    const clientGone = (): void => cancelled.abort();
+    requestSignal.addEventListener('abort', clientGone, { once: true });
     scheduler.submit({
       prompt: ids,
       options: jobOptions,
@@ -249,6 +253,7 @@ export function createServer(model: ServableModel, tokenizer: Tokenizer, options
         return !text.stopped;
       },
       onEnd: (end) => {
+        requestSignal.removeEventListener('abort', clientGone);
         const finish = finishOf(end);
         log(finish);
         if (finish === 'error') {
