@@ -6,7 +6,11 @@
 //   - 124m: the GPT-2 124M shape (12 layers, 768 wide, 50,257 BPE tokens) with RANDOM weights
 //     (a seeded init, saved with the GPT-2 tokenizer): speed does not depend on the values, the
 //     text it writes is noise.
-// Every request is a non-streamed completion (fixed prompt, temperature 1, a seed per request)
+// First, without HTTP, the decode step itself: `model.decodeBatch` of B = 1, 4 and 16 sequences
+// in this process (rounds alternate between the batch sizes; after a warm-up round, the median
+// step counts), the
+// ceiling of what batching can gain on this machine for each model.
+// Then every request is a non-streamed completion (fixed prompt, temperature 1, a seed per request)
 // of --max-tokens tokens (no stop sequence; the end-of-text token may end a 124M one early, which
 // the token count sees). Reported per run: requests/s and p50/p99 latency of the requests
 // answered within the run, generated tokens/s (every token the server generated in the run, from
@@ -26,6 +30,10 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { reexecForRelaxedSimd } from './relaxed-simd.mjs';
+
+// The in-process step times use the relaxed-SIMD kernels, as the `tessera` command does.
+reexecForRelaxedSimd();
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, '..', 'packages', 'cli', 'bin', 'tessera.js');
@@ -74,6 +82,44 @@ async function prepare(name) {
   await model.savePretrained(dir, { tokenizer: await loadGPT2Tokenizer() });
   model.dispose();
   return { dir, maxTokens: positiveInt('max-tokens', 16), prompt: 'Call me Ishmael. Some years ago, never mind how long precisely,' };
+}
+
+/** ms per `decodeBatch` step at each batch size, for the model in `dir`. */
+async function stepTimes(dir) {
+  const { GPT2 } = await import('@tessera/models');
+  const { noGrad, ready } = await import('@tessera/tensor');
+  await ready();
+  const model = (await GPT2.fromPretrained(dir)).eval();
+  const sizes = [1, 4, BATCHED];
+  const times = new Map(sizes.map((b) => [b, []]));
+  try {
+    for (let round = 0; round < 5; round++) {
+      for (const B of sizes) {
+        const caches = Array.from({ length: B }, () => model.createKVCache());
+        try {
+          // Each sequence 8 tokens in, as a short prompt leaves it.
+          for (const c of caches) noGrad(() => model.forwardCached([1, 2, 3, 4, 5, 6, 7, 8], c)).dispose();
+          for (let step = 0; step < 3; step++) {
+            const t0 = performance.now();
+            const logits = noGrad(() => model.decodeBatch(caches.map((_, b) => 10 + b), caches));
+            await logits.data();
+            logits.dispose();
+            // Round 0 warms the JIT and the allocator up.
+            if (round > 0) times.get(B).push(performance.now() - t0);
+          }
+        } finally {
+          for (const c of caches) c.dispose();
+        }
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  return sizes.map((B) => {
+    const ms = median(times.get(B));
+    return { batch: B, msPerStep: ms, tokensPerS: (B * 1000) / ms };
+  });
 }
 
 /** Starts `tessera serve` on a free loopback port; resolves with its URL and a stop function. */
@@ -150,9 +196,13 @@ async function load(server, clients, { prompt, maxTokens }) {
   };
 }
 
-const results = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), duration, runs: [] };
+const results = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), duration, steps: [], runs: [] };
 for (const name of modelNames) {
   const model = await prepare(name);
+  for (const r of await stepTimes(model.dir)) {
+    results.steps.push({ model: name, ...r });
+    log(`${name.padEnd(5)} decodeBatch B=${String(r.batch).padStart(2)}: ${r.msPerStep.toFixed(1)} ms/step, ${r.tokensPerS.toFixed(1)} tokens/s`);
+  }
   for (const maxBatch of [1, BATCHED]) {
     const server = await startServer(model.dir, maxBatch);
     try {
@@ -179,6 +229,7 @@ for (const name of modelNames) {
     log(`| ${name} | ${clients} | ${a.requestsPerS.toFixed(2)} / ${b.requestsPerS.toFixed(2)} | ${a.p50Ms} / ${b.p50Ms} | ${a.p99Ms} / ${b.p99Ms} | ${a.tokensPerS.toFixed(1)} / ${b.tokensPerS.toFixed(1)} | x${(b.tokensPerS / a.tokensPerS).toFixed(2)} | ${a.errors} / ${b.errors} |`);
   }
 }
+results.loadavgAfter = os.loadavg();
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 log(`\nwrote ${out}`);

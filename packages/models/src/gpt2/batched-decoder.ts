@@ -22,26 +22,27 @@ export interface BatchedCausalLM extends CausalLM {
 }
 
 /**
- * Attention of one decode row: its q, k, v (a [1, 3 * H * D] row of c_attn's output) at position
- * `pos`. The row's key and value are written into `cache`, and its query attends to positions
- * 0..pos of that cache. Returns [1, H * D], the layout c_proj reads.
+ * One attention layer for B decode rows x [B, C], each against its own cache layer at its own
+ * position: one c_attn and one c_proj product for all rows; per row, its key and value are
+ * written into its cache and its query attends over that cache's positions 0..pos.
  */
-function attendRow(qkv: Tensor, cache: LayerCache, pos: number, H: number, D: number): Tensor {
-  const parts = qkv.view([1, 3, H, D]);
-  // [1, 1, H, D] slice -> [H, 1, D]
-  const part = (i: number): Tensor => parts.narrow(1, i, 1).reshape([1, H, D]).permute([1, 0, 2]);
-  cache.k.narrow(1, pos, 1).assign(part(1));
-  cache.v.narrow(1, pos, 1).assign(part(2));
-  // [H, pos + 1, D] views of the [H, P, D] cache, read in place by the fused attention.
-  const y = scaledDotProductAttention(part(0), cache.k.narrow(1, 0, pos + 1), cache.v.narrow(1, 0, pos + 1)); // [H, 1, D]
-  return y.reshape([1, H * D]);
-}
-
-/** One attention layer for B decode rows x [B, C], each against its own cache layer at its own position. */
 function attentionStep(attn: GPT2Attention, x: Tensor, layers: readonly LayerCache[], positions: readonly number[]): Tensor {
-  const qkv = attn.c_attn.forward(x); // [B, 3 * H * D]: one product for every row
-  const rows = layers.map((layer, b) => attendRow(qkv.narrow(0, b, 1), layer, positions[b]!, attn.numHeads, attn.headDim));
-  return attn.c_proj.forward(rows.length === 1 ? rows[0]! : concat(rows, 0));
+  const B = layers.length;
+  const H = attn.numHeads;
+  const D = attn.headDim;
+  const qkv = attn.c_attn.forward(x).view([B, 3, H, D]);
+  // q, k and v of every row as [H, B, D] views: a row's [H, 1, D] is then one narrow away.
+  const [q, k, v] = [0, 1, 2].map((i) => qkv.narrow(1, i, 1).reshape([B, H, D]).permute([1, 0, 2]));
+  const rows = layers.map((cache, b) => {
+    const pos = positions[b]!;
+    cache.k.narrow(1, pos, 1).assign(k!.narrow(1, b, 1));
+    cache.v.narrow(1, pos, 1).assign(v!.narrow(1, b, 1));
+    // [H, pos + 1, D] views of the [H, P, D] cache, read in place by the fused attention.
+    return scaledDotProductAttention(q!.narrow(1, b, 1), cache.k.narrow(1, 0, pos + 1), cache.v.narrow(1, 0, pos + 1)); // [H, 1, D]
+  });
+  // Heads side by side per row: [H, B, D] -> [B, H * D], the layout c_proj reads.
+  const y = B === 1 ? rows[0]! : concat(rows, 1);
+  return attn.c_proj.forward(y.permute([1, 0, 2]).reshape([B, H * D]));
 }
 
 /** Throws unless `tokens` and `caches` describe B >= 1 distinct sequences the model can continue by one token. */
