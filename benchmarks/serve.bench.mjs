@@ -8,8 +8,7 @@
 //     text it writes is noise.
 // First, without HTTP, the decode step itself: `model.decodeBatch` of B = 1, 4 and 16 sequences
 // in this process (rounds alternate between the batch sizes; after a warm-up round, the median
-// step counts), the
-// ceiling of what batching can gain on this machine for each model.
+// step counts): the ceiling of what batching can gain for each model on this machine.
 // Then every request is a non-streamed completion (fixed prompt, temperature 1, a seed per request)
 // of --max-tokens tokens (no stop sequence; the end-of-text token may end a 124M one early, which
 // the token count sees). Reported per run: requests/s and p50/p99 latency of the requests
