@@ -8,7 +8,7 @@ import { BatchedDecoder, CharTokenizer, GPT2, type GenerateOptions } from '@tess
 import { memory, ready } from '@tessera/tensor';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompletionText, createServer, serve, type RequestLog, type RunningServer, type ServerOptions } from '../src/serve/index.js';
+import { CompletionText, Scheduler, createServer, serve, type JobEnd, type RequestLog, type RunningServer, type ServerOptions } from '../src/serve/index.js';
 import { BIN, tempDir } from './helpers.js';
 
 const CORPUS = 'the quick brown fox jumps over the lazy dog. THE END!\n';
@@ -368,6 +368,36 @@ describe('tessera serve: stop sequences over streamed text', () => {
 
   it('ends at the earliest of several stop sequences', () => {
     expect(pieces(['dog', ' l'], 'over the lazy dog').completion).toBe('over the');
+  });
+});
+
+describe('Scheduler', () => {
+  it('a job whose client leaves during its prefill ends right after it, with its cache freed', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class Gated extends BatchedDecoder {
+      override async join(prompt: readonly number[], options?: GenerateOptions) {
+        await gate;
+        return super.join(prompt, options);
+      }
+    }
+    const decoder = new Gated(model);
+    const scheduler = new Scheduler(decoder, { maxBatch: 2 });
+    const before = memory().numTensors;
+    const abort = new AbortController();
+    const ends: JobEnd[] = [];
+    const tokens: number[] = [];
+    scheduler.submit({ prompt: tok.encode('the'), options: { maxNewTokens: 20, stopTokens: [] }, signal: abort.signal, onToken: (t) => (tokens.push(t), true), onEnd: (e) => ends.push(e) });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(scheduler.stats()).toMatchObject({ active: 1, queued: 0 });
+    abort.abort();
+    release();
+    await expect.poll(() => ends.length).toBe(1);
+    expect(ends[0]).toEqual({ reason: 'aborted' });
+    expect(tokens).toEqual([]);
+    expect(decoder.size).toBe(0);
+    expect(memory().numTensors).toBe(before);
+    expect(await scheduler.drain(1000)).toBe(true);
   });
 });
 
