@@ -189,8 +189,9 @@ export class DecodeSequence {
  * sequence; each `step` advances every sequence by one token in one batched forward
  * (`model.decodeBatch`) and samples each row with that sequence's own temperature, top-k, top-p,
  * seed and stop tokens. A sequence leaves when it ends or on `leave`, which frees its KV cache.
- * Each sequence gets the tokens `model.generate` gives it alone with the same options (bit for bit
- * for greedy decoding; sampled tokens too, unless a draw lands within rounding of a boundary).
+ * Each sequence gets the tokens `model.generate` gives it alone with the same options: its logits
+ * in a batch equal its logits alone to float rounding (about 1e-7 relative), which changes a token
+ * only where two candidates, or a seeded draw and a boundary, lie that close.
  *
  * @example
  * const decoder = new BatchedDecoder(model);
