@@ -110,6 +110,7 @@ export { GPT2MLP } from './gpt2/mlp.js';
 export { KVCache, type LayerCache } from './gpt2/kv-cache.js';
 export { Sampler, argmaxOf, seededRandom, type SamplingOptions } from './gpt2/sampling.js';
 export { generateTokens, streamTokens, type CausalLM, type GenerateOptions } from './gpt2/generate.js';
+export { BatchedDecoder, DecodeSequence, decodeStepHidden, type BatchedCausalLM, type DecodeEvent, type DecodeFinish } from './gpt2/batched-decoder.js';
 export {
   MODEL_FILES,
   checkpointStateDict,

@@ -13,7 +13,7 @@ const spec = defineCommand({
   name: 'serve',
   summary: 'Serve a GPT-2 model directory over HTTP with the OpenAI completions API (POST /v1/completions, GET /v1/models, GET /health).',
   description:
-    'Requests share the model: up to --max-batch decode at once, taking turns one token each, and up to --queue more wait; beyond that the server answers 429. ' +
+    'Requests share the model by continuous batching: up to --max-batch decode at once, each step advancing all of them by one token in one forward pass (a request joins after a forward over its prompt and leaves when done), and up to --queue more wait; beyond that the server answers 429. --max-batch 1 serves one request at a time. ' +
     'The API key can also come from TESSERA_API_KEY, which keeps it out of the process list. SIGTERM or Ctrl-C stops accepting, lets running requests finish (at most 30 s) and exits 0.',
   options: {
     model: { type: 'string', placeholder: '<dir>', help: 'model directory, e.g. a `tessera train` checkpoint (required)' },
@@ -21,7 +21,7 @@ const spec = defineCommand({
     port: { type: 'int', min: 0, max: 65535, default: 8080, help: 'port (0: a free one)' },
     apiKey: { type: 'string', placeholder: '<key>', help: 'require Authorization: Bearer <key> (default: $TESSERA_API_KEY, else no key)' },
     modelName: { type: 'string', placeholder: '<name>', help: 'the model name clients send (default: the directory name)' },
-    maxBatch: { type: 'int', min: 1, max: 1024, default: 4, help: 'requests decoding at once' },
+    maxBatch: { type: 'int', min: 1, max: 1024, default: 4, help: 'requests decoding at once, batched into one forward per token' },
     queue: { type: 'int', min: 0, max: 100_000, default: 16, help: 'requests waiting for a decoding slot before 429' },
   },
   examples: ['tessera serve --model checkpoints/demo', 'tessera serve --model checkpoints/demo --host 0.0.0.0 --port 8000 --api-key s3cret --max-batch 8'],

@@ -6,30 +6,33 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { GPT2Config, Tokenizer } from '@tessera/models';
+import { BatchedDecoder, type BatchedCausalLM, type Tokenizer } from '@tessera/models';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError, invalidRequest } from './errors.js';
 import { parseCompletionRequest, type CompletionRequest } from './request.js';
-import { Scheduler, type JobEnd, type StreamingModel } from './scheduler.js';
+import { Scheduler, type JobEnd, type TokenDecoder } from './scheduler.js';
 import { CompletionText } from './text.js';
 
-/** What the server needs from a model: its context size and `stream` (a `GPT2`). */
-export interface ServableModel extends StreamingModel {
-  readonly config: Pick<GPT2Config, 'n_positions'>;
-}
+/** What the server needs from a model: a `GPT2` (its config, KV caches, prefill and batched decode step). */
+export type ServableModel = BatchedCausalLM;
 
 export interface ServerOptions {
   /** The name clients pass as `model` (default `"tessera"`). */
   readonly modelId?: string;
   /** When set, every route but `/health` needs `Authorization: Bearer <apiKey>`. */
   readonly apiKey?: string;
-  /** Requests decoding at once (default 4). */
+  /** Requests decoding at once, batched into one forward per token step (default 4; 1: one at a time). */
   readonly maxBatch?: number;
   /** Requests waiting beyond those before new ones get 429 (default 16). */
   readonly maxQueue?: number;
   /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
   readonly maxBodyBytes?: number;
+  /**
+   * The decoder the scheduler drives (default `new BatchedDecoder(model)`); a wrapper of one can
+   * observe or pace the steps.
+   */
+  readonly decoder?: TokenDecoder;
   /** Called once per completion request, when it has ended (an access log). */
   readonly onRequest?: (entry: RequestLog) => void;
 }
@@ -76,7 +79,7 @@ const wrongMethod = (allow: string) => (c: Context) => {
  */
 export function createServer(model: ServableModel, tokenizer: Tokenizer, options: ServerOptions = {}): CompletionApp {
   const modelId = options.modelId ?? 'tessera';
-  const scheduler = new Scheduler(model, { maxBatch: options.maxBatch, maxQueue: options.maxQueue });
+  const scheduler = new Scheduler(options.decoder ?? new BatchedDecoder(model), { maxBatch: options.maxBatch, maxQueue: options.maxQueue });
   const context = model.config.n_positions;
   const eos = tokenizer.eosTokenId;
   const created = Math.floor(Date.now() / 1000);
@@ -234,7 +237,11 @@ export function createServer(model: ServableModel, tokenizer: Tokenizer, options
       },
     });
     // Either sign of a client that left ends the job: the request's signal or the body's cancel.
-    c.req.raw.signal.addEventListener('abort', () => cancelled.abort(), { once: true });
+    // The listener goes when the job ends: the request's signal can outlive the request (Node's
+    // adapter ties it to the keep-alive connection), and would keep every finished stream alive.
+    const requestSignal = c.req.raw.signal;
+    const clientGone = (): void => cancelled.abort();
+    requestSignal.addEventListener('abort', clientGone, { once: true });
     scheduler.submit({
       prompt: ids,
       options: jobOptions,
@@ -246,6 +253,7 @@ export function createServer(model: ServableModel, tokenizer: Tokenizer, options
         return !text.stopped;
       },
       onEnd: (end) => {
+        requestSignal.removeEventListener('abort', clientGone);
         const finish = finishOf(end);
         log(finish);
         if (finish === 'error') {

@@ -1,20 +1,24 @@
 /**
- * Shares one model between requests. At most `maxBatch` requests decode at once, each with its
- * own KV cache (its own `model.stream`); they take turns one token step each, round-robin, so a
- * long completion does not hold back a short one and every active request advances at the same
- * rate. The steps are interleaved, not batched: each step is its own forward pass of one row.
- * Requests beyond `maxBatch` wait in a bounded FIFO queue; beyond that they are refused (429).
+ * Shares one model between requests by continuous batching. At most `maxBatch` requests decode
+ * at once, as sequences of one `BatchedDecoder`: each step advances every one of them by one
+ * token in a single forward pass (the layers' weights are read once for the whole batch), so
+ * every active request advances at the same rate and a long completion does not hold back a
+ * short one. A request joins the batch between steps, after a forward of its own over its prompt
+ * (prefill), and leaves as soon as it ends. Requests beyond `maxBatch` wait in a bounded FIFO
+ * queue; beyond that they are refused (429). `maxBatch` 1 serves one request at a time.
  *
- * A request's end is reported only after its generator has been closed, that is after its KV
- * cache was disposed, so a client that has its answer sees the server's memory as it was.
+ * A request's end is reported only after its KV cache was freed, so a client that has its answer
+ * sees the server's memory as it was.
  */
 
-import type { GenerateOptions } from '@tessera/models';
+import type { DecodeEvent, DecodeSequence, GenerateOptions } from '@tessera/models';
 import { ApiError } from './errors.js';
 
-/** What the scheduler needs from a model: `GPT2.stream`. */
-export interface StreamingModel {
-  stream(promptIds: readonly number[], options?: GenerateOptions): AsyncGenerator<number, void, undefined>;
+/** What the scheduler drives: a `BatchedDecoder` from `@tessera/models` (or one that wraps it). */
+export interface TokenDecoder {
+  join(prompt: readonly number[], options?: GenerateOptions): Promise<DecodeEvent>;
+  step(): Promise<DecodeEvent[]>;
+  leave(sequence: DecodeSequence): void;
 }
 
 /** How a job ended: its generator finished (`done`), `onToken` asked to stop, its signal aborted, or a step threw. */
@@ -28,16 +32,23 @@ export interface Job {
   onToken(id: number): boolean;
   /** Called exactly once, after the job's cache is freed. */
   onEnd(end: JobEnd): void;
-  /** Aborting (the client went away) frees the job's queue place or decode slot at its next turn. */
+  /** Aborting (the client went away) frees the job's queue place at once, its decode slot when the running step ends. */
   readonly signal?: AbortSignal;
 }
 
 interface Entry {
   readonly job: Job;
-  iter: AsyncGenerator<number, void, undefined> | null;
+  /** Its sequence in the decoder, once it joined. */
+  sequence: DecodeSequence | null;
   aborted: boolean;
   ended: boolean;
   readonly unlisten: () => void;
+}
+
+/** Resolves after pending I/O had a chance to run, so requests and disconnects are seen between steps (setImmediate where the runtime has it). */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 export interface SchedulerOptions {
@@ -55,12 +66,13 @@ export class Scheduler {
   readonly maxQueue: number;
   private readonly waiting: Entry[] = [];
   private readonly active: Entry[] = [];
+  private readonly bySequence = new Map<DecodeSequence, Entry>();
   private running = false;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly model: StreamingModel,
+    private readonly decoder: TokenDecoder,
     options: SchedulerOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 4;
@@ -82,7 +94,7 @@ export class Scheduler {
       throw new ApiError(429, `the server is busy: ${this.active.length} requests are decoding and ${this.waiting.length} waiting (--max-batch ${this.maxBatch}, --queue ${this.maxQueue}); retry later`, 'rate_limit_error', null, 'queue_full', { 'Retry-After': String(RETRY_AFTER_S) });
     }
     const onAbort = (): void => this.abort(entry);
-    const entry: Entry = { job, iter: null, aborted: false, ended: false, unlisten: () => job.signal?.removeEventListener('abort', onAbort) };
+    const entry: Entry = { job, sequence: null, aborted: false, ended: false, unlisten: () => job.signal?.removeEventListener('abort', onAbort) };
     this.waiting.push(entry);
     if (job.signal?.aborted) this.abort(entry);
     else job.signal?.addEventListener('abort', onAbort, { once: true });
@@ -119,9 +131,13 @@ export class Scheduler {
     if (i >= 0) {
       // Not started: nothing to free but its place in the queue, which is freed now.
       this.waiting.splice(i, 1);
-      void this.end(entry, { reason: 'aborted' });
+      this.end(entry, { reason: 'aborted' });
+    } else if (entry.sequence) {
+      // Decoding: it leaves the batch now (no row of the next step is spent on it); its cache is
+      // freed at once, or when the step running now ends, which is also when the entry ends.
+      this.decoder.leave(entry.sequence);
     }
-    // A decoding request is closed at its next turn, at most one round of steps away.
+    // Joining: it leaves as soon as its prefill returns.
   }
 
   private async loop(): Promise<void> {
@@ -129,19 +145,23 @@ export class Scheduler {
     this.running = true;
     try {
       for (;;) {
-        while (this.active.length < this.maxBatch && this.waiting.length > 0) {
-          const e = this.waiting.shift()!;
-          try {
-            e.iter = this.model.stream(e.job.prompt, e.job.options);
-          } catch (error) {
-            await this.end(e, { reason: 'error', error });
-            continue;
-          }
-          this.active.push(e);
-        }
+        while (this.active.length < this.maxBatch && this.waiting.length > 0) await this.admit(this.waiting.shift()!);
+        this.endAborted();
         if (this.active.length === 0) break;
-        // One round: one token step for each request that is active at its start.
-        for (const e of [...this.active]) await this.step(e);
+        let events: DecodeEvent[];
+        try {
+          events = await this.decoder.step();
+        } catch (error) {
+          // The step's forward failed: every request in it fails, and the server goes on.
+          for (const e of [...this.active]) this.end(e, { reason: 'error', error });
+          continue;
+        }
+        for (const ev of events) {
+          const e = this.bySequence.get(ev.sequence);
+          if (e) this.deliver(e, ev);
+        }
+        this.endAborted();
+        await yieldToEventLoop();
       }
     } finally {
       this.running = false;
@@ -153,39 +173,55 @@ export class Scheduler {
     }
   }
 
-  private async step(e: Entry): Promise<void> {
-    if (e.ended) return;
-    if (e.aborted) return this.end(e, { reason: 'aborted' });
-    let r: IteratorResult<number, void>;
+  /** Prefills a request and adds it to the batch (or ends it, when its first token already did). */
+  private async admit(e: Entry): Promise<void> {
+    this.active.push(e);
+    let ev: DecodeEvent;
     try {
-      r = await e.iter!.next();
+      ev = await this.decoder.join(e.job.prompt, e.job.options);
     } catch (error) {
       return this.end(e, { reason: 'error', error });
     }
-    if (r.done) return this.end(e, { reason: 'done' });
-    if (e.aborted) return this.end(e, { reason: 'aborted' });
-    let more: boolean;
-    try {
-      more = e.job.onToken(r.value);
-    } catch (error) {
-      return this.end(e, { reason: 'error', error });
+    e.sequence = ev.sequence;
+    this.bySequence.set(ev.sequence, e);
+    if (e.aborted) {
+      this.decoder.leave(ev.sequence);
+      return this.end(e, { reason: 'aborted' });
     }
-    if (!more) return this.end(e, { reason: 'stopped' });
+    this.deliver(e, ev);
   }
 
-  private async end(e: Entry, end: JobEnd): Promise<void> {
+  /** Ends the requests whose client went away while they were decoding. */
+  private endAborted(): void {
+    for (const e of [...this.active]) if (e.aborted && e.sequence) this.end(e, { reason: 'aborted' });
+  }
+
+  /** Hands a new token to its request; ends the request when the decoder or `onToken` says so. */
+  private deliver(e: Entry, ev: DecodeEvent): void {
+    if (e.ended || e.aborted) return;
+    if (ev.token !== null) {
+      let more: boolean;
+      try {
+        more = e.job.onToken(ev.token);
+      } catch (error) {
+        return this.end(e, { reason: 'error', error });
+      }
+      if (!more) return this.end(e, { reason: 'stopped' });
+    }
+    if (ev.done) this.end(e, { reason: 'done' });
+  }
+
+  private end(e: Entry, end: JobEnd): void {
     if (e.ended) return;
     e.ended = true;
     e.unlisten();
     const i = this.active.indexOf(e);
     if (i >= 0) this.active.splice(i, 1);
-    let result = end;
-    try {
-      // Closing the generator runs its `finally`, which disposes the KV cache.
-      await e.iter?.return(undefined);
-    } catch (error) {
-      if (result.reason !== 'error') result = { reason: 'error', error };
+    if (e.sequence) {
+      this.bySequence.delete(e.sequence);
+      // Frees its KV cache (an aborted one left already; leaving twice does nothing).
+      this.decoder.leave(e.sequence);
     }
-    e.job.onEnd(result);
+    e.job.onEnd(end);
   }
 }

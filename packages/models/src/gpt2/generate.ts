@@ -41,9 +41,8 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
-/** Checks options and the prompt; returns the resolved settings. */
-function resolve(model: CausalLM, prompt: readonly number[], o: GenerateOptions) {
-  const op = 'generate';
+/** Checks options and the prompt (errors name `op`); returns the resolved settings. */
+export function resolveGenerateOptions(op: string, model: CausalLM, prompt: readonly number[], o: GenerateOptions) {
   if (o === null || typeof o !== 'object') throw new ArgumentError(`${op}: options must be an object`);
   checkSamplingOptions(op, o);
   const maxNewTokens = o.maxNewTokens ?? 20;
@@ -82,7 +81,7 @@ function resolve(model: CausalLM, prompt: readonly number[], o: GenerateOptions)
  * of the loop frees the cache.
  */
 export async function* streamTokens(model: CausalLM, prompt: readonly number[], options: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
-  const { maxNewTokens, mode, context, stop } = resolve(model, prompt, options);
+  const { maxNewTokens, mode, context, stop } = resolveGenerateOptions('generate', model, prompt, options);
   if (maxNewTokens === 0) return;
   const sampler = new Sampler(options);
   const P = model.config.n_positions;

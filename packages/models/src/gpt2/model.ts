@@ -11,6 +11,7 @@ import { gpt2Init } from '../nn/init.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
 import { FlatParameters } from '../nn/parameters.js';
 import { checkGpt2Size, gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
+import { decodeStepHidden } from './batched-decoder.js';
 import { generateTokens, streamTokens, type GenerateOptions } from './generate.js';
 import { KVCache } from './kv-cache.js';
 import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
@@ -165,6 +166,17 @@ export class GPT2 extends Module {
       if (!options.allLogits && h.shape[0] > 1) h = h.narrow(0, h.shape[0] - 1, 1);
       return this.head(h);
     });
+  }
+
+  /**
+   * One decode step for B sequences in one forward: `tokens[b]` continues the sequence in
+   * `caches[b]` (each at its own length), whose cache advances by one. Returns logits [B, V].
+   * The layers' products run on the stacked [B, C] rows; attention runs per row against its own
+   * cache. Inference only; call it under noGrad. `BatchedDecoder` drives it with sampling per row.
+   * @example const logits = model.decodeBatch([nextA, nextB], [cacheA, cacheB]); // [2, V]
+   */
+  decodeBatch(tokens: readonly number[], caches: readonly KVCache[]): Tensor {
+    return tidy(() => this.head(decodeStepHidden(this.transformer, tokens, caches)));
   }
 
   protected override disposeOwned(): void {
