@@ -17,7 +17,7 @@
 //               global batch, `small` preset.
 //
 //   node benchmarks/distributed.bench.mjs                   # everything: small preset, 500 steps, buffers to 64 MB
-//   node benchmarks/distributed.bench.mjs --quick           # tiny preset, 200 steps, buffers to 4 MB (under a minute)
+//   node benchmarks/distributed.bench.mjs --quick           # tiny preset, 500 steps, buffers to 4 MB (about a minute)
 //   node benchmarks/distributed.bench.mjs --part diloco --preset tiny --steps 1000 [--inner-steps 50 --outer-lr 0.7 --outer-momentum 0.9]
 //
 // Needs nats-server (/usr/sbin/nats-server, the PATH, or $NATS_SERVER) and the built packages
@@ -232,7 +232,8 @@ if (!process.env.TESSERA_BENCH_WORKER) {
   try {
     if (parts.includes('diloco')) {
       const preset = opt('preset', quick ? 'tiny' : 'small');
-      const steps = Number(opt('steps', quick ? 200 : 500));
+      // 500 steps in both: 10 outer rounds at H = 50 (with 4 the outer momentum has not settled).
+      const steps = Number(opt('steps', 500));
       const H = Number(opt('inner-steps', 50));
       const base = { kind: 'train', preset, steps, warmup: 0, evalIters: 10 };
       const t0 = performance.now();
