@@ -60,7 +60,7 @@ export function gpt2CheckpointParams(model: Module, dict: StateDictInput): { par
 /** What a GPT-2-bodied model has that its directory I/O reads and writes. */
 export interface GPT2PretrainedModel extends Module {
   readonly config: GPT2Config;
-  readonly flat: FlatParameters;
+  flat: FlatParameters;
   tokenizer: SavableTokenizer | null;
 }
 

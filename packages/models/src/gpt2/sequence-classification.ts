@@ -66,7 +66,8 @@ export class GPT2ForSequenceClassification extends Module {
   readonly numLabels: number;
   readonly transformer: GPT2Model;
   readonly score: Linear;
-  readonly flat: FlatParameters;
+  /** The parameter block (see GPT2.flat); `quantize` / `dequantize` replace it. */
+  flat: FlatParameters;
   tokenizer: SavableTokenizer | null = null;
 
   constructor(config: GPT2ConfigInput | GPT2Config = {}, options: SequenceClassificationOptions = {}) {
