@@ -238,16 +238,19 @@ export class GPT2 extends Module {
   /**
    * Loads a Hugging Face GPT-2 directory: config.json, model.safetensors
    * (F32/F16/BF16; names with or without `transformer.`) and, when present,
-   * the tokenizer files (set as `model.tokenizer`). Node only.
+   * the tokenizer files (set as `model.tokenizer`). A quantized directory (written by
+   * `savePretrained` of a quantized model) loads quantized, its f32 weights never
+   * allocated. Node only.
    * @example const model = await GPT2.fromPretrained('models/gpt2'); model.tokenizer!.encode('Hi')
    */
   static fromPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<GPT2> {
-    return loadGPT2Directory(dir, options, (config) => new GPT2(config, { init: false }), (model, dict) => model.loadStateDict(dict));
+    return loadGPT2Directory(dir, options, (config, how) => new GPT2(config, { init: false, placeholders: how.quantized }), (model, dict) => model.loadStateDict(dict));
   }
 
   /**
    * Writes config.json (HF keys, architectures ["GPT2LMHeadModel"]),
-   * model.safetensors (HF names; the tied head is not stored, as HF does) and
+   * model.safetensors (HF names; the tied head is not stored, as HF does; a quantized
+   * model's int8 / int4 weights with their scales and a `quantization_config`) and
    * the tokenizer (default: `model.tokenizer`) into `dir`, each file atomically.
    * Node only.
    * @example await model.savePretrained('checkpoints/step-1000', { tokenizer: tok });

@@ -222,8 +222,8 @@ const placeholderDecay = new WeakMap<Tensor, boolean>();
  */
 export const placeholderParameters: ParameterFactory = {
   create: (shape, decay) => {
-    const one = zeros([1]);
-    const wide = one.expand(shape.length === 0 ? [] : shape.map(() => 1)).expand(shape);
+    const one = zeros(shape.map(() => 1));
+    const wide = one.expand(shape);
     const p = keep(wide.detach().requiresGrad_());
     for (const t of [one, wide]) t.dispose();
     placeholderDecay.set(p, decay);
