@@ -107,6 +107,8 @@ export {
   type QuantLayout,
   type QuantSite,
 } from './quant/quantize.js';
+export { QUANT_METHOD, QUANT_FORMAT, SCALE_SUFFIX, type QuantizationConfig } from './quant/checkpoint.js';
+export * from './gguf/index.js';
 export {
   HF_BUFFER,
   gpt2CheckpointParams,

@@ -28,6 +28,11 @@ export interface QuantizeOptions {
   bits: QuantBits;
   /** Input values per f32 scale: 32 (default), 64 or 128. Every quantized weight's input dimension must be a multiple of it. */
   groupSize?: QuantGroupSize;
+  /**
+   * Round every scale to f16 and quantize with the rounded scale, so that with group size 32
+   * the weights are exactly GGUF Q8_0 / Q4_0 blocks (what writing a GGUF file does).
+   */
+  f16Scales?: boolean;
 }
 
 /**
@@ -137,7 +142,7 @@ export async function quantize<M extends Module>(model: M, options: QuantizeOpti
   if (all.some((s) => s.layer.quantizedWeight)) await dequantize(model);
   const made = new Map<string, QuantizedWeight>();
   try {
-    for (const s of all) made.set(s.name, await quantizeWeight(s.layer.weight, { bits, groupSize, transposed: s.layout === 'nk' }));
+    for (const s of all) made.set(s.name, await quantizeWeight(s.layer.weight, { bits, groupSize, transposed: s.layout === 'nk', f16Scales: options.f16Scales }));
   } catch (e) {
     for (const q of made.values()) q.dispose();
     if (e instanceof TesseraError) e.message = `quantize: ${all[made.size].name}: ${e.message}`;

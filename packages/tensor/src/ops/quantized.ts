@@ -38,6 +38,8 @@ export interface QuantizeWeightOptions {
    * held output-major, [n, k].
    */
   transposed: boolean;
+  /** Round every scale to f16 and quantize with it (see core's quantizeMatrix): what a GGUF Q8_0 / Q4_0 block holds exactly. */
+  f16Scales?: boolean;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function quantizeWeight(w: Tensor, options: QuantizeWeightOptions):
   const groupSize = options.groupSize ?? 32;
   const [n, k] = transposed ? w.shape : [w.shape[1], w.shape[0]];
   const values = await w.data();
-  const m = quantizeMatrix(values, n, k, { bits, groupSize, layout: transposed ? 'nk' : 'kn' });
+  const m = quantizeMatrix(values, n, k, { bits, groupSize, layout: transposed ? 'nk' : 'kn', f16Scales: options.f16Scales });
   const q = keep(empty(be, [m.q.length], 'i32', false));
   const scales = keep(empty(be, [n, k / groupSize], 'f32', false));
   writeHost(q, m.q);
