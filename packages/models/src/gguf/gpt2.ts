@@ -75,6 +75,10 @@ export interface GgufWriteOptions {
   name?: string;
 }
 
+/** The metadata key and value naming Tessera as the writer of a GGUF file. */
+export const GGUF_WRITER_KEY = 'tessera.writer';
+export const GGUF_WRITER = '@tessera/models';
+
 const FILE_TYPE: Record<GgufTensorType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
 
 /** ne of a [rows, cols] row-major array. */
@@ -124,6 +128,8 @@ function metadataOf(config: GPT2Config, type: GgufTensorType, tokenizer: GPT2Tok
     ['general.architecture', { type: 'STRING', value: 'gpt2' }],
     ['general.name', { type: 'STRING', value: name }],
     ['general.file_type', u32(FILE_TYPE[type])],
+    // Which program wrote the file (`tessera quantize --overwrite` replaces only such files).
+    [GGUF_WRITER_KEY, { type: 'STRING', value: GGUF_WRITER }],
     ['gpt2.context_length', u32(config.n_positions)],
     ['gpt2.embedding_length', u32(config.n_embd)],
     ['gpt2.feed_forward_length', u32(innerSize(config))],
