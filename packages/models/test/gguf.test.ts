@@ -5,6 +5,9 @@
 // to the blocks bit for bit), the same logits and tokens, and re-serialize to the same
 // bytes. Malformed files are GgufFormatErrors naming the field, and a fuzz run over
 // mutations and truncations of a valid file finds nothing else (no other error, no hang).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { TesseraError, createWasmBackend } from '@tessera/core';
 import { noGrad, setBackend } from '@tessera/tensor';
@@ -130,6 +133,23 @@ describe('GGUF (wasm backend)', () => {
     for (const s of w.scales.dataSync()) expect(f16ToNumber(numberToF16(s))).toBe(s);
     q.dispose();
     loaded.dispose();
+  });
+
+  it("the HF directory written by transformers, as F32 and F16 GGUF: transformers' greedy tokens; its tokenizer survives", async () => {
+    const dir = fileURLToPath(new URL('./fixtures/hf-tiny-gpt2', import.meta.url));
+    const reference = JSON.parse(await readFile(join(dir, 'reference.json'), 'utf8')) as { newTokens: number; prompts: { text: string; ids: number[]; greedy: number[] }[] };
+    const hf = await GPT2.fromPretrained(dir);
+    for (const type of ['F32', 'F16'] as const) {
+      const loaded = gpt2FromGguf(await gpt2ToGguf(hf, { type })).eval();
+      for (const p of reference.prompts) {
+        expect(loaded.tokenizer!.encode(p.text), p.text).toEqual(p.ids);
+        const ids = await loaded.generate(p.ids, { maxNewTokens: reference.newTokens, greedy: true, stopTokens: [] });
+        // F32 holds the checkpoint exactly; F16 rounds the matrices, which this fixture's margins (>= 2e-3) absorb.
+        expect(ids, `${type} ${p.text}`).toEqual(p.greedy);
+      }
+      loaded.dispose();
+    }
+    hf.dispose();
   });
 
   describe('malformed files', () => {
