@@ -109,6 +109,17 @@ def make(out_dir):
         add(w, name, values, TYPES.get(name, Q.F32))
         if name == 'token_embd.weight':
             add(w, 'output.weight', values, TYPES[name])
+    # K-quant blocks that no GPT-2 matrix here can hold (their rows must be multiples of 256):
+    # random bytes with finite f16 super-block scales, for the decoders alone.
+    for qtype, name in [(Q.Q4_K, 'tessera.check.q4_k'), (Q.Q6_K, 'tessera.check.q6_k')]:
+        block, size = gguf.GGML_QUANT_SIZES[qtype]
+        raw = rng.integers(0, 256, size=(3, size), dtype=np.uint8)
+        scales = rng.normal(0, 0.01, size=(3, 2)).astype(np.float16).view(np.uint8)
+        if qtype == Q.Q4_K:
+            raw[:, 0:4] = scales  # d and dmin lead the block
+        else:
+            raw[:, size - 2:size] = scales[:, 0:2]  # d ends it
+        w.add_tensor(name, raw.reshape(1, -1), raw_dtype=qtype)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

@@ -50,11 +50,11 @@ describe('GGUF vs gguf-py', () => {
     await setBackend('reference');
   });
 
-  it('the gguf-py fixture: every tensor (F32, F16, Q8_0, Q4_0) decodes to gguf-py\'s values bit for bit', async () => {
+  it('the gguf-py fixture: every tensor (F32, F16, Q8_0, Q4_0; random Q4_K and Q6_K blocks) decodes to gguf-py\'s values bit for bit', async () => {
     const file = parseGguf(await readFile(join(FIXTURE, 'model.gguf')));
     const expected = allValues(parseGguf(await readFile(join(FIXTURE, 'expected.gguf'))));
     const types = new Set(file.tensors.map((t) => t.typeName));
-    expect([...types].sort()).toEqual(['F16', 'F32', 'Q4_0', 'Q8_0']);
+    expect([...types].sort()).toEqual(['F16', 'F32', 'Q4_0', 'Q4_K', 'Q6_K', 'Q8_0']);
     for (const t of file.tensors) expectSameBits(ggufTensorValues(file, t), expected.get(t.name)!, t.name);
   });
 

@@ -266,8 +266,57 @@ export function ggufTensorValues(file: GgufFile, info: GgufTensorInfo): Float32A
         }
       }
       return out;
+    case 'Q4_K':
+      for (let b = 0; b < n / 256; b++) decodeQ4K(src.subarray(144 * b, 144 * (b + 1)), dv, 144 * b, out, 256 * b, field, b);
+      return out;
+    case 'Q6_K':
+      for (let b = 0; b < n / 256; b++) decodeQ6K(src.subarray(210 * b, 210 * (b + 1)), dv, 210 * b, out, 256 * b, field, b);
+      return out;
     default:
-      throw new GgufFormatError(`GGUF: ${field} is ${info.typeName}, which Tessera does not decode (F32, F16, BF16, Q8_0 and Q4_0 are read)`, `${field}.type`);
+      throw new GgufFormatError(`GGUF: ${field} is ${info.typeName}, which Tessera does not decode (F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are read)`, `${field}.type`);
+  }
+}
+
+const f = Math.fround;
+
+/**
+ * One Q4_K super-block (256 values, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and
+ * mins for 8 sub-blocks of 32, 128 bytes of nibbles): value = d * sc * q - dmin * m, in f32
+ * in the order gguf-py's reference computes it. Chunk c of 32 bytes holds sub-block 2c in
+ * its low nibbles and 2c + 1 in its high ones.
+ */
+function decodeQ4K(blk: Uint8Array, dv: DataView, at: number, out: Float32Array, o: number, field: string, b: number): void {
+  const d = blockScale(dv, at, field, b);
+  const dmin = blockScale(dv, at + 2, field, b);
+  const s = blk.subarray(4, 16);
+  for (let i = 0; i < 8; i++) {
+    const sc = i < 4 ? s[i] & 63 : (s[i + 4] & 15) | ((s[i - 4] >> 6) << 4);
+    const m = i < 4 ? s[i + 4] & 63 : (s[i + 4] >> 4) | ((s[i] >> 6) << 4);
+    const [d1, m1] = [f(d * sc), f(dmin * m)];
+    const c = i >> 1;
+    for (let l = 0; l < 32; l++) {
+      const byte = blk[16 + 32 * c + l];
+      out[o + 32 * i + l] = f(f(d1 * ((i & 1) === 0 ? byte & 15 : byte >> 4)) - m1);
+    }
+  }
+}
+
+/**
+ * One Q6_K super-block (256 values, 210 bytes: 128 bytes of low nibbles, 64 of 2-bit highs,
+ * 16 int8 scales of 16-value groups, f16 d): value = (d * scale) * (q - 32). In each half of
+ * 128 values, value v takes the low (v < 64) or high nibble of ql byte v % 64 and bits
+ * 2 (v >> 5) of qh byte v % 32.
+ */
+function decodeQ6K(blk: Uint8Array, dv: DataView, at: number, out: Float32Array, o: number, field: string, b: number): void {
+  const d = blockScale(dv, at + 208, field, b);
+  for (let h = 0; h < 2; h++) {
+    for (let v = 0; v < 128; v++) {
+      const low = blk[64 * h + (v & 63)];
+      const ql = v < 64 ? low & 15 : low >> 4;
+      const qh = (blk[128 + 32 * h + (v & 31)] >> (2 * (v >> 5))) & 3;
+      const scale = (blk[192 + ((128 * h + v) >> 4)] << 24) >> 24;
+      out[o + 128 * h + v] = f(f(d * scale) * ((ql | (qh << 4)) - 32));
+    }
   }
 }
 
