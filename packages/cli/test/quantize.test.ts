@@ -101,15 +101,18 @@ describe('tessera quantize', () => {
     }
   });
 
-  it('a quantized fine-tuned classifier directory keeps finetune.json and eval evaluates it', async () => {
-    const ft = join(root, 'spam');
-    const t = await runCli(['finetune', '--arch', 'gpt2', '--steps', '6', '--batch', '8', '--max-tokens', '16', '--layers', '1', '--embd', '32', '--heads', '2', '--out', ft]);
-    expect(t.code, t.stderr).toBe(0);
-    const out = join(root, 'spam-q8');
-    const q = await runCli(['quantize', '--model', ft, '--bits', '8', '--out', out]);
-    expect(q.code, q.stderr).toBe(0);
-    const ev = await runCli(['eval', '--model', out]);
-    expect(ev.code, ev.stderr).toBe(0);
-    expect(ev.stdout).toMatch(/ROC-AUC [0-9.]+/);
-  }, 300_000);
+  for (const arch of ['gpt2', 'encoder']) {
+    it(`a quantized fine-tuned ${arch} classifier directory keeps finetune.json and eval evaluates it`, async () => {
+      const ft = join(root, `spam-${arch}`);
+      const t = await runCli(['finetune', '--arch', arch, '--steps', '6', '--batch', '8', '--max-tokens', '16', '--layers', '1', '--embd', '32', '--heads', '2', '--out', ft]);
+      expect(t.code, t.stderr).toBe(0);
+      const out = join(root, `spam-${arch}-q8`);
+      const q = await runCli(['quantize', '--model', ft, '--bits', '8', '--out', out]);
+      expect(q.code, q.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).quantization_config.bits).toBe(8);
+      const ev = await runCli(['eval', '--model', out]);
+      expect(ev.code, ev.stderr).toBe(0);
+      expect(ev.stdout).toMatch(/ROC-AUC [0-9.]+/);
+    }, 300_000);
+  }
 });

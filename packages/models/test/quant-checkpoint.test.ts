@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createWasmBackend } from '@tessera/core';
 import { memory, noGrad, setBackend } from '@tessera/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FormatError, GPT2, GPT2ForSequenceClassification, openSafetensorsFile, quantize, quantizedBytes, quantizedWeights, serializeSafetensors, openSafetensors, type TensorToSave } from '../src/index.js';
+import { FormatError, GPT2, GPT2ForSequenceClassification, TransformerEncoderClassifier, openSafetensorsFile, quantize, quantizedBytes, quantizedWeights, serializeSafetensors, openSafetensors, type TensorToSave } from '../src/index.js';
 import { SMALL, ids, randomIds, useTempDir, values } from './helpers.js';
 
 const tmp = useTempDir('tessera-qckpt-');
@@ -78,6 +78,24 @@ describe('quantized checkpoints (wasm backend)', () => {
     const x = ids(randomIds(2, 7, 64, 5));
     expect(values(noGrad(() => loaded.forward(x)))).toEqual(values(noGrad(() => clf.forward(x))));
     clf.dispose();
+    loaded.dispose();
+  });
+
+  it('a quantized TransformerEncoderClassifier (standalone parameters) frees its Linear weights and round-trips', async () => {
+    const enc = new TransformerEncoderClassifier({ vocabSize: 50, numLabels: 3, maxLength: 16, dModel: 32, numHeads: 2, numLayers: 1, dropout: 0, seed: 2 }).eval();
+    const x = ids(randomIds(2, 7, 50, 6));
+    const mask = ids(Array.from({ length: 2 }, () => new Array(7).fill(1)));
+    const before = memory().numBytes;
+    const f32Elems = enc.namedParameters().reduce((a, [, p]) => a + p.size, 0);
+    await quantize(enc, { bits: 8 });
+    const left = enc.namedParameters().reduce((a, [, p]) => a + p.size, 0);
+    expect(before - memory().numBytes).toBe((f32Elems - left) * 4 - quantizedBytes(enc).quantized);
+    const logits = values(noGrad(() => enc.forward(x, mask)));
+    const dir = join(tmp(), 'enc-q8');
+    await enc.savePretrained(dir);
+    const loaded = (await TransformerEncoderClassifier.fromPretrained(dir)).eval();
+    expect(values(noGrad(() => loaded.forward(x, mask)))).toEqual(logits);
+    enc.dispose();
     loaded.dispose();
   });
 

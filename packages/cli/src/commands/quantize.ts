@@ -13,6 +13,9 @@ import {
   openGgufFile,
   quantize,
   quantizedBytes,
+  saveModelDirectory,
+  type Module,
+  type SavableTokenizer,
 } from '@tessera/models';
 import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
@@ -20,6 +23,7 @@ import { command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkReplaceable, describeFsError, readText, recoverCheckpointDir, replaceDirAtomic, requireDir, writeFileAtomic, writeText } from '../data/files.js';
 import { FINETUNE_FILE } from '../classify/spam-task.js';
+import { loadClassifier } from '../classify/model.js';
 
 /** The record `tessera quantize` writes into an output directory (its marker for --overwrite). */
 export const QUANTIZE_FILE = 'tessera_quantize.json';
@@ -29,7 +33,7 @@ const spec = defineCommand({
   summary: 'Quantize a GPT-2 model directory to int8 / int4 weights: a smaller directory, or a GGUF file.',
   description:
     'Linear / Conv1D weights and the token embedding become int8 or int4 with one f32 scale per group of --group-size values (symmetric, zero point 0); biases, norms and the position embedding stay f32. ' +
-    'A directory output is a Hugging Face layout with a quantization_config that generate, serve and eval load directly. ' +
+    'A directory output is a Hugging Face layout with a quantization_config that generate, serve and eval load directly (GPT-2 language models and both classifier architectures). ' +
     'A .gguf output is llama.cpp\'s gpt2 layout with Q8_0 (--bits 8) or Q4_0 (--bits 4) blocks (group size 32, f16 scales), readable by generate, serve and llama.cpp. ' +
     'An existing --out is replaced only with --overwrite, and only when tessera quantize wrote it.',
   options: {
@@ -65,13 +69,13 @@ async function checkGgufOut(path: string, overwrite: boolean): Promise<void> {
   if (writer !== GGUF_WRITER) throw new CliError(`${path} is not a GGUF file tessera quantize wrote; refusing to replace it (choose another --out)`);
 }
 
-/** The architecture in a model directory's config.json. */
-async function architectureOf(dir: string): Promise<unknown> {
+/** A model directory's config.json and its architecture. */
+async function configOf(dir: string): Promise<{ config: Record<string, unknown>; arch: unknown }> {
   const path = join(dir, 'config.json');
   try {
-    const config = JSON.parse(await readText(path, 'cannot read the model config')) as { architectures?: unknown; quantization_config?: unknown };
+    const config = JSON.parse(await readText(path, 'cannot read the model config')) as Record<string, unknown>;
     if (config.quantization_config !== undefined) throw new CliError(`${dir} is already quantized; quantize the f32 model it came from`);
-    return Array.isArray(config.architectures) ? config.architectures[0] : 'GPT2LMHeadModel';
+    return { config, arch: Array.isArray(config.architectures) ? config.architectures[0] : 'GPT2LMHeadModel' };
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(`${path} is not valid JSON: ${(e as Error).message}`);
@@ -92,18 +96,27 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
     if (!o.overwrite) throw new UsageError(`tessera quantize: ${o.out} already exists; pass --overwrite to replace it`, 'quantize');
     await checkReplaceable(o.out, [QUANTIZE_FILE]);
   }
-  const arch = await architectureOf(o.model);
-  if (arch !== 'GPT2LMHeadModel' && arch !== 'GPT2ForSequenceClassification') {
-    throw new CliError(`${o.model} holds a ${JSON.stringify(arch)} model; tessera quantize handles GPT2LMHeadModel and GPT2ForSequenceClassification directories`);
+  const { config, arch } = await configOf(o.model);
+  if (arch !== 'GPT2LMHeadModel' && arch !== 'GPT2ForSequenceClassification' && arch !== 'TransformerEncoderClassifier') {
+    throw new CliError(`${o.model} holds a ${JSON.stringify(arch)} model; tessera quantize handles GPT2LMHeadModel, GPT2ForSequenceClassification and TransformerEncoderClassifier directories`);
   }
   if (gguf && arch !== 'GPT2LMHeadModel') throw new CliError(`${o.model} is a ${String(arch)}; GGUF output is for GPT-2 language models (write a directory instead)`);
   await ready();
   const bits = o.bits as QuantBits;
   const groupSize = o.groupSize as 32 | 64 | 128;
-  const model = arch === 'GPT2LMHeadModel' ? await GPT2.fromPretrained(o.model) : await GPT2ForSequenceClassification.fromPretrained(o.model);
+  // The encoder classifier is read (and written, with its own config.json) as tessera finetune does.
+  let model: Module;
+  let tokenizer: SavableTokenizer | null;
+  if (arch === 'TransformerEncoderClassifier') {
+    const loaded = await loadClassifier(o.model);
+    [model, tokenizer] = [loaded.classifier.module, loaded.tokenizer];
+  } else {
+    const gpt2 = arch === 'GPT2LMHeadModel' ? await GPT2.fromPretrained(o.model) : await GPT2ForSequenceClassification.fromPretrained(o.model);
+    [model, tokenizer] = [gpt2, gpt2.tokenizer];
+  }
   try {
-    if (gguf && !(model.tokenizer instanceof GPT2Tokenizer)) {
-      throw new CliError(`${o.model} has ${model.tokenizer ? 'a character-level' : 'no'} tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer (train with --tokenizer gpt2, or write a directory)`);
+    if (gguf && !(tokenizer instanceof GPT2Tokenizer)) {
+      throw new CliError(`${o.model} has ${tokenizer ? 'a character-level' : 'no'} tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer (train with --tokenizer gpt2, or write a directory)`);
     }
     const started = performance.now();
     try {
@@ -120,7 +133,8 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
       await replaceDirAtomic(
         o.out,
         async (tmp) => {
-          await model.savePretrained(tmp);
+          if (model instanceof GPT2 || model instanceof GPT2ForSequenceClassification) await model.savePretrained(tmp);
+          else await saveModelDirectory(tmp, model, { config, tokenizer });
           // A fine-tuned classifier keeps its record, so `tessera eval` finds its test split.
           if (await exists(join(o.model!, FINETUNE_FILE))) await writeText(join(tmp, FINETUNE_FILE), await readText(join(o.model!, FINETUNE_FILE)));
           await writeText(join(tmp, QUANTIZE_FILE), `${JSON.stringify({ format: 'tessera-quantize', version: 1, source: o.model, bits, group_size: groupSize }, null, 2)}\n`);
