@@ -331,8 +331,8 @@ function matrixFromBlocks(file: GgufFile, info: GgufTensorInfo): QuantizedMatrix
 /**
  * Builds a GPT-2 from a gpt2 GGUF file (bytes or parsed): F32 / F16 / BF16 tensors load
  * as f32 parameters, Q8_0 / Q4_0 matrices as the model's quantized weights (int8 / int4,
- * group 32; their f32 form is never allocated), other quantized tensors only where they
- * can be dequantized to f32 (position_embd, norms). The tokenizer, when the file has one,
+ * group 32; their f32 form is never allocated), any other decodable tensor (Q4_K / Q6_K
+ * matrices, a quantized position_embd or norm) dequantized to an f32 parameter. The tokenizer, when the file has one,
  * becomes `model.tokenizer`. `output.weight` must match token_embd.weight when both have
  * the same type (GPT-2 ties them; the head reads token_embd). A file that is not a gpt2
  * model, lacks a tensor, or has one of the wrong shape or an undecodable type is a
