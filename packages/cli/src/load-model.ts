@@ -1,17 +1,43 @@
-/** Opening a GPT-2 model directory for generation, as `generate` and `serve` do. */
+/** Opening a GPT-2 model (directory or GGUF file) for generation, as `generate` and `serve` do. */
 
-import { GPT2, type Tokenizer } from '@tessera/models';
+import { stat } from 'node:fs/promises';
+import { TesseraError } from '@tessera/core';
+import { GPT2, loadGgufFile, type Tokenizer } from '@tessera/models';
 import { ready } from '@tessera/tensor';
 import { CliError } from './errors.js';
 import { recoverCheckpointDir, requireDir } from './data/files.js';
 
+/** Whether `path` is a regular file (a GGUF model) rather than a directory. */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The GPT-2 in `dir` (a `tessera train` checkpoint, recovered first if a save was killed, or a
- * Hugging Face directory) in eval mode,
- * with its tokenizer; a CliError naming the directory when either is missing. The caller
- * disposes the model.
+ * The GPT-2 in `dir` (a `tessera train` checkpoint, recovered first if a save was killed, a
+ * Hugging Face directory, quantized or not, or a gpt2 GGUF file) in eval mode, with its
+ * tokenizer; a CliError naming the path when either is missing or the file is not a GGUF
+ * model Tessera reads. The caller disposes the model.
  */
 export async function loadGenerationModel(dir: string): Promise<{ model: GPT2; tokenizer: Tokenizer }> {
+  if (await isFile(dir)) {
+    await ready();
+    let model: GPT2;
+    try {
+      model = await loadGgufFile(dir);
+    } catch (e) {
+      if (e instanceof TesseraError) throw new CliError(`cannot load --model ${dir} as a GGUF model: ${e.message}`);
+      throw e;
+    }
+    if (!model.tokenizer) {
+      model.dispose();
+      throw new CliError(`${dir} has no tokenizer (tokenizer.ggml.* keys); Tessera needs its GPT-2 BPE tokenizer to generate text`);
+    }
+    return { model: model.eval(), tokenizer: model.tokenizer };
+  }
   // A save killed between its renames leaves the checkpoint as a *.old-* sibling: take it back first.
   await recoverCheckpointDir(dir);
   await requireDir(dir, 'cannot read --model');

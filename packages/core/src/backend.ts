@@ -443,6 +443,30 @@ export interface QMatmulParams {
 }
 
 /**
+ * Row gather from a weight-only quantized table (an embedding lookup on a quantized
+ * embedding): out[c, l] = q[indices[c], l] * scales[indices[c], l / groupSize] for c in
+ * [0, count), l in [0, k). The table is `QMatmulParams`' weight layout (n rows of k values,
+ * core's quant.ts), so a tied embedding / LM head is one quantized copy read by both
+ * `qmatmul` and this kernel. Every index must lie in [0, n): an IndexError names the first
+ * that does not, and nothing is written.
+ */
+export interface QEmbeddingParams {
+  /** The packed values of the [n, k] table (see QMatmulParams.q). */
+  q: Dense;
+  /** [n, k / groupSize] f32 scales. */
+  scales: Dense;
+  /** [count] i32 row indices. */
+  indices: Dense;
+  /** [count, k] f32, contiguous. */
+  out: Dense;
+  count: number;
+  n: number;
+  k: number;
+  bits: 8 | 4;
+  groupSize: number;
+}
+
+/**
  * Every kernel's params, by kernel name: the one list the backends' kernel tables
  * (`KernelTable`), the shared validators (`VALIDATORS`) and `KERNEL_NAMES` are checked
  * against at compile time.
@@ -473,6 +497,7 @@ export interface KernelParams {
   sgdStep: SgdParams;
   adamStep: AdamParams;
   qmatmul: QMatmulParams;
+  qembedding: QEmbeddingParams;
 }
 
 /** A kernel's name. */
@@ -505,7 +530,7 @@ export const PRIMITIVE_KERNELS = [
  * primitives (quantized weights need integer unpacking no primitive has), so a backend may
  * leave them out and the tensor op that needs one throws an UnsupportedError naming it.
  */
-export const EXTENSION_KERNELS = ['qmatmul'] as const satisfies readonly KernelName[];
+export const EXTENSION_KERNELS = ['qmatmul', 'qembedding'] as const satisfies readonly KernelName[];
 
 export type PrimitiveKernelName = (typeof PRIMITIVE_KERNELS)[number];
 export type ExtensionKernelName = (typeof EXTENSION_KERNELS)[number];

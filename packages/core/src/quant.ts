@@ -81,6 +81,30 @@ export interface QuantizeMatrixOptions {
    * (Conv1D's), read transposed.
    */
   layout?: 'nk' | 'kn';
+  /**
+   * Round each scale to the nearest f16 first and quantize with the rounded scale (values
+   * that then exceed the range are clamped), so the matrix is exactly representable with
+   * f16 scales: with groupSize 32, llama.cpp's Q8_0 / Q4_0 blocks hold it bit for bit.
+   */
+  f16Scales?: boolean;
+}
+
+/**
+ * x rounded to the nearest IEEE binary16 value (ties to even; subnormals kept; beyond the
+ * largest finite f16, 65504, to infinity), returned as a number.
+ */
+export function roundToF16(x: number): number {
+  const a = Math.abs(x);
+  if (!Number.isFinite(a) || a === 0) return x;
+  if (a >= 65520) return x > 0 ? Infinity : -Infinity;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  const ulp = 2 ** (Math.max(e, -14) - 10);
+  const m = a / ulp;
+  let r = Math.round(m);
+  if (r - m === 0.5 && r % 2 === 1) r--; // Math.round rounds .5 up: ties go to even
+  return Math.sign(x) * r * ulp;
 }
 
 /** Round half away from zero, so a weight and its negation quantize to q and -q. */
@@ -110,7 +134,8 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
         if (!Number.isFinite(v)) throw new ArgumentError(`quantize: weight [${j}, ${l}] (output row, input index) is ${v}; only finite weights can be quantized`);
         amax = Math.max(amax, Math.abs(v));
       }
-      const scale = Math.fround(amax / qmax);
+      const scale = opts.f16Scales ? roundToF16(amax / qmax) : Math.fround(amax / qmax);
+      if (!Number.isFinite(scale)) throw new ArgumentError(`quantize: weights of row ${j} group ${g} reach ${amax}; their scale ${amax / qmax} is beyond f16's range`);
       scales[j * groups + g] = scale;
       for (let t = 0; t < groupSize; t++) {
         const l = g * groupSize + t;

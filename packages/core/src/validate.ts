@@ -26,6 +26,7 @@ import type {
   MatmulParams,
   ParamsOf,
   QMatmulParams,
+  QEmbeddingParams,
   RandomParams,
   ReduceParams,
   ScatterAddParams,
@@ -396,6 +397,22 @@ export function validateQMatmul(be: string, p: QMatmulParams): void {
   checkNoOverlap(p.out, p.m * p.n, p.scales, ns, 'qmatmul');
 }
 
+export function validateQEmbedding(be: string, p: QEmbeddingParams): void {
+  checkCount(p.count, 'qembedding count');
+  checkCount(p.n, 'qembedding n');
+  checkCount(p.k, 'qembedding k');
+  checkQuantFormat(p.bits, p.groupSize, p.k, `qembedding (table [${p.n}, ${p.k}])`);
+  const nq = quantizedElements(p.n, p.k, p.bits);
+  const ns = (p.n * p.k) / p.groupSize;
+  checkDense(be, p.q, nq, `qembedding q (int${p.bits} [${p.n}, ${p.k}])`);
+  checkDense(be, p.scales, ns, `qembedding scales [${p.n}, ${p.k / p.groupSize}]`);
+  checkDense(be, p.indices, p.count, `qembedding indices [${p.count}]`);
+  checkDense(be, p.out, p.count * p.k, `qembedding out [${p.count}, ${p.k}]`);
+  checkNoOverlap(p.out, p.count * p.k, p.q, nq, 'qembedding');
+  checkNoOverlap(p.out, p.count * p.k, p.scales, ns, 'qembedding');
+  checkNoOverlap(p.out, p.count * p.k, p.indices, p.count, 'qembedding');
+}
+
 /** A kernel's shared validator: throws a typed error naming the bad operand or value of `p`. */
 export type Validator<K extends KernelName> = (backend: string, p: ParamsOf<K>) => void;
 
@@ -431,4 +448,5 @@ export const VALIDATORS: { readonly [K in KernelName]: Validator<K> } = {
   sgdStep: validateSgd,
   adamStep: validateAdam,
   qmatmul: validateQMatmul,
+  qembedding: validateQEmbedding,
 };

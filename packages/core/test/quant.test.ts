@@ -3,7 +3,7 @@
 // all-zero groups and the typed errors.
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, ShapeError } from '../src/errors.js';
-import { QUANT_GROUP_SIZES, checkQuantFormat, dequantizeMatrix, quantMax, quantizeMatrix, quantizedElements, quantizedValue } from '../src/quant.js';
+import { QUANT_GROUP_SIZES, checkQuantFormat, dequantizeMatrix, quantMax, quantizeMatrix, quantizedElements, quantizedValue, roundToF16 } from '../src/quant.js';
 import { randF32, rng } from './helpers.js';
 
 describe('quantizeMatrix / dequantizeMatrix', () => {
@@ -95,5 +95,62 @@ describe('quantizeMatrix / dequantizeMatrix', () => {
     bad[37] = NaN;
     expect(() => quantizeMatrix(bad, 2, 32, { bits: 8, groupSize: 32 })).toThrow(/weight \[1, 5\] .* is NaN/);
     expect(() => checkQuantFormat(8, 32, 33, 'x')).toThrow(ShapeError);
+  });
+});
+
+/** IEEE binary16 bits of x (round to nearest even) decoded back, through f32 bit manipulation: an independent oracle. */
+function viaF16Bits(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0];
+  const sign = u >>> 31 ? -1 : 1;
+  const exp = (u >>> 23) & 0xff;
+  const mant = u & 0x7fffff;
+  if (exp === 0xff) return mant ? NaN : sign * Infinity;
+  // The f32 value is exact in float64; scale to units of the f16 ulp at its exponent and round half to even.
+  const v = Math.abs(f[0]);
+  if (v === 0) return f[0];
+  const e = Math.max(exp - 127, -14);
+  const ulp = 2 ** (e - 10);
+  const m = v / ulp;
+  const fl = Math.floor(m);
+  const r = m - fl > 0.5 || (m - fl === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
+  const out = r * ulp;
+  return sign * (out > 65504 ? Infinity : out);
+}
+
+describe('roundToF16 / f16Scales', () => {
+  it('rounds to the nearest f16 (ties to even, subnormals, overflow) like a bit-level conversion', () => {
+    const r = rng(3);
+    for (let i = 0; i < 20000; i++) {
+      const x = Math.fround((r() - 0.5) * 2 ** Math.floor(r() * 44 - 28));
+      expect(Object.is(roundToF16(x), viaF16Bits(x)), `${x}`).toBe(true);
+    }
+    expect(roundToF16(1 + 2 ** -11)).toBe(1); // a tie goes to the even mantissa
+    expect(roundToF16(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9);
+    expect(roundToF16(2 ** -25)).toBe(0); // half the smallest subnormal: ties to even (0)
+    expect(roundToF16(3 * 2 ** -25)).toBe(2 ** -23);
+    expect(roundToF16(65519)).toBe(65504);
+    expect(roundToF16(65520)).toBe(Infinity);
+    expect(roundToF16(-0)).toBe(-0);
+  });
+
+  it('f16Scales: every scale is an f16 value and q is round(w / scale) with that scale (clamped)', () => {
+    const r = rng(9);
+    for (const bits of [8, 4] as const) {
+      const [n, k] = [5, 96];
+      const w = randF32(r, n * k).map((v, i) => v * (0.01 + (i % 7)));
+      const m = quantizeMatrix(w, n, k, { bits, groupSize: 32, f16Scales: true });
+      const qmax = quantMax(bits);
+      for (let j = 0; j < n; j++) {
+        for (let l = 0; l < k; l++) {
+          const s = m.scales[j * 3 + (l >> 5)];
+          expect(roundToF16(s)).toBe(s);
+          const v = w[j * k + l] / s;
+          const want = Math.max(bits === 8 ? -127 : -8, Math.min(qmax, v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5)));
+          expect(quantizedValue(m.q, 0, bits, k, j, l)).toBe(want || 0);
+        }
+      }
+    }
+    expect(() => quantizeMatrix(new Float32Array(32).fill(1e7), 1, 32, { bits: 8, groupSize: 32, f16Scales: true })).toThrow(/beyond f16's range/);
   });
 });

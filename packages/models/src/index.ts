@@ -37,7 +37,7 @@ export { gpt2FromRanks, loadGPT2Tokenizer } from './tokenizers/gpt2-ranks.js';
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions, type UnknownPolicy } from './tokenizers/char.js';
 export { TOKENIZER_FILES, loadTokenizer, saveTokenizer } from './tokenizers/load-node.js';
 
-export { StateDictError, ConfigError, type ShapeMismatch } from './nn/errors.js';
+export { StateDictError, ConfigError, QuantizedModelError, type ShapeMismatch } from './nn/errors.js';
 export {
   Module,
   type LoadStateDictOptions,
@@ -94,7 +94,21 @@ export {
   type GPT2ConfigInput,
 } from './gpt2/config.js';
 export { GPT2, GPT2LMHeadModel, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
-export { quantize, dequantize, quantizedBytes, type QuantizeOptions, type QuantizedBytes } from './quant/quantize.js';
+export {
+  quantize,
+  dequantize,
+  quantizedBytes,
+  quantizedWeights,
+  installQuantized,
+  quantSites,
+  assertNotQuantized,
+  type QuantizeOptions,
+  type QuantizedBytes,
+  type QuantLayout,
+  type QuantSite,
+} from './quant/quantize.js';
+export { QUANT_METHOD, QUANT_FORMAT, SCALE_SUFFIX, type QuantizationConfig } from './quant/checkpoint.js';
+export * from './gguf/index.js';
 export {
   HF_BUFFER,
   gpt2CheckpointParams,

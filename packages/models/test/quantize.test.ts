@@ -3,12 +3,14 @@
 // int8 logits within 2% of the largest f32 logit (measured: 0.3%) and the same 12 greedy
 // tokens; int4 within 20% (measured: 7%) and at least half the greedy tokens (measured:
 // all 12), dequantize(quantize(m)) holds weights within half a step, quantizedBytes reports
-// the copies, and the typed errors name the bad weight or the missing gradient path.
+// the copies, the f32 weights are freed (memory falls to the quantized size, parameters()
+// and stateDict() hold only the f32 parameters left) and come back with dequantize, and the
+// typed errors name the bad weight or the missing gradient path.
 import { ShapeError, createWasmBackend } from '@tessera/core';
 import { AdamW } from '@tessera/optim';
-import { AutogradError, memory, noGrad, randn, setBackend } from '@tessera/tensor';
+import { memory, noGrad, randn, setBackend } from '@tessera/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GPT2, Linear, dequantize, quantize, quantizedBytes } from '../src/index.js';
+import { GPT2, Linear, QuantizedModelError, dequantize, quantize, quantizedBytes, quantizedWeights } from '../src/index.js';
 import { SMALL, ids, randomIds, values } from './helpers.js';
 
 /** max |a - b| over max |b|. */
@@ -72,7 +74,6 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
   });
 
   it('quantizedBytes: every Conv1D weight and the tied head, int8 at 28.125% and int4 at 15.625% of f32 with 32-value groups', async () => {
-    const before = model.stateDict().get('transformer.wte.weight')!;
     for (const [bits, ratio] of [[8, 0.28125], [4, 0.15625]] as const) {
       await quantize(model, { bits });
       const b = quantizedBytes(model);
@@ -80,11 +81,40 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
       expect(b.weights).toBe(4 * SMALL.n_layer! + 1);
       expect(b.quantized / b.f32).toBeCloseTo(ratio, 10);
     }
-    expect(model.quantizedHead).not.toBeNull();
+    expect(model.quantizedHead).toBe(model.transformer.wte.quantizedWeight);
     await dequantize(model);
     expect(model.quantizedHead).toBeNull();
-    // The tied embedding keeps its f32 values when the head's copy is dropped.
-    expect(values(model.stateDict().get('transformer.wte.weight')!)).toEqual(values(before));
+  });
+
+  it('frees the f32 weights: memory falls to the quantized size, parameters() / stateDict() hold the f32 rest, dequantize restores the layout', async () => {
+    const copy = new GPT2(SMALL, { seed: 9 });
+    const names = copy.namedParameters().map(([n]) => n);
+    const sizes = new Map(copy.namedParameters().map(([n, p]) => [n, p.size]));
+    const x = ids([seq[3].slice(0, 8)]);
+    const before = memory().numBytes;
+    await quantize(copy, { bits: 4 });
+    const q = quantizedWeights(copy);
+    const kept = names.filter((n) => !q.has(n));
+    expect(copy.namedParameters().map(([n]) => n)).toEqual(kept);
+    expect([...copy.stateDict().keys()]).toEqual(kept);
+    const keptElems = kept.reduce((a, n) => a + sizes.get(n)!, 0);
+    expect(copy.flat.size).toBe(keptElems);
+    // What is left: the f32 rest and the quantized copies (no f32 weight, no old block).
+    const all = names.reduce((a, n) => a + sizes.get(n)!, 0);
+    expect(before - memory().numBytes).toBe(all * 4 - keptElems * 4 - quantizedBytes(copy).quantized);
+    expect(() => copy.transformer.h.at(0).attn.c_attn.weight).toThrow(QuantizedModelError);
+    expect(() => copy.transformer.wte.weight).toThrow(/Embedding\.weight: this weight is quantized and its f32 values were freed/);
+    expect(() => copy.loadStateDict(new Map([['transformer.h.0.mlp.c_fc.weight', { shape: [32, 128], data: new Float32Array(32 * 128) }]]))).toThrow(
+      /"transformer\.h\.0\.mlp\.c_fc\.weight" is a quantized weight of this model/,
+    );
+    const logits = values(noGrad(() => copy.forward(x)));
+    await dequantize(copy);
+    expect(copy.namedParameters().map(([n]) => n)).toEqual(names);
+    expect(copy.flat.size).toBe(all);
+    // The f32 model computes with the weights the quantized one stood for.
+    const back = values(noGrad(() => copy.forward(x)));
+    expect(relMaxDiff(back, logits)).toBeLessThan(1e-4);
+    copy.dispose();
   });
 
   it('dequantize(quantize(m)) writes weights within half a step of the originals into the f32 parameters', async () => {
@@ -113,12 +143,13 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
   it('throws typed errors: a group size that does not divide a weight (nothing changed), gradients through a quantized model', async () => {
     const copy = new GPT2(SMALL, { seed: 7 });
     await expect(quantize(copy, { bits: 8, groupSize: 64 })).rejects.toThrow(ShapeError);
-    await expect(quantize(copy, { bits: 8, groupSize: 64 })).rejects.toThrow(/lm_head \(tied to transformer\.wte\.weight\) \[64, 32\] has input dimension 32, not a multiple of groupSize 64/);
+    await expect(quantize(copy, { bits: 8, groupSize: 64 })).rejects.toThrow(/transformer\.wte\.weight \[64, 32\] has input dimension 32, not a multiple of groupSize 64/);
     expect(quantizedBytes(copy).weights).toBe(0);
     await quantize(copy, { bits: 8 });
     const x = ids([seq[2].slice(0, 8)]);
     const y = ids([seq[2].slice(1, 9)]);
-    expect(() => copy.train().loss(x, y)).toThrow(AutogradError);
+    expect(() => copy.train().loss(x, y)).toThrow(QuantizedModelError);
+    expect(() => copy.train().loss(x, y)).toThrow(/transformer\.h\.0\.attn\.c_attn\.weight is quantized \(int8, group 32\) and has no gradient/);
     await dequantize(copy);
     copy.dispose();
   });

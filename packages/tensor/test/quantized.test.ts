@@ -3,9 +3,23 @@
 // (no gradient, shapes, a backend without the qmatmul kernel) and dequantizeWeight within
 // half a step of the original. Tolerance: |got - want| <= 1e-5 * sum_l |x_l w_l| + 1e-7
 // per output, as core's qmatmul conformance suite states it.
-import { ReferenceBackend, ShapeError, UnsupportedError, createWasmBackend, withoutFusedKernels, type Backend } from '@tessera/core';
+import { DTypeError, IndexError, ReferenceBackend, ShapeError, UnsupportedError, createWasmBackend, withoutFusedKernels, type Backend } from '@tessera/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AutogradError, dequantizeWeight, matmul, noGrad, quantizeWeight, quantizedMatmul, randn, setBackend, type Tensor } from '../src/index.js';
+import {
+  AutogradError,
+  dequantizeWeight,
+  matmul,
+  noGrad,
+  quantizeWeight,
+  quantizedEmbedding,
+  quantizedMatmul,
+  quantizedWeightFromHost,
+  quantizedWeightToHost,
+  randn,
+  setBackend,
+  tensor,
+  type Tensor,
+} from '../src/index.js';
 
 function expectProductClose(got: Tensor, want: Tensor, x: Tensor, w: Tensor, transposed: boolean): void {
   const g = got.dataSync();
@@ -70,6 +84,36 @@ for (const [name, make] of backends) {
       await expect(quantizeWeight(randn([4, 48]), { bits: 4, transposed: true })).rejects.toThrow(/k = 48 .* multiple of groupSize 32/);
       qw.dispose();
     });
+
+    it('quantizedEmbedding gathers the rows of the dequantized table bit for bit; host round trip; typed errors', async () => {
+      await setBackend(await make());
+      for (const bits of [8, 4] as const) {
+        const w = randn([7, 96], { seed: 5 });
+        const qw = await quantizeWeight(w, { bits, transposed: true, groupSize: 32 });
+        const wd = (await dequantizeWeight(qw, { transposed: true })).dataSync();
+        const ids = tensor([[6, 0, 3], [3, 3, 1]], undefined, 'i32');
+        const got = quantizedEmbedding(qw, ids);
+        expect(got.shape).toEqual([2, 3, 96]);
+        const g = got.dataSync();
+        [6, 0, 3, 3, 3, 1].forEach((row, c) => {
+          for (let l = 0; l < 96; l++) if (!Object.is(g[c * 96 + l], wd[row * 96 + l])) expect.fail(`int${bits} id ${row} value ${l}: ${g[c * 96 + l]} vs ${wd[row * 96 + l]}`);
+        });
+        // Host round trip: the same packed words and scales, and the same products.
+        const host = await quantizedWeightToHost(qw);
+        const back = quantizedWeightFromHost(host);
+        expect(Array.from(back.q.dataSync())).toEqual(Array.from(qw.q.dataSync()));
+        expect(Array.from(back.scales.dataSync())).toEqual(Array.from(qw.scales.dataSync()));
+        expect(Array.from(quantizedEmbedding(back, ids).dataSync())).toEqual(Array.from(g));
+        expect(() => quantizedEmbedding(qw, tensor([[7]], undefined, 'i32'))).toThrow(IndexError);
+        expect(() => quantizedEmbedding(qw, tensor([[7]], undefined, 'i32'))).toThrow(/qembedding: index 7 at position 0 is out of range \[0, 7\)/);
+        expect(() => quantizedEmbedding(qw, tensor([[1]]))).toThrow(DTypeError);
+        expect(() => quantizedWeightFromHost({ ...host, scales: host.scales.subarray(1) })).toThrow(/quantizedWeightFromHost: 20 scales given for \[7, 96\] in groups of 32, which takes 21/);
+        expect(() => quantizedWeightFromHost({ ...host, q: host.q.subarray(1) })).toThrow(ShapeError);
+        [w, got, ids].forEach((t) => t.dispose());
+        qw.dispose();
+        back.dispose();
+      }
+    });
   });
 }
 
@@ -82,5 +126,10 @@ describe('quantizedMatmul on a backend without the qmatmul kernel', () => {
     const qw = await quantizeWeight(randn([4, 32]), { bits: 8, transposed: true });
     expect(() => quantizedMatmul(randn([1, 32]), qw)).toThrow(UnsupportedError);
     expect(() => quantizedMatmul(randn([1, 32]), qw)).toThrow(/no 'qmatmul' kernel/);
+  });
+  it('quantizedEmbedding throws an UnsupportedError naming qembedding where it is missing', async () => {
+    await setBackend(withoutFusedKernels(new ReferenceBackend(), ['qembedding']));
+    const qw = await quantizeWeight(randn([4, 32]), { bits: 8, transposed: true });
+    expect(() => quantizedEmbedding(qw, tensor([0], undefined, 'i32'))).toThrow(/no 'qembedding' kernel/);
   });
 });

@@ -36,6 +36,7 @@ import * as mm from './kernels/matmul.js';
 import * as norm from './kernels/norm.js';
 import * as opt from './kernels/optim.js';
 import * as qmm from './kernels/qmatmul.js';
+import * as qemb from './kernels/qembedding.js';
 import * as red from './kernels/reduce.js';
 import * as sel from './kernels/select.js';
 import { IndexChecks } from './runtime/checks.js';
@@ -80,7 +81,7 @@ const gpu = (h: sel.SelectHost) => h.ctx;
  * The WGSL kernels, one module per family, over the context plus the index checks (which only
  * the select family uses: it queues a status slot the next read or sync inspects).
  */
-const INDEX_FAMILY = kernelsOf(sel);
+const INDEX_FAMILY = kernelsOf(sel, qemb);
 const KERNELS: FullKernelTable<sel.SelectHost> = { ...kernelsVia(gpu, mm, ew, red, norm, attn, opt, qmm), ...INDEX_FAMILY };
 
 /** The kernels that queue index checks, the select family's (afterIndexKernel bounds how many stay unread). */

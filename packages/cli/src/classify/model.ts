@@ -13,6 +13,7 @@ import type { ParamGroupInput, AdamWOptions } from '@tessera/optim';
 import {
   GPT2ForSequenceClassification,
   TransformerEncoderClassifier,
+  loadModelDirectory,
   parametersToSave,
   readPretrained,
   writePretrained,
@@ -133,14 +134,19 @@ export async function loadClassifier(dir: string): Promise<{ classifier: Classif
   if (arch !== 'TransformerEncoderClassifier') {
     throw new CliError(`${dir} holds a ${JSON.stringify(arch)} model; tessera eval reads GPT2ForSequenceClassification or TransformerEncoderClassifier directories written by tessera finetune`);
   }
-  const files = await readPretrained(dir);
-  const config = files.config as unknown as EncoderConfig;
-  const m = encoderFromConfig(config, 0);
-  const dict = new Map<string, StateDictValue>();
-  for (const name of files.weights.names()) dict.set(name, files.weights.get(name));
-  m.loadStateDict(dict);
-  if (!files.tokenizer) throw new CliError(`${dir} has no tokenizer files`);
-  return { classifier: wrapEncoder(m, config), tokenizer: files.tokenizer };
+  // loadModelDirectory also reads a quantized directory (tessera quantize) as one.
+  let config: EncoderConfig | undefined;
+  const { model: m, tokenizer } = await loadModelDirectory(
+    dir,
+    {},
+    (c) => encoderFromConfig((config = c as unknown as EncoderConfig), 0),
+    (model, dict) => model.loadStateDict(dict),
+  );
+  if (!tokenizer) {
+    m.dispose();
+    throw new CliError(`${dir} has no tokenizer files`);
+  }
+  return { classifier: wrapEncoder(m, config!), tokenizer };
 }
 
 function encoderFromConfig(c: EncoderConfig, seed: number): TransformerEncoderClassifier {

@@ -8,10 +8,10 @@ import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 
 const spec = defineCommand({
   name: 'generate',
-  summary: 'Stream text from a trained GPT-2 model directory (config.json, model.safetensors, tokenizer).',
+  summary: 'Stream text from a GPT-2 model: a directory (config.json, model.safetensors, tokenizer; quantized or not) or a gguf file.',
   description: 'Tokens are printed as they are produced. Sampling: temperature, then top-k, then top-p; --greedy takes the most likely token.',
   options: {
-    model: { type: 'string', placeholder: '<dir>', help: 'model directory, e.g. a `tessera train` checkpoint (required)' },
+    model: { type: 'string', placeholder: '<dir|file.gguf>', help: 'model directory (a `tessera train` checkpoint, a Hugging Face GPT-2, a `tessera quantize` output) or a gpt2 GGUF file (required)' },
     prompt: { type: 'string', default: '', help: 'text to continue (empty: start from the begin-of-text token)' },
     maxTokens: { type: 'int', min: 0, max: 1_000_000, default: 200, help: 'tokens to generate at most' },
     temperature: { type: 'number', min: 0, max: 100, default: 0.8, help: 'sampling temperature (0: greedy)' },
@@ -24,7 +24,7 @@ const spec = defineCommand({
 });
 
 export const generate = command(spec, async ({ options: o }, io) => {
-  if (o.model === undefined) throw new CliError('tessera generate needs --model <dir> (a directory written by tessera train or a Hugging Face GPT-2)');
+  if (o.model === undefined) throw new CliError('tessera generate needs --model <dir|file.gguf> (a directory written by tessera train or quantize, a Hugging Face GPT-2, or a gpt2 GGUF file)');
   const { model, tokenizer } = await loadGenerationModel(o.model);
   try {
     const prompt = encodePrompt(tokenizer, o.prompt);

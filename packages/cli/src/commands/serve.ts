@@ -11,12 +11,12 @@ import { DEFAULT_DRAIN_MS, serve as listen } from '../serve/node.js';
 
 const spec = defineCommand({
   name: 'serve',
-  summary: 'Serve a GPT-2 model directory over HTTP with the OpenAI completions API (POST /v1/completions, GET /v1/models, GET /health).',
+  summary: 'Serve a GPT-2 model (directory, quantized directory or GGUF file) over HTTP with the OpenAI completions API (POST /v1/completions, GET /v1/models, GET /health).',
   description:
     'Requests share the model by continuous batching: up to --max-batch decode at once, each step advancing all of them by one token in one forward pass (a request joins after a forward over its prompt and leaves when done), and up to --queue more wait; beyond that the server answers 429. --max-batch 1 serves one request at a time. ' +
     'The API key can also come from TESSERA_API_KEY, which keeps it out of the process list. SIGTERM or Ctrl-C stops accepting, lets running requests finish (at most 30 s) and exits 0.',
   options: {
-    model: { type: 'string', placeholder: '<dir>', help: 'model directory, e.g. a `tessera train` checkpoint (required)' },
+    model: { type: 'string', placeholder: '<dir|file.gguf>', help: 'model directory (a `tessera train` checkpoint, a Hugging Face GPT-2, a `tessera quantize` output) or a gpt2 GGUF file (required)' },
     host: { type: 'string', default: '127.0.0.1', help: 'interface to listen on (0.0.0.0: every interface)' },
     port: { type: 'int', min: 0, max: 65535, default: 8080, help: 'port (0: a free one)' },
     apiKey: { type: 'string', placeholder: '<key>', help: 'require Authorization: Bearer <key> (default: $TESSERA_API_KEY, else no key)' },
@@ -28,7 +28,7 @@ const spec = defineCommand({
 });
 
 export const serve = command(spec, async ({ options: o }, io) => {
-  if (o.model === undefined) throw new UsageError('--model <dir> is required (a directory written by tessera train, or a Hugging Face GPT-2)', 'serve');
+  if (o.model === undefined) throw new UsageError('--model <dir|file.gguf> is required (a directory written by tessera train or quantize, a Hugging Face GPT-2, or a gpt2 GGUF file)', 'serve');
   const apiKey = o.apiKey ?? (process.env.TESSERA_API_KEY || undefined);
   if (apiKey !== undefined && apiKey.length === 0) throw new CliError('--api-key must not be empty');
   const { model, tokenizer } = await loadGenerationModel(o.model);

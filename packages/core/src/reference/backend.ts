@@ -8,6 +8,7 @@ import * as mm from './matmul.js';
 import * as norm from './norm.js';
 import * as opt from './optim.js';
 import * as qmm from './qmatmul.js';
+import * as qemb from './qembedding.js';
 import * as red from './reduce.js';
 import * as sel from './select.js';
 import type { Views } from './views.js';
@@ -37,7 +38,7 @@ export interface ReferenceBackendOptions {
 }
 
 /** The reference kernels, one module per family; each reads and writes storage through the backend's typed-array views. */
-const KERNELS: FullKernelTable<Views> = kernelsOf(mm, ew, red, norm, sel, attn, opt, qmm);
+const KERNELS: FullKernelTable<Views> = kernelsOf(mm, ew, red, norm, sel, attn, opt, qmm, qemb);
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
 export interface ReferenceBackend extends AllKernels {}

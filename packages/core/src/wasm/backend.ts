@@ -13,6 +13,7 @@ import * as mm from './kernels/matmul.js';
 import * as norm from './kernels/norm.js';
 import * as opt from './kernels/optim.js';
 import * as qmm from './kernels/qmatmul.js';
+import * as qemb from './kernels/qembedding.js';
 import * as red from './kernels/reduce.js';
 import * as sel from './kernels/select.js';
 import type { WasmExports } from '../generated/wasm-exports.js';
@@ -144,7 +145,7 @@ function matmul(ctx: WasmContext, p: B.MatmulParams): void {
 }
 
 /** The wasm kernels: host code per family (src/wasm/kernels/) over the module's exports. */
-const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm, sel, attn, opt, qmm), matmul };
+const KERNELS: FullKernelTable<WasmContext> = { ...kernelsOf(ew, red, norm, sel, attn, opt, qmm, qemb), matmul };
 
 /** The kernel methods `bindKernels` installs from KERNELS (every kernel, fused ones included). */
 export interface WasmBackend extends AllKernels {}

@@ -60,7 +60,7 @@ export function gpt2CheckpointParams(model: Module, dict: StateDictInput): { par
 /** What a GPT-2-bodied model has that its directory I/O reads and writes. */
 export interface GPT2PretrainedModel extends Module {
   readonly config: GPT2Config;
-  readonly flat: FlatParameters;
+  flat: FlatParameters;
   tokenizer: SavableTokenizer | null;
 }
 
@@ -73,13 +73,16 @@ export interface GPT2PretrainedModel extends Module {
 export async function loadGPT2Directory<M extends GPT2PretrainedModel>(
   dir: string,
   options: { tokenizer?: boolean },
-  build: (config: GPT2Config) => M,
+  build: (config: GPT2Config, how: { quantized: boolean }) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): Promise<M> {
   const { model, tokenizer } = await loadModelDirectory(
     dir,
     { tokenizer: options.tokenizer, skip: HF_BUFFER },
-    (json) => build(gpt2Config(json as GPT2ConfigInput, { allowUnknown: true })),
+    (json, how) => {
+      const { quantization_config: _, ...rest } = json;
+      return build(gpt2Config(rest as GPT2ConfigInput, { allowUnknown: true }), how);
+    },
     load,
   );
   model.tokenizer = tokenizer;

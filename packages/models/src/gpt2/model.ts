@@ -9,7 +9,7 @@ import { Tensor, crossEntropy, matmul, memory, quantizedMatmul, tidy, type Quant
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Init } from '../nn/init.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput, type StateDictValue } from '../nn/module.js';
-import { FlatParameters } from '../nn/parameters.js';
+import { FlatParameters, placeholderParameters } from '../nn/parameters.js';
 import { checkGpt2Size, gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
 import { decodeStepHidden } from './batched-decoder.js';
 import { generateTokens, streamTokens, type GenerateOptions } from './generate.js';
@@ -24,6 +24,11 @@ export interface GPT2Options {
   seed?: number;
   /** Initialise the weights with GPT-2's scheme (default true); false leaves zeros (e.g. before loading). */
   init?: boolean;
+  /**
+   * @internal Build with placeholder parameters (nothing of the model's size allocated), for
+   * a loader that releases the quantized weights and repacks the rest (`repackParameters`).
+   */
+  placeholders?: boolean;
 }
 
 /** Options of `loss`. */
@@ -87,25 +92,24 @@ function headMatchesEmbedding(head: StateDictValue, wte: Tensor, loaded: StateDi
 export class GPT2 extends Module {
   readonly config: GPT2Config;
   readonly transformer: GPT2Model;
-  /** The parameter block (see FlatParameters): `flat.groups(wd)` for an optimizer, `flat.all` for one fused step. */
-  readonly flat: FlatParameters;
+  /**
+   * The parameter block (see FlatParameters): `flat.groups(wd)` for an optimizer, `flat.all`
+   * for one fused step. `quantize` / `dequantize` replace it (it then holds only the f32
+   * parameters left), so take it after them.
+   */
+  flat: FlatParameters;
   /** The tokenizer loaded by `fromPretrained` (null otherwise); `savePretrained` saves it by default. */
   tokenizer: SavableTokenizer | null = null;
-  /**
-   * The LM head's quantized copy of `transformer.wte.weight` (set by `quantize(model)`), or
-   * null: the head multiplies by it while the embedding lookup keeps reading the f32 table.
-   */
-  quantizedHead: QuantizedWeight | null = null;
 
   constructor(config: GPT2ConfigInput | GPT2Config = {}, options: GPT2Options = {}) {
     super();
     this.config = gpt2Config(config);
     if (options.seed !== undefined && !Number.isInteger(options.seed)) throw new ArgumentError(`GPT2: seed must be an integer, got ${options.seed}`);
     checkGpt2Size(this.config, memory().maxBytes);
-    this.flat = new FlatParameters(gpt2ParameterCounts(this.config));
-    this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory: this.flat, seed: options.seed }));
+    this.flat = new FlatParameters(options.placeholders ? { decay: 0, noDecay: 0 } : gpt2ParameterCounts(this.config));
+    this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory: options.placeholders ? placeholderParameters : this.flat, seed: options.seed }));
     this.flat.finish();
-    if (options.init !== false) {
+    if (options.init !== false && !options.placeholders) {
       gpt2Init(this.namedParameters(), { nLayer: this.config.n_layer, std: this.config.initializer_range, seed: options.seed === undefined ? undefined : hash32(options.seed, 0x677074) | 0 });
     }
   }
@@ -179,14 +183,18 @@ export class GPT2 extends Module {
     return tidy(() => this.head(decodeStepHidden(this.transformer, tokens, caches)));
   }
 
-  protected override disposeOwned(): void {
-    this.quantizedHead?.dispose();
-    this.quantizedHead = null;
+  /**
+   * The LM head's quantized weight: the token embedding's quantized copy (`quantize(model)`
+   * or a quantized checkpoint; the head is tied, so the lookup and the head share it), or null.
+   */
+  get quantizedHead(): QuantizedWeight | null {
+    return this.transformer.wte.quantizedWeight;
   }
 
-  /** Logits of hidden states h [..., C]: h @ wte^T (the tied head), quantized when quantizedHead is set. */
+  /** Logits of hidden states h [..., C]: h @ wte^T (the tied head), through the quantized table when there is one. */
   private head(h: Tensor): Tensor {
-    return this.quantizedHead ? quantizedMatmul(h, this.quantizedHead) : matmul(h, this.transformer.wte.weight.T);
+    const q = this.quantizedHead;
+    return q ? quantizedMatmul(h, q) : matmul(h, this.transformer.wte.weight.T);
   }
 
   /**
@@ -221,15 +229,14 @@ export class GPT2 extends Module {
    */
   override loadStateDict(dict: StateDictInput, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const { params, head } = gpt2CheckpointParams(this, dict);
+    if (!head) return super.loadStateDict(params, options);
     const wte = this.transformer.wte.weight;
-    if (head) {
-      const shape = head.shape;
-      if (shape.length !== 2 || shape[0] !== wte.shape[0] || shape[1] !== wte.shape[1]) {
-        throw StateDictError.of('GPT2.loadStateDict', [], [], [{ key: 'lm_head.weight', expected: wte.shape, got: shape }]);
-      }
+    const shape = head.shape;
+    if (shape.length !== 2 || shape[0] !== wte.shape[0] || shape[1] !== wte.shape[1]) {
+      throw StateDictError.of('GPT2.loadStateDict', [], [], [{ key: 'lm_head.weight', expected: wte.shape, got: shape }]);
     }
     const result = super.loadStateDict(params, options);
-    if (head && !headMatchesEmbedding(head, wte, params.get('transformer.wte.weight'))) {
+    if (!headMatchesEmbedding(head, wte, params.get('transformer.wte.weight'))) {
       throw new StateDictError(
         'GPT2.loadStateDict: lm_head.weight differs from transformer.wte.weight; this GPT-2 ties the LM head to the token embedding and cannot hold an untied head',
         [],
@@ -243,16 +250,19 @@ export class GPT2 extends Module {
   /**
    * Loads a Hugging Face GPT-2 directory: config.json, model.safetensors
    * (F32/F16/BF16; names with or without `transformer.`) and, when present,
-   * the tokenizer files (set as `model.tokenizer`). Node only.
+   * the tokenizer files (set as `model.tokenizer`). A quantized directory (written by
+   * `savePretrained` of a quantized model) loads quantized, its f32 weights never
+   * allocated. Node only.
    * @example const model = await GPT2.fromPretrained('models/gpt2'); model.tokenizer!.encode('Hi')
    */
   static fromPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<GPT2> {
-    return loadGPT2Directory(dir, options, (config) => new GPT2(config, { init: false }), (model, dict) => model.loadStateDict(dict));
+    return loadGPT2Directory(dir, options, (config, how) => new GPT2(config, { init: false, placeholders: how.quantized }), (model, dict) => model.loadStateDict(dict));
   }
 
   /**
    * Writes config.json (HF keys, architectures ["GPT2LMHeadModel"]),
-   * model.safetensors (HF names; the tied head is not stored, as HF does) and
+   * model.safetensors (HF names; the tied head is not stored, as HF does; a quantized
+   * model's int8 / int4 weights with their scales and a `quantization_config`) and
    * the tokenizer (default: `model.tokenizer`) into `dir`, each file atomically.
    * Node only.
    * @example await model.savePretrained('checkpoints/step-1000', { tokenizer: tok });

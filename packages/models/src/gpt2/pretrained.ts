@@ -18,6 +18,14 @@ import type { CharTokenizer } from '../tokenizers/char.js';
 import { MissingFileError } from '../tokenizers/errors.js';
 import type { GPT2Tokenizer } from '../tokenizers/gpt2.js';
 import { TOKENIZER_FILES, loadTokenizer, saveTokenizer } from '../tokenizers/load-node.js';
+import { parseQuantizationConfig, quantizationConfigOf, quantizedTensorNames, quantizedTensorsToSave, readQuantizedMatrices, uploadQuantized } from '../quant/checkpoint.js';
+import { installQuantized, quantizedWeights } from '../quant/quantize.js';
+
+/** Whether `q` is one of `model`'s installed quantized weights (then the model frees it). */
+function isInstalled(model: Module, q: unknown): boolean {
+  for (const { weight } of quantizedWeights(model).values()) if (weight === q) return true;
+  return false;
+}
 
 /** The file names of a model directory. */
 export const MODEL_FILES = { config: 'config.json', weights: 'model.safetensors' } as const;
@@ -119,9 +127,9 @@ export async function writePretrained(
  * the reader), leaving out names that match `skip` (e.g. buffers a checkpoint carries
  * that are not parameters, so they are never decoded).
  */
-export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp): Map<string, StateDictValue> {
+export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp, exclude?: ReadonlySet<string>): Map<string, StateDictValue> {
   const dict = new Map<string, StateDictValue>();
-  for (const name of weights.names()) if (!skip?.test(name)) dict.set(name, weights.get(name));
+  for (const name of weights.names()) if (!skip?.test(name) && !exclude?.has(name)) dict.set(name, weights.get(name));
   return dict;
 }
 
@@ -131,11 +139,17 @@ export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp): 
  * (names matching `skip` left out). A model whose loading throws is disposed before
  * the error propagates. Returns the model and the directory's tokenizer (null when
  * it has none or `tokenizer: false`).
+ *
+ * A quantized directory (config.json has a `quantization_config`, see quant/checkpoint.ts):
+ * `build` is told `{ quantized: true }` (a model that can builds placeholders instead of
+ * f32 weights), the quantized weights are checked and installed straight from their int8 /
+ * int4 tensors, and `load` gets the f32 parameters left. No f32 copy of a quantized weight
+ * is ever made.
  */
 export async function loadModelDirectory<M extends Module>(
   dir: string,
   options: { tokenizer?: boolean; skip?: RegExp },
-  build: (config: Record<string, unknown>) => M,
+  build: (config: Record<string, unknown>, how: { quantized: boolean }) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
   const files = await readPretrained(dir, { tokenizer: options.tokenizer });
@@ -145,9 +159,21 @@ export async function loadModelDirectory<M extends Module>(
       `model directory ${dir}: the tokenizer has ${files.tokenizer.vocabSize} ids but config.json's vocab_size is ${vocab}; ids ${vocab} and up would have no embedding row (load it with { tokenizer: false } and pass a tokenizer that fits)`,
     );
   }
-  const model = build(files.config);
+  const { join } = await import('node:path');
+  const qc = parseQuantizationConfig(files.config, join(dir, MODEL_FILES.config));
+  const matrices = qc ? readQuantizedMatrices(files.weights, qc, join(dir, MODEL_FILES.weights)) : null;
+  const model = build(files.config, { quantized: qc !== null });
   try {
-    load(model, checkpointStateDict(files.weights, options.skip));
+    if (matrices) {
+      const uploaded = uploadQuantized(matrices);
+      try {
+        installQuantized(model, uploaded);
+      } catch (e) {
+        for (const q of uploaded.values()) if (!q.isDisposed && !isInstalled(model, q)) q.dispose();
+        throw e;
+      }
+    }
+    load(model, checkpointStateDict(files.weights, options.skip, qc ? quantizedTensorNames(qc) : undefined));
   } catch (e) {
     model.dispose();
     throw e;
@@ -165,9 +191,10 @@ export async function saveModelDirectory(
   model: Module,
   files: { config: Record<string, unknown>; flat?: FlatParameters; tokenizer?: SavableTokenizer | null },
 ): Promise<void> {
+  const qc = quantizationConfigOf(model);
   await writePretrained(dir, {
-    config: files.config,
-    tensors: await parametersToSave(model.namedParameters(), files.flat),
+    config: qc ? { ...files.config, quantization_config: qc } : files.config,
+    tensors: { ...(await parametersToSave(model.namedParameters(), files.flat)), ...(qc ? await quantizedTensorsToSave(model) : {}) },
     tokenizer: files.tokenizer ?? null,
   });
 }

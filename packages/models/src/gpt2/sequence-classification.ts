@@ -10,7 +10,7 @@ import { ConfigError } from '../nn/errors.js';
 import { gpt2Init, normal_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput } from '../nn/module.js';
-import { FlatParameters } from '../nn/parameters.js';
+import { FlatParameters, placeholderParameters } from '../nn/parameters.js';
 import { checkGpt2Size, gpt2Config, gpt2ParameterCounts, type GPT2Config, type GPT2ConfigInput } from './config.js';
 import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
 import type { GPT2Options } from './model.js';
@@ -66,7 +66,8 @@ export class GPT2ForSequenceClassification extends Module {
   readonly numLabels: number;
   readonly transformer: GPT2Model;
   readonly score: Linear;
-  readonly flat: FlatParameters;
+  /** The parameter block (see GPT2.flat); `quantize` / `dequantize` replace it. */
+  flat: FlatParameters;
   tokenizer: SavableTokenizer | null = null;
 
   constructor(config: GPT2ConfigInput | GPT2Config = {}, options: SequenceClassificationOptions = {}) {
@@ -77,11 +78,12 @@ export class GPT2ForSequenceClassification extends Module {
     this.numLabels = numLabels;
     checkGpt2Size(this.config, memory().maxBytes, numLabels * this.config.n_embd, 'GPT2ForSequenceClassification');
     const counts = gpt2ParameterCounts(this.config);
-    this.flat = new FlatParameters({ decay: counts.decay + numLabels * this.config.n_embd, noDecay: counts.noDecay });
-    this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory: this.flat, seed: options.seed }));
-    this.score = this.registerModule('score', new Linear(this.config.n_embd, numLabels, { bias: false, factory: this.flat, init: false }));
+    this.flat = new FlatParameters(options.placeholders ? { decay: 0, noDecay: 0 } : { decay: counts.decay + numLabels * this.config.n_embd, noDecay: counts.noDecay });
+    const factory = options.placeholders ? placeholderParameters : this.flat;
+    this.transformer = this.registerModule('transformer', new GPT2Model(this.config, { factory, seed: options.seed }));
+    this.score = this.registerModule('score', new Linear(this.config.n_embd, numLabels, { bias: false, factory, init: false }));
     this.flat.finish();
-    if (options.init !== false) {
+    if (options.init !== false && !options.placeholders) {
       const seed = options.seed === undefined ? undefined : hash32(options.seed, 0x677074) | 0;
       gpt2Init(this.transformer.namedParameters('transformer'), { nLayer: this.config.n_layer, std: this.config.initializer_range, seed });
       normal_(this.score.weight, { std: this.config.initializer_range, seed: scoreSeed(seed) });
@@ -131,7 +133,7 @@ export class GPT2ForSequenceClassification extends Module {
     return loadGPT2Directory(
       dir,
       options,
-      (config) => new GPT2ForSequenceClassification(config, { ...options, init: false }),
+      (config, how) => new GPT2ForSequenceClassification(config, { ...options, init: false, placeholders: how.quantized }),
       (model, dict) => {
         const { missingKeys, unexpectedKeys } = model.loadStateDict(dict, { strict: false });
         const stray = missingKeys.filter((k) => k !== 'score.weight');

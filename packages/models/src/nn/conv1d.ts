@@ -4,6 +4,7 @@ import { add, matmul, quantizedMatmul, tidy, type QuantizedWeight, type Tensor }
 import { deriveSeed, normal_, zeros_ } from './init.js';
 import { checkPositiveInt, type LayerOptions } from './linear.js';
 import { Module } from './module.js';
+import { checkQuantizedInput } from './quantized-input.js';
 import { standaloneParameters } from './parameters.js';
 
 /**
@@ -12,12 +13,13 @@ import { standaloneParameters } from './parameters.js';
  * @example const c_attn = new Conv1D(768, 2304); c_attn.forward(x) // [B, T, 2304]
  */
 export class Conv1D extends Module {
-  /** [in, out] */
-  readonly weight: Tensor;
-  /** [out] */
-  readonly bias: Tensor;
-  /** The weight's quantized copy that forward multiplies by instead (set by `quantize(model)`), or null. */
+  /**
+   * The weight's quantized copy ([out, in], output-major) that forward multiplies by (set by
+   * `quantize(model)` or a quantized checkpoint; the f32 weight is then freed), or null.
+   */
   quantizedWeight: QuantizedWeight | null = null;
+  /** The weight's dotted name in its model, for errors (set with quantizedWeight). */
+  quantizedName = 'weight';
 
   constructor(
     readonly inFeatures: number,
@@ -28,21 +30,33 @@ export class Conv1D extends Module {
     checkPositiveInt('Conv1D', 'inFeatures', inFeatures);
     checkPositiveInt('Conv1D', 'outFeatures', outFeatures);
     const factory = options.factory ?? standaloneParameters;
-    this.weight = this.registerParameter('weight', factory.create([inFeatures, outFeatures], true));
-    this.bias = this.registerParameter('bias', factory.create([outFeatures], false));
+    this.registerParameter('weight', factory.create([inFeatures, outFeatures], true));
+    this.registerParameter('bias', factory.create([outFeatures], false));
     if (options.init !== false) {
       normal_(this.weight, { std: options.std ?? 0.02, seed: deriveSeed(options.seed, 0) });
       zeros_(this.bias);
     }
   }
 
-  /** x: [..., in] -> [..., out] */
-  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
-    return [{ weight: this.weight, transposed: false }];
+  /** [in, out]; a QuantizedModelError once the layer is quantized (its f32 weight is freed). */
+  get weight(): Tensor {
+    return this.parameter('weight');
   }
 
+  /** [out] */
+  get bias(): Tensor {
+    return this.parameter('bias');
+  }
+
+  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return this.quantizedWeight ? [] : [{ weight: this.weight, transposed: false }];
+  }
+
+  /** x: [..., in] -> [..., out] */
   forward(x: Tensor): Tensor {
-    return tidy(() => add(this.quantizedWeight ? quantizedMatmul(x, this.quantizedWeight) : matmul(x, this.weight), this.bias));
+    const qw = this.quantizedWeight;
+    if (qw) checkQuantizedInput('Conv1D', this.quantizedName, qw, x);
+    return tidy(() => add(qw ? quantizedMatmul(x, qw) : matmul(x, this.weight), this.bias));
   }
 
   protected override disposeOwned(): void {

@@ -2,6 +2,20 @@
 
 import { ArgumentError, TesseraError, fmtShape } from '@tessera/core';
 
+/**
+ * An operation a quantized weight cannot take: a gradient through it (training), f32 values
+ * loaded into it, its freed f32 tensor read. `parameter` is the weight's name (dotted where
+ * the model knows it).
+ */
+export class QuantizedModelError extends TesseraError {
+  constructor(
+    message: string,
+    readonly parameter: string,
+  ) {
+    super(message);
+  }
+}
+
 /** One key whose tensor does not have the parameter's shape. */
 export interface ShapeMismatch {
   readonly key: string;

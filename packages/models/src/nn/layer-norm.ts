@@ -14,10 +14,6 @@ import { standaloneParameters } from './parameters.js';
  * @example const ln = new LayerNorm(768, { eps: 1e-5 }); ln.forward(x)
  */
 export class LayerNorm extends Module {
-  /** [dim] */
-  readonly weight: Tensor;
-  /** [dim] */
-  readonly bias: Tensor;
   readonly eps: number;
 
   constructor(
@@ -29,12 +25,22 @@ export class LayerNorm extends Module {
     this.eps = options.eps ?? 1e-5;
     if (!(this.eps > 0) || !Number.isFinite(this.eps)) throw new ArgumentError(`LayerNorm: eps must be a finite number > 0, got ${this.eps}`);
     const factory = options.factory ?? standaloneParameters;
-    this.weight = this.registerParameter('weight', factory.create([dim], false));
-    this.bias = this.registerParameter('bias', factory.create([dim], false));
+    this.registerParameter('weight', factory.create([dim], false));
+    this.registerParameter('bias', factory.create([dim], false));
     if (options.init !== false) {
       constant_(this.weight, 1);
       constant_(this.bias, 0);
     }
+  }
+
+  /** [dim] */
+  get weight(): Tensor {
+    return this.parameter('weight');
+  }
+
+  /** [dim] */
+  get bias(): Tensor {
+    return this.parameter('bias');
   }
 
   /** x: [..., dim] -> same shape */

@@ -4,6 +4,7 @@ import { ArgumentError } from '@tessera/core';
 import { add, matmul, quantizedMatmul, tidy, type QuantizedWeight, type Tensor } from '@tessera/tensor';
 import { deriveSeed, kaimingUniform_, uniform_ } from './init.js';
 import { Module } from './module.js';
+import { checkQuantizedInput } from './quantized-input.js';
 import { standaloneParameters, type ParameterFactory } from './parameters.js';
 
 /** Options shared by layers that own parameters. */
@@ -27,12 +28,15 @@ export function checkPositiveInt(op: string, name: string, n: number): void {
  * @example const fc = new Linear(768, 3072, { seed: 0 }); fc.forward(x) // [B, T, 3072]
  */
 export class Linear extends Module {
-  /** [out, in] */
-  readonly weight: Tensor;
-  /** [out], or null without bias. */
-  readonly bias: Tensor | null;
-  /** The weight's quantized copy that forward multiplies by instead (set by `quantize(model)`), or null. */
+  /** Whether the layer has a bias. */
+  readonly hasBias: boolean;
+  /**
+   * The weight's quantized copy that forward multiplies by (set by `quantize(model)` or a
+   * quantized checkpoint; the f32 weight is then freed), or null.
+   */
   quantizedWeight: QuantizedWeight | null = null;
+  /** The weight's dotted name in its model, for errors (set with quantizedWeight). */
+  quantizedName = 'weight';
 
   constructor(
     readonly inFeatures: number,
@@ -43,8 +47,9 @@ export class Linear extends Module {
     checkPositiveInt('Linear', 'inFeatures', inFeatures);
     checkPositiveInt('Linear', 'outFeatures', outFeatures);
     const factory = options.factory ?? standaloneParameters;
-    this.weight = this.registerParameter('weight', factory.create([outFeatures, inFeatures], true));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', factory.create([outFeatures], false));
+    this.registerParameter('weight', factory.create([outFeatures, inFeatures], true));
+    this.hasBias = options.bias !== false;
+    if (this.hasBias) this.registerParameter('bias', factory.create([outFeatures], false));
     if (options.init !== false) {
       // PyTorch's default: kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound.
       kaimingUniform_(this.weight, { a: Math.sqrt(5), seed: deriveSeed(options.seed, 0) });
@@ -53,14 +58,26 @@ export class Linear extends Module {
     }
   }
 
-  /** x: [..., in] -> [..., out] */
-  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
-    return [{ weight: this.weight, transposed: true }];
+  /** [out, in]; a QuantizedModelError once the layer is quantized (its f32 weight is freed). */
+  get weight(): Tensor {
+    return this.parameter('weight');
   }
 
+  /** [out], or null without bias. */
+  get bias(): Tensor | null {
+    return this.hasBias ? this.parameter('bias') : null;
+  }
+
+  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return this.quantizedWeight ? [] : [{ weight: this.weight, transposed: true }];
+  }
+
+  /** x: [..., in] -> [..., out] */
   forward(x: Tensor): Tensor {
+    const qw = this.quantizedWeight;
+    if (qw) checkQuantizedInput('Linear', this.quantizedName, qw, x);
     return tidy(() => {
-      const y = this.quantizedWeight ? quantizedMatmul(x, this.quantizedWeight) : matmul(x, this.weight.T);
+      const y = qw ? quantizedMatmul(x, qw) : matmul(x, this.weight.T);
       return this.bias ? add(y, this.bias) : y;
     });
   }
@@ -71,6 +88,6 @@ export class Linear extends Module {
   }
 
   override extraRepr(): string {
-    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}`;
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.hasBias ? 'True' : 'False'}`;
   }
 }

@@ -6,7 +6,7 @@
 
 import { ArgumentError, DTypeError, fmtShape, sizeOf } from '@tessera/core';
 import { Tensor, keep, noGrad, prepackMatmulWeights, releaseMatmulPacks, tensor } from '@tessera/tensor';
-import { StateDictError, type ShapeMismatch } from './errors.js';
+import { QuantizedModelError, StateDictError, type ShapeMismatch } from './errors.js';
 
 /** A state-dict value: a tensor, or host data such as a loaded safetensors entry. */
 export type StateDictValue = Tensor | { readonly shape: readonly number[]; readonly data: ArrayLike<number> };
@@ -70,7 +70,8 @@ function indent(s: string): string {
 export class Module {
   /** True in training mode (dropout active); set by `train()` / `eval()`. */
   training = true;
-  readonly #params = new Map<string, Tensor>();
+  /** Parameters by name; null marks one whose f32 tensor was freed (a quantized weight), keeping its place in the order. */
+  readonly #params = new Map<string, Tensor | null>();
   readonly #buffers = new Map<string, Tensor>();
   readonly #children = new Map<string, Module>();
 
@@ -89,6 +90,36 @@ export class Module {
     if (!t.requiresGrad || t.gradFn !== null) throw new ArgumentError(`${this.typeName}: parameter '${name}' must be a leaf tensor that requires grad`);
     this.#params.set(name, keep(t)); // owned by the module, never by an enclosing tidy()
     return t;
+  }
+
+  /**
+   * The parameter registered as `name`. A parameter released by quantization (its f32 values
+   * freed, see `quantize`) throws a QuantizedModelError naming it.
+   */
+  protected parameter(name: string): Tensor {
+    const p = this.#params.get(name);
+    if (p) return p;
+    if (p === null) {
+      throw new QuantizedModelError(`${this.typeName}.${name}: this weight is quantized and its f32 values were freed; the layer computes with its quantized copy (dequantize(model) makes it f32 again)`, name);
+    }
+    throw new ArgumentError(`${this.typeName}: no parameter '${name}'`);
+  }
+
+  /**
+   * @internal Replaces parameter `name` with `t`, or releases it (null: it leaves
+   * `parameters()` and the state dict but keeps its place, so restoring it keeps the
+   * order). Returns the previous tensor, which the caller now owns (it is not disposed).
+   */
+  _swapParameter(name: string, t: Tensor | null): Tensor | null {
+    if (!this.#params.has(name)) throw new ArgumentError(`${this.typeName}: no parameter '${name}'`);
+    const old = this.#params.get(name) ?? null;
+    this.#params.set(name, t === null ? null : keep(t));
+    return old;
+  }
+
+  /** @internal Names (local to this module) of the parameters released by `_swapParameter(name, null)`. */
+  _releasedParameters(): string[] {
+    return [...this.#params].filter(([, p]) => p === null).map(([n]) => n);
   }
 
   /** Registers a tensor the module owns but does not train (not in the state dict); returns it. */
@@ -140,7 +171,7 @@ export class Module {
     const seen = new Set<Tensor>();
     for (const [path, m] of this.namedModules(prefix)) {
       for (const [name, p] of m.#params) {
-        if (seen.has(p)) continue;
+        if (p === null || seen.has(p)) continue;
         seen.add(p);
         out.push([path ? `${path}.${name}` : name, p]);
       }
@@ -253,6 +284,11 @@ export class Module {
         throw new DTypeError(`loadStateDict: ${JSON.stringify(key)} has dtype ${hostDType(value)}${typeof file === 'string' ? ` (${file} in the file)` : ''}; parameters are f32`);
       }
     }
+    const released = new Set(this.namedModules().flatMap(([path, m]) => m._releasedParameters().map((n) => (path ? `${path}.${n}` : n))));
+    const quantized = unexpectedKeys.find((k) => released.has(k));
+    if (quantized !== undefined) {
+      throw new QuantizedModelError(`${this.typeName}.loadStateDict: ${JSON.stringify(quantized)} is a quantized weight of this model and cannot take f32 values; dequantize(model) first, or load a quantized checkpoint`, quantized);
+    }
     const missingKeys = [...params.keys()].filter((k) => !found.has(k));
     if (mismatches.length > 0 || (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0))) {
       throw StateDictError.of(`${this.typeName}.loadStateDict`, strict ? missingKeys : [], strict ? unexpectedKeys : [], mismatches);
@@ -287,7 +323,7 @@ export class Module {
   /** Frees every parameter (with its gradient) and buffer of this module and its descendants, and what each holds besides (`disposeOwned`). */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
-      for (const p of m.#params.values()) p.dispose();
+      for (const p of m.#params.values()) p?.dispose();
       for (const b of m.#buffers.values()) b.dispose();
       m.disposeOwned();
     }

@@ -7,6 +7,7 @@
 
 import { ArgumentError, fmtShape, sizeOf } from '@tessera/core';
 import { Tensor, isGradEnabled, keep, noGrad, zeros } from '@tessera/tensor';
+import type { Module } from './module.js';
 
 /** Makes the tensor behind one parameter (uninitialised values are fine: layers initialise them). */
 export interface ParameterFactory {
@@ -207,4 +208,79 @@ export class FlatParameters implements ParameterFactory {
     this.wired.clear();
     this.offsets.clear();
   }
+}
+
+/** Whether each placeholder was asked for as weight-decayed (what a rebuilt block puts it under). */
+const placeholderDecay = new WeakMap<Tensor, boolean>();
+
+/**
+ * A factory of placeholders: leaves of the asked shape over a single zero element (every
+ * stride 0), so building a model with it allocates nothing of its size. For a model whose
+ * parameters are put in place right after (a quantized checkpoint: its quantized weights
+ * are released and `repackParameters` gives the others one block); nothing may compute
+ * with a placeholder.
+ */
+export const placeholderParameters: ParameterFactory = {
+  create: (shape, decay) => {
+    const one = zeros(shape.map(() => 1));
+    const wide = one.expand(shape);
+    const p = keep(wide.detach().requiresGrad_());
+    for (const t of [one, wide]) t.dispose();
+    placeholderDecay.set(p, decay);
+    return p;
+  },
+};
+
+/** A model that keeps its parameters in one FlatParameters block (GPT-2 and its classifier). */
+export interface FlatModel extends Module {
+  flat: FlatParameters;
+}
+
+/** True when `m` keeps its parameters in a `flat` block. */
+export function hasFlatParameters(m: Module): m is FlatModel {
+  return (m as unknown as { flat?: unknown }).flat instanceof FlatParameters;
+}
+
+/**
+ * Gives `model`'s current parameters (released ones left out) a new block of exactly their
+ * size, in `namedParameters()` order, with their values, and frees the old block and every
+ * tensor replaced: what quantization calls after releasing weights (the block shrinks to
+ * the f32 parameters left) and after restoring them (it grows back to the original
+ * layout). A parameter keeps its decay region; one from outside the block (a dequantized
+ * weight, a placeholder) goes where it was asked for (a weight matrix: decayed).
+ */
+export function repackParameters(model: FlatModel): void {
+  const old = model.flat;
+  const owners = new Map<string, Module>(model.namedModules());
+  const named = model.namedParameters();
+  const decayOf = (p: Tensor): boolean => {
+    const offset = old.offsetOf(p);
+    return offset !== undefined ? offset < old.decaySize : (placeholderDecay.get(p) ?? true);
+  };
+  let decay = 0;
+  let noDecay = 0;
+  for (const [, p] of named) {
+    if (decayOf(p)) decay += p.size;
+    else noDecay += p.size;
+  }
+  const flat = new FlatParameters({ decay, noDecay });
+  try {
+    noGrad(() => {
+      for (const [name, p] of named) {
+        const dot = name.lastIndexOf('.');
+        const owner = owners.get(dot < 0 ? '' : name.slice(0, dot))!;
+        const fresh = flat.create(p.shape, decayOf(p));
+        if (p.isContiguous()) fresh.assign(p);
+        else fresh.zero_(); // a placeholder (stride 0): its values are zeros
+        const replaced = owner._swapParameter(name.slice(dot + 1), fresh);
+        if (replaced && old.offsetOf(replaced) === undefined) replaced.dispose();
+      }
+    });
+    flat.finish();
+  } catch (e) {
+    flat.dispose();
+    throw e;
+  }
+  model.flat = flat;
+  old.dispose();
 }

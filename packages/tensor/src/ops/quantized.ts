@@ -7,14 +7,19 @@
 
 import {
   ArgumentError,
+  DTypeError,
   ShapeError,
   dequantizeMatrix,
   fmtShape,
+  checkQuantFormat,
   quantizeMatrix,
+  quantizedElements,
   requireFusedKernel,
+  type QuantizedMatrix,
   type QuantBits,
   type QuantGroupSize,
 } from '@tessera/core';
+import { getBackend } from '../backend.js';
 import { AutogradError } from '../errors.js';
 import { backendOf, dense, empty, expectDType, withDense, writeHost } from '../kernels.js';
 import { isGradEnabled } from '../mode.js';
@@ -33,6 +38,8 @@ export interface QuantizeWeightOptions {
    * held output-major, [n, k].
    */
   transposed: boolean;
+  /** Round every scale to f16 and quantize with it (see core's quantizeMatrix): what a GGUF Q8_0 / Q4_0 block holds exactly. */
+  f16Scales?: boolean;
 }
 
 /**
@@ -82,12 +89,43 @@ export async function quantizeWeight(w: Tensor, options: QuantizeWeightOptions):
   const groupSize = options.groupSize ?? 32;
   const [n, k] = transposed ? w.shape : [w.shape[1], w.shape[0]];
   const values = await w.data();
-  const m = quantizeMatrix(values, n, k, { bits, groupSize, layout: transposed ? 'nk' : 'kn' });
+  const m = quantizeMatrix(values, n, k, { bits, groupSize, layout: transposed ? 'nk' : 'kn', f16Scales: options.f16Scales });
   const q = keep(empty(be, [m.q.length], 'i32', false));
   const scales = keep(empty(be, [n, k / groupSize], 'f32', false));
   writeHost(q, m.q);
   writeHost(scales, m.scales);
   return new QuantizedWeight(q, scales, n, k, bits, groupSize);
+}
+
+/**
+ * A QuantizedWeight on the current backend from host data in core's quant.ts layout (a
+ * quantized checkpoint's tensors): no f32 weight is ever made. Throws an ArgumentError /
+ * ShapeError naming the mismatch when the arrays do not fit [n, k] at `bits` / `groupSize`.
+ * @example const qw = quantizedWeightFromHost({ bits: 8, groupSize: 32, n, k, q, scales })
+ */
+export function quantizedWeightFromHost(m: QuantizedMatrix): QuantizedWeight {
+  const { bits, groupSize, n, k } = m;
+  checkQuantFormat(bits, groupSize, k, 'quantizedWeightFromHost');
+  if (!Number.isSafeInteger(n) || n < 0) throw new ArgumentError(`quantizedWeightFromHost: n must be a non-negative integer, got ${n}`);
+  if (m.q.length !== quantizedElements(n, k, bits)) {
+    throw new ShapeError(`quantizedWeightFromHost: ${m.q.length} packed words given for int${bits} [${n}, ${k}], which takes ${quantizedElements(n, k, bits)}`);
+  }
+  if (m.scales.length !== (n * k) / groupSize) {
+    throw new ShapeError(`quantizedWeightFromHost: ${m.scales.length} scales given for [${n}, ${k}] in groups of ${groupSize}, which takes ${(n * k) / groupSize}`);
+  }
+  const be = getBackend();
+  const q = keep(empty(be, [m.q.length], 'i32', false));
+  const scales = keep(empty(be, [n, k / groupSize], 'f32', false));
+  writeHost(q, m.q);
+  writeHost(scales, m.scales);
+  return new QuantizedWeight(q, scales, n, k, bits, groupSize);
+}
+
+/** A QuantizedWeight's values read back to the host (core's quant.ts layout), e.g. to save them. */
+export async function quantizedWeightToHost(qw: QuantizedWeight): Promise<QuantizedMatrix> {
+  if (qw.isDisposed) throw new ArgumentError('quantizedWeightToHost: the quantized weight was disposed');
+  const [q, scales] = await Promise.all([qw.q.data(), qw.scales.data()]);
+  return { bits: qw.bits, groupSize: qw.groupSize, n: qw.n, k: qw.k, q: Int32Array.from(q), scales: Float32Array.from(scales) };
 }
 
 /**
@@ -124,5 +162,24 @@ export function quantizedMatmul(x: Tensor, qw: QuantizedWeight): Tensor {
   const out = empty(be, outShape, 'f32');
   if (out.size === 0) return out;
   withDense([x], (xd) => kernel({ x: xd, q: dense(qw.q), scales: dense(qw.scales), out: dense(out), m, n: qw.n, k: qw.k, bits: qw.bits, groupSize: qw.groupSize }));
+  return out;
+}
+
+/**
+ * Rows of a quantized table for i32 ids of any shape: [...] -> [..., k], each value
+ * q * scale (bit for bit what dequantizeWeight holds), through the backend's `qembedding`
+ * kernel (an UnsupportedError naming it on a backend without one). The embedding lookup of
+ * a quantized embedding: `qw` is the [vocab, dim] table held output-major (quantizeWeight
+ * with `transposed: true`), so a tied embedding / LM head shares one quantized copy with
+ * quantizedMatmul. An id outside [0, n) is an IndexError. No gradient.
+ * @example const h = quantizedEmbedding(qwte, ids) // ids [B, T] -> [B, T, 768]
+ */
+export function quantizedEmbedding(qw: QuantizedWeight, ids: Tensor): Tensor {
+  const be = backendOf('quantizedEmbedding', ids, qw.q, qw.scales);
+  if (ids.dtype !== 'i32') throw new DTypeError(`quantizedEmbedding: ids ${fmtShape(ids.shape)} must be i32, got ${ids.dtype}`);
+  const kernel = requireFusedKernel(be, 'qembedding', 'quantizedEmbedding');
+  const out = empty(be, [...ids.shape, qw.k], 'f32');
+  if (out.size === 0) return out;
+  withDense([ids], (id) => kernel({ q: dense(qw.q), scales: dense(qw.scales), indices: id, out: dense(out), count: ids.size, n: qw.n, k: qw.k, bits: qw.bits, groupSize: qw.groupSize }));
   return out;
 }

@@ -1,0 +1,153 @@
+/** `tessera quantize`: write a model directory's weights as int8 / int4, as a directory or a GGUF file. */
+
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TesseraError, type QuantBits } from '@tessera/core';
+import {
+  GGUF_WRITER,
+  GGUF_WRITER_KEY,
+  GPT2,
+  GPT2ForSequenceClassification,
+  GPT2Tokenizer,
+  gpt2ToGguf,
+  openGgufFile,
+  quantize,
+  quantizedBytes,
+  saveModelDirectory,
+  type Module,
+  type SavableTokenizer,
+} from '@tessera/models';
+import { ready } from '@tessera/tensor';
+import { defineCommand } from '../args.js';
+import { command } from '../command.js';
+import { CliError, UsageError } from '../errors.js';
+import { checkReplaceable, describeFsError, readText, recoverCheckpointDir, replaceDirAtomic, requireDir, writeFileAtomic, writeText } from '../data/files.js';
+import { FINETUNE_FILE } from '../classify/spam-task.js';
+import { loadClassifier } from '../classify/model.js';
+
+/** The record `tessera quantize` writes into an output directory (its marker for --overwrite). */
+export const QUANTIZE_FILE = 'tessera_quantize.json';
+
+const spec = defineCommand({
+  name: 'quantize',
+  summary: 'Quantize a GPT-2 model directory to int8 / int4 weights: a smaller directory, or a GGUF file.',
+  description:
+    'Linear / Conv1D weights and the token embedding become int8 or int4 with one f32 scale per group of --group-size values (symmetric, zero point 0); biases, norms and the position embedding stay f32. ' +
+    'A directory output is a Hugging Face layout with a quantization_config that generate, serve and eval load directly (GPT-2 language models and both classifier architectures). ' +
+    'A .gguf output is llama.cpp\'s gpt2 layout with Q8_0 (--bits 8) or Q4_0 (--bits 4) blocks (group size 32, f16 scales), readable by generate, serve and llama.cpp. ' +
+    'An existing --out is replaced only with --overwrite, and only when tessera quantize wrote it.',
+  options: {
+    model: { type: 'string', placeholder: '<dir>', help: 'model directory: tessera train / finetune output, or a Hugging Face GPT-2 (required)' },
+    bits: { type: 'int', min: 4, max: 8, help: 'bits per weight: 8 or 4 (required)' },
+    groupSize: { type: 'int', min: 32, max: 128, default: 32, help: 'values per scale: 32, 64 or 128 (GGUF: 32)' },
+    out: { type: 'string', placeholder: '<dir|file.gguf>', help: 'output directory, or a .gguf file (required)' },
+    overwrite: { type: 'boolean', help: 'replace --out if it already exists (only a directory or file tessera quantize wrote)' },
+  },
+  examples: ['tessera quantize --model checkpoints/gpt2 --bits 8 --out checkpoints/gpt2-int8', 'tessera quantize --model checkpoints/gpt2 --bits 4 --out gpt2.Q4_0.gguf', 'tessera quantize --model checkpoints/spam --bits 8 --group-size 64 --out checkpoints/spam-int8'],
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new CliError(describeFsError(e, `cannot use ${path}`));
+  }
+}
+
+/** Refuses to replace a GGUF file unless --overwrite is given and Tessera wrote it. */
+async function checkGgufOut(path: string, overwrite: boolean): Promise<void> {
+  if (!(await exists(path))) return;
+  if (!overwrite) throw new UsageError(`tessera quantize: ${path} already exists; pass --overwrite to replace it`, 'quantize');
+  let writer: unknown;
+  try {
+    writer = (await openGgufFile(path)).metadata.get(GGUF_WRITER_KEY)?.value;
+  } catch {
+    writer = undefined;
+  }
+  if (writer !== GGUF_WRITER) throw new CliError(`${path} is not a GGUF file tessera quantize wrote; refusing to replace it (choose another --out)`);
+}
+
+/** A model directory's config.json and its architecture. */
+async function configOf(dir: string): Promise<{ config: Record<string, unknown>; arch: unknown }> {
+  const path = join(dir, 'config.json');
+  try {
+    const config = JSON.parse(await readText(path, 'cannot read the model config')) as Record<string, unknown>;
+    if (config.quantization_config !== undefined) throw new CliError(`${dir} is already quantized; quantize the f32 model it came from`);
+    return { config, arch: Array.isArray(config.architectures) ? config.architectures[0] : 'GPT2LMHeadModel' };
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export const quantizeCommand = command(spec, async ({ options: o }, io) => {
+  if (o.model === undefined) throw new CliError('tessera quantize needs --model <dir> (a model directory: tessera train / finetune output or a Hugging Face GPT-2)');
+  if (o.bits === undefined || (o.bits !== 8 && o.bits !== 4)) throw new UsageError(`tessera quantize: --bits must be 8 or 4${o.bits === undefined ? '' : `, got ${o.bits}`}`, 'quantize');
+  if (![32, 64, 128].includes(o.groupSize)) throw new UsageError(`tessera quantize: --group-size must be 32, 64 or 128, got ${o.groupSize}`, 'quantize');
+  if (o.out === undefined) throw new CliError('tessera quantize needs --out <dir|file.gguf>');
+  const gguf = o.out.toLowerCase().endsWith('.gguf');
+  if (gguf && o.groupSize !== 32) throw new UsageError(`tessera quantize: GGUF's Q8_0 / Q4_0 blocks are 32 values; --group-size ${o.groupSize} cannot be written to ${o.out}`, 'quantize');
+  await recoverCheckpointDir(o.model);
+  await requireDir(o.model, 'cannot read --model');
+  if (gguf) await checkGgufOut(o.out, o.overwrite);
+  else if (await exists(o.out)) {
+    if (!o.overwrite) throw new UsageError(`tessera quantize: ${o.out} already exists; pass --overwrite to replace it`, 'quantize');
+    await checkReplaceable(o.out, [QUANTIZE_FILE]);
+  }
+  const { config, arch } = await configOf(o.model);
+  if (arch !== 'GPT2LMHeadModel' && arch !== 'GPT2ForSequenceClassification' && arch !== 'TransformerEncoderClassifier') {
+    throw new CliError(`${o.model} holds a ${JSON.stringify(arch)} model; tessera quantize handles GPT2LMHeadModel, GPT2ForSequenceClassification and TransformerEncoderClassifier directories`);
+  }
+  if (gguf && arch !== 'GPT2LMHeadModel') throw new CliError(`${o.model} is a ${String(arch)}; GGUF output is for GPT-2 language models (write a directory instead)`);
+  await ready();
+  const bits = o.bits as QuantBits;
+  const groupSize = o.groupSize as 32 | 64 | 128;
+  // The encoder classifier is read (and written, with its own config.json) as tessera finetune does.
+  let model: Module;
+  let tokenizer: SavableTokenizer | null;
+  if (arch === 'TransformerEncoderClassifier') {
+    const loaded = await loadClassifier(o.model);
+    [model, tokenizer] = [loaded.classifier.module, loaded.tokenizer];
+  } else {
+    const gpt2 = arch === 'GPT2LMHeadModel' ? await GPT2.fromPretrained(o.model) : await GPT2ForSequenceClassification.fromPretrained(o.model);
+    [model, tokenizer] = [gpt2, gpt2.tokenizer];
+  }
+  try {
+    if (gguf && !(tokenizer instanceof GPT2Tokenizer)) {
+      throw new CliError(`${o.model} has ${tokenizer ? 'a character-level' : 'no'} tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer (train with --tokenizer gpt2, or write a directory)`);
+    }
+    const started = performance.now();
+    try {
+      // f16 scales for GGUF: the quantized weights are then exactly its Q8_0 / Q4_0 blocks.
+      await quantize(model, { bits, groupSize, f16Scales: gguf });
+    } catch (e) {
+      if (e instanceof TesseraError) throw new CliError(`cannot quantize ${o.model}: ${e.message}`);
+      throw e;
+    }
+    const b = quantizedBytes(model);
+    if (gguf) {
+      await writeFileAtomic(o.out, await gpt2ToGguf(model as GPT2));
+    } else {
+      await replaceDirAtomic(
+        o.out,
+        async (tmp) => {
+          if (model instanceof GPT2 || model instanceof GPT2ForSequenceClassification) await model.savePretrained(tmp);
+          else await saveModelDirectory(tmp, model, { config, tokenizer });
+          // A fine-tuned classifier keeps its record, so `tessera eval` finds its test split.
+          if (await exists(join(o.model!, FINETUNE_FILE))) await writeText(join(tmp, FINETUNE_FILE), await readText(join(o.model!, FINETUNE_FILE)));
+          await writeText(join(tmp, QUANTIZE_FILE), `${JSON.stringify({ format: 'tessera-quantize', version: 1, source: o.model, bits, group_size: groupSize }, null, 2)}\n`);
+        },
+        [QUANTIZE_FILE],
+      );
+    }
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    io.stdout.write(
+      `${o.model} -> ${o.out}: ${b.weights} weights as int${bits} (group ${groupSize}${gguf ? `, ${bits === 8 ? 'Q8_0' : 'Q4_0'}` : ''}), ${mb(b.f32)} -> ${mb(b.quantized)} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  } finally {
+    model.dispose();
+  }
+  return 0;
+});

@@ -1,0 +1,118 @@
+// `tessera quantize` end to end through the built binary: a `tessera train` checkpoint
+// quantized to an int8 directory (config.json's quantization_config, smaller weights) that
+// `generate` reads; a GPT-2-tokenizer checkpoint written as a Q4_0 GGUF file that `generate`
+// and the serve loader read, with the greedy text of the same model quantized in process;
+// --overwrite replacing only what tessera quantize wrote; a quantized fine-tuned classifier
+// that `eval` evaluates; and the usage errors.
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GPT2, parseGguf, quantize } from '@tessera/models';
+import { createWasmBackend } from '@tessera/core';
+import { setBackend } from '@tessera/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadGenerationModel } from '../src/load-model.js';
+import { runCli, tempDir } from './helpers.js';
+
+describe('tessera quantize', () => {
+  const root = tempDir();
+  const charCk = join(root, 'char');
+  const bpeCk = join(root, 'bpe');
+  beforeAll(async () => {
+    for (const [out, extra] of [[charCk, []], [bpeCk, ['--tokenizer', 'gpt2']]] as const) {
+      const r = await runCli(['train', '--preset', 'tiny', '--steps', '4', '--eval-every', '4', '--eval-iters', '1', '--sample', '0', '--seed', '3', ...extra, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  }, 300_000);
+
+  it('an int8 directory: quantization_config, smaller weights, generate reads it; --overwrite replaces only its own output', async () => {
+    const out = join(root, 'q8');
+    const r = await runCli(['quantize', '--model', charCk, '--bits', '8', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/weights as int8 \(group 32\), [0-9.]+ MiB -> [0-9.]+ MiB/);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.quantization_config).toMatchObject({ quant_method: 'tessera', bits: 8, group_size: 32 });
+    expect(statSync(join(out, 'model.safetensors')).size).toBeLessThan(0.5 * statSync(join(charCk, 'model.safetensors')).size);
+    const g = await runCli(['generate', '--model', out, '--prompt', 'Call me ', '--max-tokens', '20', '--greedy']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout.startsWith('Call me ')).toBe(true);
+
+    const again = await runCli(['quantize', '--model', charCk, '--bits', '4', '--out', out]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists; pass --overwrite to replace it/);
+    const replaced = await runCli(['quantize', '--model', charCk, '--bits', '4', '--out', out, '--overwrite']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).quantization_config.bits).toBe(4);
+    const mine = join(root, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep me');
+    const refused = await runCli(['quantize', '--model', charCk, '--bits', '8', '--out', mine, '--overwrite']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is a directory Tessera did not write \(it has no tessera_quantize\.json\)/);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me');
+    const requantize = await runCli(['quantize', '--model', out, '--bits', '8', '--out', join(root, 'qq')]);
+    expect(requantize.code).toBe(1);
+    expect(requantize.stderr).toMatch(/is already quantized/);
+  });
+
+  it('a Q4_0 GGUF file: llama.cpp gpt2 layout; generate and the serve loader read it with the greedy text of the in-process model', async () => {
+    const file = join(root, 'model.Q4_0.gguf');
+    const r = await runCli(['quantize', '--model', bpeCk, '--bits', '4', '--out', file]);
+    expect(r.code, r.stderr).toBe(0);
+    const gguf = parseGguf(readFileSync(file));
+    expect(gguf.metadata.get('general.architecture')?.value).toBe('gpt2');
+    expect(gguf.tensors.find((t) => t.name === 'blk.0.attn_qkv.weight')?.typeName).toBe('Q4_0');
+    const g = await runCli(['generate', '--model', file, '--prompt', 'Call me', '--max-tokens', '12', '--greedy']);
+    expect(g.code, g.stderr).toBe(0);
+
+    await setBackend(await createWasmBackend());
+    const model = await quantize(await GPT2.fromPretrained(bpeCk), { bits: 4, f16Scales: true });
+    const tok = model.tokenizer!;
+    const ids = await model.generate(tok.encode('Call me'), { maxNewTokens: 12, greedy: true, stopTokens: tok.eosTokenId === undefined ? [] : [tok.eosTokenId] });
+    expect(g.stdout).toBe(`Call me${tok.decode(ids)}\n`);
+    const served = await loadGenerationModel(file);
+    expect(await served.model.generate(tok.encode('Call me'), { maxNewTokens: 12, greedy: true, stopTokens: tok.eosTokenId === undefined ? [] : [tok.eosTokenId] })).toEqual(ids);
+    served.model.dispose();
+    model.dispose();
+
+    const exists = await runCli(['quantize', '--model', bpeCk, '--bits', '4', '--out', file]);
+    expect(exists.code).toBe(2);
+    expect((await runCli(['quantize', '--model', bpeCk, '--bits', '8', '--out', file, '--overwrite'])).code).toBe(0);
+    const foreign = join(root, 'other.gguf');
+    writeFileSync(foreign, 'not mine');
+    const refused = await runCli(['quantize', '--model', bpeCk, '--bits', '8', '--out', foreign, '--overwrite']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is not a GGUF file tessera quantize wrote; refusing to replace it/);
+  }, 300_000);
+
+  it('usage errors: bits, group size, GGUF group size and tokenizer, missing options', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['quantize', '--model', charCk, '--bits', '5', '--out', join(root, 'x')], 2, /--bits must be 8 or 4, got 5/],
+      [['quantize', '--model', charCk, '--bits', '8', '--group-size', '48', '--out', join(root, 'x')], 2, /--group-size must be 32, 64 or 128, got 48/],
+      [['quantize', '--model', charCk, '--bits', '8', '--group-size', '64', '--out', join(root, 'x.gguf')], 2, /Q8_0 \/ Q4_0 blocks are 32 values/],
+      [['quantize', '--model', charCk, '--bits', '8', '--out', join(root, 'x.gguf')], 1, /has a character-level tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer/],
+      [['quantize', '--model', charCk, '--bits', '8', '--group-size', '64', '--out', join(root, 'y')], 1, /not a multiple of groupSize 64/],
+      [['quantize', '--bits', '8', '--out', join(root, 'x')], 1, /needs --model/],
+      [['generate', '--model', join(root, 'mine', 'notes.txt')], 1, /cannot load --model .* as a GGUF model: GGUF: header\.magic/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  for (const arch of ['gpt2', 'encoder']) {
+    it(`a quantized fine-tuned ${arch} classifier directory keeps finetune.json and eval evaluates it`, async () => {
+      const ft = join(root, `spam-${arch}`);
+      const t = await runCli(['finetune', '--arch', arch, '--steps', '6', '--batch', '8', '--max-tokens', '16', '--layers', '1', '--embd', '32', '--heads', '2', '--out', ft]);
+      expect(t.code, t.stderr).toBe(0);
+      const out = join(root, `spam-${arch}-q8`);
+      const q = await runCli(['quantize', '--model', ft, '--bits', '8', '--out', out]);
+      expect(q.code, q.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).quantization_config.bits).toBe(8);
+      const ev = await runCli(['eval', '--model', out]);
+      expect(ev.code, ev.stderr).toBe(0);
+      expect(ev.stdout).toMatch(/ROC-AUC [0-9.]+/);
+    }, 300_000);
+  }
+});
