@@ -90,11 +90,13 @@ export {
   gpt2ConfigToJson,
   gpt2ParameterCounts,
   innerSize,
+  layerHeads,
   type GPT2Config,
   type GPT2ConfigInput,
 } from './gpt2/config.js';
 export { GPT2, GPT2LMHeadModel, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
 export { quantize, dequantize, quantizedBytes, type QuantizeOptions, type QuantizedBytes } from './quant/quantize.js';
+export * from './prune/index.js';
 export {
   HF_BUFFER,
   gpt2CheckpointParams,
