@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command<Op
   eval: { summary: 'evaluate a fine-tuned classifier on the SpamAssassin test split', load: async () => (await import('./commands/eval.js')).evaluate },
   bench: { summary: 'run the benchmark suites (benchmarks/*.bench.mjs)', load: async () => (await import('./commands/bench.js')).bench },
   export: { summary: 'export a model directory to ONNX (GPT-2 with or without a KV cache, classifiers)', load: async () => (await import('./commands/export.js')).exportModel },
+  prune: { summary: 'prune a GPT-2 model directory (magnitude, attention heads or MLP neurons)', load: async () => (await import('./commands/prune.js')).prune },
   serve: { summary: 'serve a GPT-2 model over HTTP with the OpenAI completions API (streaming)', load: async () => (await import('./commands/serve.js')).serve },
 };
 
