@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { ArgumentError, UnsupportedError, withoutFusedKernels } from '@tessera/core';
 import { Adam, AdamW, SGD, type Optimizer } from '@tessera/optim';
 import { getBackend, noGrad, ready, setBackend, tensor, tidy, type Tensor } from '@tessera/tensor';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GPT2,
   GPT2ForSequenceClassification,
   Linear,
+  exportOnnxBytes,
   Module,
   TransformerEncoderClassifier,
   prune,
@@ -319,6 +321,27 @@ describe('structured pruning', () => {
     expect(loaded.config.pruned_heads).toEqual(both.config.pruned_heads);
     expect(logitsOf(loaded, x)).toEqual(logitsOf(both, x));
     for (const m of [loaded, both, heads, dense]) m.dispose();
+  });
+
+  it('a head-pruned GPT-2 exports to ONNX with per-layer head counts; onnxruntime computes its logits and present keys (<= 1e-4)', async () => {
+    const dense = new GPT2({ ...SMALL, n_head: 4 }, { seed: 12 });
+    const small = (await prune(dense, { amount: 0.5, method: 'heads', scope: 'global' })).eval();
+    const heads = [...small.transformer.h].map((b) => b.attn.numHeads);
+    const session = await ort.InferenceSession.create(exportOnnxBytes(small, { kvCache: true }));
+    const prompt = randomIds(1, 6, 64, 13)[0];
+    const i64 = (v: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const feeds: Record<string, ort.Tensor> = { input_ids: i64(prompt), attention_mask: i64(prompt.map(() => 1)), position_ids: i64(prompt.map((_, i) => i)) };
+    heads.forEach((h, i) => {
+      for (const part of ['key', 'value']) feeds[`past_key_values.${i}.${part}`] = new ort.Tensor('float32', new Float32Array(0), [1, h, 0, 8]);
+    });
+    const out = await session.run(feeds);
+    const expected = logitsOf(small, ids([prompt]));
+    const got = out.logits.data as Float32Array;
+    expect(Math.max(...expected.map((v, i) => Math.abs(v - got[i])))).toBeLessThanOrEqual(1e-4);
+    heads.forEach((h, i) => expect(out[`present.${i}.key`].dims).toEqual([1, h, 6, 8]));
+    await session.release();
+    small.dispose();
+    dense.dispose();
   });
 
   it('GPT2ForSequenceClassification: heads and neurons, equal to the masked dense classifier', async () => {

@@ -53,7 +53,10 @@ describe('Optimizer.setMask', () => {
           const free = trajectory(make, false);
           const masked = trajectory(make, true);
           masked.forEach((v, i) => {
-            if (MASK[i] === 0) expect(Object.is(v, 0) || Object.is(v, -0), `entry ${i}`).toBe(true);
+            if (MASK[i] === 0) {
+              expect(Object.is(v, 0) || Object.is(v, -0), `entry ${i}`).toBe(true);
+              expect(free[i], `entry ${i} moves without the mask`).not.toBe(0);
+            }
             else expect(v, `entry ${i}`).toBe(free[i]);
           });
         } finally {
