@@ -1,8 +1,9 @@
 /** Opening a GPT-2 model (directory or GGUF file) for generation, as `generate` and `serve` do. */
 
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TesseraError } from '@tessera/core';
-import { GPT2, loadGgufFile, type Tokenizer } from '@tessera/models';
+import { GPT2, GPT2ForSequenceClassification, loadGgufFile, type Tokenizer } from '@tessera/models';
 import { ready } from '@tessera/tensor';
 import { CliError } from './errors.js';
 import { recoverCheckpointDir, requireDir } from './data/files.js';
@@ -49,4 +50,27 @@ export async function loadGenerationModel(dir: string): Promise<{ model: GPT2; t
     throw new CliError(`${dir} has no tokenizer files (tokenizer.json, vocab.json + merges.txt, or char_tokenizer.json)`);
   }
   return { model: model.eval(), tokenizer };
+}
+
+/**
+ * The GPT-2 language model or GPT-2 classifier in `dir`, by its config.json's `architectures`,
+ * with its tokenizer (if the directory has one); a CliError naming the directory and `what`
+ * otherwise. The caller disposes the model.
+ */
+export async function loadGpt2Directory(dir: string, what: string): Promise<GPT2 | GPT2ForSequenceClassification> {
+  let arch: unknown;
+  try {
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { architectures?: unknown };
+    arch = Array.isArray(config.architectures) ? config.architectures[0] : 'GPT2LMHeadModel';
+  } catch (e) {
+    throw new CliError(`${what}: cannot read ${join(dir, 'config.json')}: ${(e as Error).message}`);
+  }
+  if (arch !== 'GPT2LMHeadModel' && arch !== 'GPT2ForSequenceClassification') {
+    throw new CliError(`${what}: ${dir} holds a ${String(arch)}; this command reads GPT2LMHeadModel and GPT2ForSequenceClassification directories`);
+  }
+  try {
+    return arch === 'GPT2ForSequenceClassification' ? await GPT2ForSequenceClassification.fromPretrained(dir) : await GPT2.fromPretrained(dir);
+  } catch (e) {
+    throw new CliError(`${what}: cannot load ${dir}: ${(e as Error).message}`);
+  }
 }

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command<Op
   bench: { summary: 'run the benchmark suites (benchmarks/*.bench.mjs)', load: async () => (await import('./commands/bench.js')).bench },
   export: { summary: 'export a model directory to ONNX (GPT-2 with or without a KV cache, classifiers)', load: async () => (await import('./commands/export.js')).exportModel },
   quantize: { summary: 'quantize a GPT-2 model directory to int8 / int4: a smaller directory or a GGUF file', load: async () => (await import('./commands/quantize.js')).quantizeCommand },
+  prune: { summary: 'prune a GPT-2 model directory (magnitude, attention heads or MLP neurons)', load: async () => (await import('./commands/prune.js')).prune },
   serve: { summary: 'serve a GPT-2 model over HTTP with the OpenAI completions API (streaming)', load: async () => (await import('./commands/serve.js')).serve },
 };
 

@@ -90,6 +90,7 @@ export {
   gpt2ConfigToJson,
   gpt2ParameterCounts,
   innerSize,
+  layerHeads,
   type GPT2Config,
   type GPT2ConfigInput,
 } from './gpt2/config.js';
@@ -109,6 +110,7 @@ export {
 } from './quant/quantize.js';
 export { QUANT_METHOD, QUANT_FORMAT, SCALE_SUFFIX, type QuantizationConfig } from './quant/checkpoint.js';
 export * from './gguf/index.js';
+export * from './prune/index.js';
 export {
   HF_BUFFER,
   gpt2CheckpointParams,

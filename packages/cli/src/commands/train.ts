@@ -45,6 +45,7 @@ const spec = defineCommand({
     seed: { type: 'int', min: 0, max: 2 ** 32 - 1, default: 1337, help: 'seed of the weights, batches and dropout' },
     out: { type: 'string', placeholder: '<dir>', default: 'checkpoints/gpt2', help: 'checkpoint directory' },
     resume: { type: 'boolean', help: 'continue the checkpoint in --out (its settings are kept)' },
+    from: { type: 'string', placeholder: '<dir>', help: 'start from the weights and tokenizer of this model directory (e.g. tessera prune output; new optimizer, pruned weights stay zero)' },
     overwrite: { type: 'boolean', help: 'start a new run even if --out already holds a checkpoint' },
     stopAt: { type: 'int', min: 1, placeholder: '<step>', help: 'save and stop after this step (continue later with --resume)' },
     sample: { type: 'int', min: 0, default: 300, help: 'tokens of sample text to generate at the end (0: none)' },
@@ -59,6 +60,7 @@ const spec = defineCommand({
     'tessera train --steps 2000 --out checkpoints/moby',
     'tessera train --data shakespeare.txt --preset medium --steps 5000 --eval-every 250',
     'tessera train --out checkpoints/moby --resume',
+    'tessera train --from checkpoints/moby-pruned --steps 200 --lr 3e-4 --out checkpoints/moby-pruned-ft',
     'tessera train --nproc 2 --steps 500   # two local ranks, data-parallel',
   ],
 });
@@ -91,6 +93,13 @@ export const train = command(spec, async ({ options: o, given }, io) => {
   if (settings.warmup > settings.steps) throw new UsageError(`tessera train: --warmup ${settings.warmup} exceeds --steps ${settings.steps}`, 'train');
   if (settings.minLr > settings.lr) throw new UsageError(`tessera train: --min-lr ${settings.minLr} exceeds --lr ${settings.lr}`, 'train');
   if (o.resume && o.overwrite) throw new UsageError('tessera train: --resume and --overwrite contradict each other', 'train');
+  if (o.from !== undefined) {
+    if (o.resume) throw new UsageError('tessera train: --from starts a new run from a model directory; --resume continues the checkpoint in --out (use one)', 'train');
+    // The model directory fixes the architecture and the tokenizer.
+    for (const key of ['preset', 'tokenizer', 'layers', 'heads', 'embd', 'context', 'dropout'] as const) {
+      if (given.has(key)) throw new UsageError(`tessera train: --${kebab(key)} cannot be combined with --from; the model in ${o.from} fixes it`, 'train');
+    }
+  }
 
   // Before anything runs: --out must be new, empty or a checkpoint Tessera wrote (a file or
   // another directory is never replaced, --overwrite or not).
@@ -135,6 +144,7 @@ export const train = command(spec, async ({ options: o, given }, io) => {
       settings,
       out: o.out,
       resume: o.resume,
+      from: o.from === undefined ? undefined : resolve(o.from),
       cadence: {
         evalEvery: given.has('evalEvery') || !o.resume ? o.evalEvery : undefined,
         evalIters: given.has('evalIters') || !o.resume ? o.evalIters : undefined,

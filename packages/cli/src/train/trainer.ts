@@ -14,11 +14,12 @@ import { hash32 } from '@tessera/core';
 import { manualSeed, noGrad, tensor, type Tensor } from '@tessera/tensor';
 import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { perplexityFromLosses } from '@tessera/metrics';
-import { CharTokenizer, GPT2, loadGPT2Tokenizer, type SavableTokenizer } from '@tessera/models';
+import { CharTokenizer, GPT2, loadGPT2Tokenizer, restoreMasks, sparsity, type SavableTokenizer } from '@tessera/models';
 import { DistributedDataParallel, type ProcessGroup } from '@tessera/distributed';
 import type { Io } from '../command.js';
 import { CliError } from '../errors.js';
 import { loadCorpus, TokenSplit, type Batch } from '../data/corpus.js';
+import { recoverCheckpointDir, requireDir } from '../data/files.js';
 import { Rng } from '../rng.js';
 import { Progress, fmtDuration, fmtRate } from '../ui/progress.js';
 import { lossCurveSvg } from '../ui/svg.js';
@@ -36,6 +37,11 @@ export interface TrainRun {
   out: string;
   /** Continue the checkpoint in `out` (its settings win; see `resumeSettings`). */
   resume: boolean;
+  /**
+   * Start a new run (new optimizer and schedule) from the weights and tokenizer of this model
+   * directory; its config fixes the architecture. Pruned weights (exact zeros) stay zero.
+   */
+  from?: string;
   /** Validation/checkpoint cadence; when resuming, undefined fields come from the checkpoint. */
   cadence: Partial<Cadence>;
   /** Stop (with a checkpoint) after this step; a later resume continues. */
@@ -128,6 +134,28 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
         throw new CliError(`cannot resume: ${saved.dir}/trainer_state.json has settings.${key} ${String(settings[key])} but the weights' config.json has ${mine}`);
       }
     }
+  } else if (run.from !== undefined) {
+    await recoverCheckpointDir(run.from);
+    await requireDir(run.from, 'cannot read --from');
+    try {
+      loaded = await GPT2.fromPretrained(run.from);
+    } catch (e) {
+      throw new CliError(`cannot train --from ${run.from}: ${(e as Error).message}`);
+    }
+    if (!loaded.tokenizer) {
+      loaded.dispose();
+      throw new CliError(`cannot train --from ${run.from}: it has no tokenizer files (tokenizer.json, vocab.json + merges.txt, or char_tokenizer.json)`);
+    }
+    const c = loaded.config;
+    settings = {
+      ...settings,
+      tokenizer: loaded.tokenizer instanceof CharTokenizer ? 'char' : 'gpt2',
+      layers: c.n_layer,
+      heads: c.n_head,
+      embd: c.n_embd,
+      context: c.n_positions,
+      dropout: c.resid_pdrop,
+    };
   }
 
   const data = await prepareData(settings, loaded?.tokenizer ?? null);
@@ -164,6 +192,8 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     history.train = saved.state.history.train;
     history.val = saved.state.history.val;
   }
+  // A loaded model may be pruned: its exact zeros are the masks the optimizer keeps at zero.
+  const masked = loaded ? await restoreMasks(model, opt) : [];
 
   // Rank 0's weights on every rank (they agree already when no rank resumed differently).
   const ddp = group ? await DistributedDataParallel.create(model, opt, group) : null;
@@ -173,6 +203,11 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     `${saved ? `resuming ${saved.dir} at step ${step}` : 'training'}: GPT-2 ${plural(settings.layers, 'layer')}, ${plural(settings.heads, 'head')}, ${settings.embd} wide, context ${settings.context}, ` +
       `${(params / 1e6).toFixed(2)}M parameters; ${settings.tokenizer} tokenizer (${data.tokenizer.vocabSize} tokens)`,
   );
+  if (run.from !== undefined && !saved) log(`starting from ${run.from} (new optimizer and schedule)`);
+  if (masked.length > 0) {
+    const { overall } = await sparsity(model);
+    log(`pruned: ${(100 * overall.fraction).toFixed(1)}% of the Linear/Conv1D weights are zero and stay zero (${masked.length} masked matrices)`);
+  }
   log(`data: ${data.corpus.name}, ${trainTokens.length.toLocaleString('en-US')} training / ${valTokens.length.toLocaleString('en-US')} validation tokens; batch ${settings.batch} x ${settings.context}, ${settings.steps} steps, lr ${num(settings.lr)} (warmup ${settings.warmup}, cosine to ${num(settings.minLr)})`);
 
   // Ctrl-C: finish the current step, save, exit 130. Repeated signals while saving are ignored.

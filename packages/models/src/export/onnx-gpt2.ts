@@ -25,13 +25,14 @@ export const ONNX_DIMS = {
  * Returns the hidden states [B, T, C] and each layer's present keys and values [B, H, S, D].
  */
 function gpt2Blocks(net: OnnxNet, body: GPT2Model, x: string, keep: string, past?: { k: string; v: string }[]): { hidden: string; present: { k: string; v: string }[] } {
-  const { n_embd: C, n_head: H } = body.config;
   const present: { k: string; v: string }[] = [];
   let h = x;
   [...body.h].forEach((block, i) => {
     const p = `transformer.h.${i}`;
-    const [q, k, v] = net.splitQkv(net.conv1d(net.layerNorm(h, `${p}.ln_1`, block.ln_1), `${p}.attn.c_attn`, block.attn.c_attn), C);
-    const att = net.attention(q, k, v, { heads: H, headDim: C / H }, keep, past?.[i]);
+    // A layer's heads (n_head unless heads were pruned) times head_dim: the width of each of q, k, v.
+    const { numHeads: H, headDim: D } = block.attn;
+    const [q, k, v] = net.splitQkv(net.conv1d(net.layerNorm(h, `${p}.ln_1`, block.ln_1), `${p}.attn.c_attn`, block.attn.c_attn), H * D);
+    const att = net.attention(q, k, v, { heads: H, headDim: D }, keep, past?.[i]);
     present.push(att.present);
     h = net.op('Add', [h, net.conv1d(att.y, `${p}.attn.c_proj`, block.attn.c_proj)]);
     const fc = net.conv1d(net.layerNorm(h, `${p}.ln_2`, block.ln_2), `${p}.mlp.c_fc`, block.mlp.c_fc);
@@ -53,7 +54,9 @@ function idsInputs(net: OnnxNet, maskLength: string): void {
  */
 export function gpt2LMGraph(net: OnnxNet, model: GPT2, kvCache: boolean): void {
   const body = model.transformer;
-  const { n_embd: C, n_head: H, n_layer: L, vocab_size: V } = model.config;
+  const { n_embd: C, n_head, n_layer: L, vocab_size: V } = model.config;
+  const D = C / n_head;
+  const heads = (i: number): number => body.h.at(i)!.attn.numHeads;
   const { batch, sequence, past: P, total } = ONNX_DIMS;
   idsInputs(net, kvCache ? total : sequence);
   net.g.inputs.push(tensorValueInfo('position_ids', DataType.INT64, [batch, sequence]));
@@ -61,7 +64,7 @@ export function gpt2LMGraph(net: OnnxNet, model: GPT2, kvCache: boolean): void {
   if (kvCache) {
     past = [];
     for (let i = 0; i < L; i++) {
-      for (const part of ['key', 'value'] as const) net.g.inputs.push(tensorValueInfo(`past_key_values.${i}.${part}`, DataType.FLOAT, [batch, H, P, C / H]));
+      for (const part of ['key', 'value'] as const) net.g.inputs.push(tensorValueInfo(`past_key_values.${i}.${part}`, DataType.FLOAT, [batch, heads(i), P, D]));
       past.push({ k: net.toCompute(`past_key_values.${i}.key`), v: net.toCompute(`past_key_values.${i}.value`) });
     }
   }
@@ -77,7 +80,7 @@ export function gpt2LMGraph(net: OnnxNet, model: GPT2, kvCache: boolean): void {
     present.forEach((kv, i) => {
       net.toOutput(kv.k, `present.${i}.key`);
       net.toOutput(kv.v, `present.${i}.value`);
-      for (const part of ['key', 'value'] as const) net.g.outputs.push(tensorValueInfo(`present.${i}.${part}`, DataType.FLOAT, [batch, H, total, C / H]));
+      for (const part of ['key', 'value'] as const) net.g.outputs.push(tensorValueInfo(`present.${i}.${part}`, DataType.FLOAT, [batch, heads(i), total, D]));
     });
   }
 }

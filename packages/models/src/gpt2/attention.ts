@@ -7,17 +7,21 @@ import { Dropout } from '../nn/dropout.js';
 import { deriveSeed } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import type { ParameterFactory } from '../nn/parameters.js';
-import type { GPT2Config } from './config.js';
+import { layerHeads, type GPT2Config } from './config.js';
 import type { LayerCache } from './kv-cache.js';
 
 /** How GPT-2 submodules are built: the config, the parameter factory and a seed. */
 export interface GPT2BuildOptions {
   factory?: ParameterFactory;
   seed?: number;
+  /** The block's index in the model (default 0): picks its head count when heads were pruned (`config.pruned_heads`). */
+  layer?: number;
 }
 
 /**
- * Causal multi-head self-attention: c_attn [C, 3C] -> per-head attention -> c_proj [C, C].
+ * Causal multi-head self-attention: c_attn [C, 3A] -> per-head attention -> c_proj [A, C], where
+ * A = H D is the layer's attention width: H its heads (n_head less `config.pruned_heads` of this
+ * layer) and D = n_embd / n_head, so A = C unless heads were pruned.
  * @example attn.forward(x) // x: [B, T, C]
  */
 export class GPT2Attention extends Module {
@@ -31,11 +35,12 @@ export class GPT2Attention extends Module {
   constructor(config: GPT2Config, options: GPT2BuildOptions = {}) {
     super();
     const C = config.n_embd;
-    this.numHeads = config.n_head;
+    this.numHeads = layerHeads(config, options.layer ?? 0);
     this.headDim = C / config.n_head;
+    const A = this.numHeads * this.headDim;
     const layer = { factory: options.factory, init: false };
-    this.c_attn = this.registerModule('c_attn', new Conv1D(C, 3 * C, layer));
-    this.c_proj = this.registerModule('c_proj', new Conv1D(C, C, layer));
+    this.c_attn = this.registerModule('c_attn', new Conv1D(C, 3 * A, layer));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(A, C, layer));
     this.attn_dropout = this.registerModule('attn_dropout', new Dropout(config.attn_pdrop, { seed: deriveSeed(options.seed, 0) }));
     this.resid_dropout = this.registerModule('resid_dropout', new Dropout(config.resid_pdrop, { seed: deriveSeed(options.seed, 1) }));
   }

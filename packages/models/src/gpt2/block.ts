@@ -24,7 +24,7 @@ export class GPT2Block extends Module {
     const C = config.n_embd;
     const norm = { factory: options.factory, init: false, eps: config.layer_norm_epsilon };
     this.ln_1 = this.registerModule('ln_1', new LayerNorm(C, norm));
-    this.attn = this.registerModule('attn', new GPT2Attention(config, { factory: options.factory, seed: deriveSeed(options.seed, 0) }));
+    this.attn = this.registerModule('attn', new GPT2Attention(config, { factory: options.factory, seed: deriveSeed(options.seed, 0), layer: options.layer }));
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(C, norm));
     this.mlp = this.registerModule('mlp', new GPT2MLP(config, { factory: options.factory, seed: deriveSeed(options.seed, 1) }));
   }

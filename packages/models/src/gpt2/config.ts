@@ -32,6 +32,13 @@ export interface GPT2Config {
   eos_token_id: number;
   /** Padding id (sequence classification pools the last non-padding token); null when unset. */
   pad_token_id: number | null;
+  /**
+   * Heads removed by structured pruning, per layer (HF's `pruned_heads`: layer index as a string
+   * -> the removed heads' indices among the original n_head, ascending). Layer l keeps
+   * n_head - pruned_heads[l].length heads, so its c_attn is [C, 3 H_l D] and its attention
+   * c_proj [H_l D, C] (D = n_embd / n_head). Empty for an unpruned model.
+   */
+  pruned_heads: Readonly<Record<string, readonly number[]>>;
   /** Other keys of a loaded config.json (e.g. `n_ctx`, `task_specific_params`), written back on save. */
   extra: Record<string, unknown>;
 }
@@ -57,11 +64,12 @@ const KNOWN = new Set<string>([
   'bos_token_id',
   'eos_token_id',
   'pad_token_id',
+  'pruned_heads',
   'extra',
 ]);
 
 /** GPT-2 124M (HF `gpt2`). */
-export const GPT2_DEFAULTS: Readonly<Omit<GPT2Config, 'bos_token_id' | 'eos_token_id' | 'extra'>> = Object.freeze({
+export const GPT2_DEFAULTS: Readonly<Omit<GPT2Config, 'bos_token_id' | 'eos_token_id' | 'extra' | 'pruned_heads'>> = Object.freeze({
   vocab_size: 50257,
   n_positions: 1024,
   n_embd: 768,
@@ -142,13 +150,15 @@ export function gpt2Config(input: GPT2ConfigInput = {}, options: { allowUnknown?
   for (const [key, bad] of unsupported) {
     if (extra[key] === bad) throw new UnsupportedError(`GPT2Config: ${key} = ${String(bad)} is not supported`);
   }
+  const nLayer = posInt('n_layer', pick('n_layer'));
+  const prunedHeads = checkPrunedHeads(input.pruned_heads ?? {}, nLayer, nHead);
   const defaultSpecial = Math.min(50256, vocab - 1);
   const pad = input.pad_token_id ?? null;
   return {
     vocab_size: vocab,
     n_positions: posInt('n_positions', pick('n_positions')),
     n_embd: nEmbd,
-    n_layer: posInt('n_layer', pick('n_layer')),
+    n_layer: nLayer,
     n_head: nHead,
     layer_norm_epsilon: eps,
     n_inner: nInner,
@@ -162,8 +172,36 @@ export function gpt2Config(input: GPT2ConfigInput = {}, options: { allowUnknown?
     bos_token_id: tokenId('bos_token_id', input.bos_token_id ?? defaultSpecial, vocab),
     eos_token_id: tokenId('eos_token_id', input.eos_token_id ?? defaultSpecial, vocab),
     pad_token_id: pad === null ? null : tokenId('pad_token_id', pad, vocab),
+    pruned_heads: prunedHeads,
     extra,
   };
+}
+
+/**
+ * `pruned_heads` validated and normalised: keys are layer indices in [0, n_layer) written as
+ * decimal strings, values distinct head indices in [0, n_head), sorted; a layer with no
+ * pruned head is left out, and a layer may not lose every head (HF keeps at least one too).
+ */
+function checkPrunedHeads(v: unknown, nLayer: number, nHead: number): Readonly<Record<string, readonly number[]>> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`GPT2Config: pruned_heads must be an object of layer index -> head indices, got ${JSON.stringify(v)}`);
+  const out: Record<string, readonly number[]> = {};
+  for (const [key, heads] of Object.entries(v)) {
+    const layer = Number(key);
+    if (!/^\d+$/.test(key) || layer >= nLayer) throw new ConfigError(`GPT2Config: pruned_heads key '${key}' must be a layer index in [0, n_layer = ${nLayer})`);
+    if (!Array.isArray(heads) || heads.some((h) => !Number.isInteger(h) || h < 0 || h >= nHead)) {
+      throw new ConfigError(`GPT2Config: pruned_heads['${key}'] must be a list of head indices in [0, n_head = ${nHead}), got ${JSON.stringify(heads)}`);
+    }
+    const sorted = [...new Set(heads as number[])].sort((a, b) => a - b);
+    if (sorted.length !== heads.length) throw new ConfigError(`GPT2Config: pruned_heads['${key}'] lists a head twice: ${JSON.stringify(heads)}`);
+    if (sorted.length === nHead) throw new ConfigError(`GPT2Config: pruned_heads['${key}'] removes all ${nHead} heads of layer ${key}; a layer must keep at least one`);
+    if (sorted.length > 0) out[String(layer)] = Object.freeze(sorted);
+  }
+  return Object.freeze(out);
+}
+
+/** Attention heads layer `layer` keeps (n_head less its pruned heads). */
+export function layerHeads(config: GPT2Config, layer: number): number {
+  return config.n_head - (config.pruned_heads[String(layer)]?.length ?? 0);
 }
 
 /** The MLP hidden size (n_inner, or 4 * n_embd). */
@@ -178,10 +216,15 @@ export function innerSize(config: GPT2Config): number {
 export function gpt2ParameterCounts(config: GPT2Config): { decay: number; noDecay: number } {
   const C = config.n_embd;
   const I = innerSize(config);
-  const L = config.n_layer;
-  const decay = config.vocab_size * C + config.n_positions * C + L * (C * 3 * C + C * C + C * I + I * C);
-  // Per block: ln_1 (2C), c_attn bias (3C), attn c_proj bias (C), ln_2 (2C), c_fc bias (I), mlp c_proj bias (C); plus ln_f (2C).
-  const noDecay = L * (2 * C + 3 * C + C + 2 * C + I + C) + 2 * C;
+  const D = C / config.n_head;
+  let decay = config.vocab_size * C + config.n_positions * C;
+  let noDecay = 2 * C; // ln_f
+  for (let l = 0; l < config.n_layer; l++) {
+    const A = layerHeads(config, l) * D; // the layer's attention width (C unless heads were pruned)
+    decay += C * 3 * A + A * C + C * I + I * C;
+    // ln_1 (2C), c_attn bias (3A), attn c_proj bias (C), ln_2 (2C), c_fc bias (I), mlp c_proj bias (C).
+    noDecay += 2 * C + 3 * A + C + 2 * C + I + C;
+  }
   return { decay, noDecay };
 }
 
@@ -190,6 +233,7 @@ export function gpt2ConfigToJson(config: GPT2Config, architectures?: readonly st
   const { extra, ...known } = config;
   const out: Record<string, unknown> = { ...known, architectures: [...(architectures ?? config.architectures)] };
   if (out.pad_token_id === null) delete out.pad_token_id;
+  if (Object.keys(config.pruned_heads).length === 0) delete out.pruned_heads;
   for (const [k, v] of Object.entries(extra)) if (!(k in out)) out[k] = v;
   return out;
 }

@@ -1,9 +1,9 @@
 /** Preallocated key/value cache for incremental GPT-2 decoding (batch 1). */
 
 import { keep, zeros, type Tensor } from '@tessera/tensor';
-import type { GPT2Config } from './config.js';
+import { layerHeads, type GPT2Config } from './config.js';
 
-/** One layer's keys and values: [n_head, n_positions, head_dim] each; rows [0, length) are valid. */
+/** One layer's keys and values: [heads, n_positions, head_dim] each (the layer's heads: n_head less any pruned); rows [0, length) are valid. */
 export interface LayerCache {
   readonly k: Tensor;
   readonly v: Tensor;
@@ -27,10 +27,12 @@ export class KVCache {
     this.capacity = config.n_positions;
     this.numHeads = config.n_head;
     this.headDim = config.n_embd / config.n_head;
-    const shape = [this.numHeads, this.capacity, this.headDim];
     const layers: LayerCache[] = [];
     // Kept: the cache outlives any tidy() it is created in.
-    for (let i = 0; i < config.n_layer; i++) layers.push({ k: keep(zeros(shape)), v: keep(zeros(shape)) });
+    for (let i = 0; i < config.n_layer; i++) {
+      const shape = [layerHeads(config, i), this.capacity, this.headDim];
+      layers.push({ k: keep(zeros(shape)), v: keep(zeros(shape)) });
+    }
     this.layers = layers;
   }
 

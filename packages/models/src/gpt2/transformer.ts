@@ -50,7 +50,7 @@ export class GPT2Model extends Module {
     this.wpe = this.registerModule('wpe', new Embedding(config.n_positions, C, layer));
     this.drop = this.registerModule('drop', new Dropout(config.embd_pdrop, { seed: deriveSeed(options.seed, 0) }));
     const blocks: GPT2Block[] = [];
-    for (let i = 0; i < config.n_layer; i++) blocks.push(new GPT2Block(config, { factory: options.factory, seed: deriveSeed(options.seed, i + 1) }));
+    for (let i = 0; i < config.n_layer; i++) blocks.push(new GPT2Block(config, { factory: options.factory, seed: deriveSeed(options.seed, i + 1), layer: i }));
     this.h = this.registerModule('h', new ModuleList(blocks));
     this.ln_f = this.registerModule('ln_f', new LayerNorm(C, { ...layer, eps: config.layer_norm_epsilon }));
   }
@@ -79,7 +79,7 @@ export class GPT2Model extends Module {
     if (pos + T > cache.capacity) {
       throw new ShapeError(`GPT2Model.forwardCached: ${T} new token(s) after ${pos} cached ones exceed n_positions = ${cache.capacity}`);
     }
-    if (cache.layers.length !== this.config.n_layer || cache.numHeads !== this.config.n_head || cache.headDim * cache.numHeads !== this.config.n_embd) {
+    if (cache.layers.length !== this.config.n_layer || cache.layers.some((l, i) => l.k.shape[0] !== this.h.at(i)!.attn.numHeads) || cache.headDim * cache.numHeads !== this.config.n_embd) {
       throw new ShapeError(`GPT2Model.forwardCached: the cache was made for another model shape`);
     }
     const out = tidy(() => {

@@ -118,6 +118,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   readonly defaults: Readonly<O>;
   /** State per parameter, created on the parameter's first update. */
   protected readonly state = new Map<Tensor, ParamState>();
+  /** Pruning masks by parameter (see setMask): 1 where the parameter trains, 0 where it stays zero. */
+  private readonly masks = new Map<Tensor, Tensor>();
   private disposed = false;
 
   protected constructor(
@@ -200,11 +202,65 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
           }
           const state = this.stateOf(p);
           state.step += 1;
+          const mask = this.masks.get(p);
+          // A masked position's gradient is zeroed first, so its moment buffers (zeroed by setMask)
+          // stay zero and every rule's update there is exactly 0; the parameter is multiplied by
+          // the mask afterwards as well, which makes the zeros hold whatever the rule.
+          if (mask) g.mul_(mask);
           if (g.isContiguous()) this.update(p, g, group, state);
           else tidy(() => this.update(p, g.contiguous(), group, state));
+          if (mask) p.mul_(mask);
         }
       });
     });
+  }
+
+  /**
+   * Masks `param` (one of this optimizer's parameters) for pruning: wherever `mask` is 0 the
+   * parameter is set to 0 now and stays exactly 0 through every later step, whatever the
+   * rule, momentum or weight decay (its gradient and state buffers are zeroed there too);
+   * where `mask` is 1 the step is unchanged. `mask` is an f32 tensor of 0s and 1s with the
+   * parameter's shape on its backend; the optimizer keeps its own copy (dispose yours when
+   * you like). `null` removes the mask. Parameters without a mask are updated exactly as
+   * before. `@tessera/models`' `restoreMasks(model, optimizer)` sets the masks of a pruned model.
+   * @example opt.setMask(w, ne(w, 0)) // keep w's zeros zero
+   */
+  setMask(param: Tensor, mask: Tensor | null): void {
+    this.assertLive('setMask');
+    if (!this.paramGroups.some((g) => g.params.includes(param))) {
+      throw new ArgumentError(`${this.name}.setMask: the tensor of shape ${param instanceof Tensor ? fmtShape(param.shape) : fmtValue(param)} is not one of this optimizer's parameters`);
+    }
+    const old = this.masks.get(param);
+    if (mask === null) {
+      old?.dispose();
+      this.masks.delete(param);
+      return;
+    }
+    if (!(mask instanceof Tensor)) throw new ArgumentError(`${this.name}.setMask: mask must be a Tensor or null, got ${fmtValue(mask)}`);
+    if (mask.isDisposed) throw new DisposedError(`${this.name}.setMask: the mask of shape ${fmtShape(mask.shape)} was disposed`);
+    if (mask.shape.length !== param.shape.length || mask.shape.some((d, i) => d !== param.shape[i])) {
+      throw new ShapeError(`${this.name}.setMask: mask ${fmtShape(mask.shape)} must have the parameter's shape ${fmtShape(param.shape)}`);
+    }
+    if (mask.dtype !== 'f32') throw new ArgumentError(`${this.name}.setMask: mask must be f32 (0s and 1s), got ${mask.dtype}`);
+    if (mask.backend !== param.backend) {
+      throw new ArgumentError(`${this.name}.setMask: the mask lives on '${mask.backend.name}', the parameter on '${param.backend.name}'`);
+    }
+    const copy = noGrad(() => keep(mask.contiguous().clone()));
+    old?.dispose();
+    this.masks.set(param, copy);
+    noGrad(() => this.applyMask(param, copy));
+  }
+
+  /** The mask set on `param` with setMask, or null. */
+  maskOf(param: Tensor): Tensor | null {
+    return this.masks.get(param) ?? null;
+  }
+
+  /** Zeroes `p`, its gradient and its state buffers where `mask` is 0 (inside noGrad). */
+  private applyMask(p: Tensor, mask: Tensor): void {
+    p.mul_(mask);
+    if (p.grad !== null && !p.grad.isDisposed) p.grad.mul_(mask);
+    for (const b of this.state.get(p)?.buffers.values() ?? []) b.mul_(mask);
   }
 
   /**
@@ -311,6 +367,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
         }
         this.state.set(c.p, { step: c.entry.step, buffers });
       }
+      // Loaded moments may be nonzero where a mask now holds the parameter at zero.
+      for (const [p, mask] of this.masks) this.applyMask(p, mask);
     });
   }
 
@@ -318,6 +376,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   dispose(): void {
     if (this.disposed) return;
     this.clearState();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
     this.disposed = true;
   }
 
