@@ -6,5 +6,7 @@ export default defineConfig({
     // Several suites spawn the built CLI; two workers match the machine's two cores.
     maxWorkers: 2,
     testTimeout: 60_000,
+    // beforeAll builds models and backends; on two busy cores that can take longer than the 10 s default.
+    hookTimeout: 60_000,
   },
 });

@@ -9,5 +9,7 @@ export default defineConfig({
     // passing it to the test workers lets both wasm builds be tested here.
     execArgv: ['--experimental-wasm-relaxed-simd'],
     testTimeout: 60_000,
+    // beforeAll builds models and backends; on two busy cores that can take longer than the 10 s default.
+    hookTimeout: 60_000,
   },
 });

@@ -7,5 +7,7 @@ export default defineConfig({
     maxWorkers: 2,
     // The GPT-2 tokenizer suite encodes all of Moby Dick twice (ours and gpt-tokenizer's).
     testTimeout: 60_000,
+    // beforeAll builds models and backends; on two busy cores that can take longer than the 10 s default.
+    hookTimeout: 60_000,
   },
 });

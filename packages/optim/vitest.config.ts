@@ -9,5 +9,7 @@ export default defineConfig({
     // with it the wasm backend picks its best build, as it does for users on newer runtimes.
     execArgv: ['--experimental-wasm-relaxed-simd'],
     testTimeout: 60_000,
+    // beforeAll builds models and backends; on two busy cores that can take longer than the 10 s default.
+    hookTimeout: 60_000,
   },
 });

@@ -9,5 +9,7 @@ export default defineConfig({
     // Node 20 validates relaxed-SIMD only behind its flag (not allowed in NODE_OPTIONS).
     execArgv: ['--expose-gc', '--experimental-wasm-relaxed-simd'],
     testTimeout: 60_000,
+    // beforeAll builds models and backends; on two busy cores that can take longer than the 10 s default.
+    hookTimeout: 60_000,
   },
 });
