@@ -184,6 +184,16 @@ export class GPT2 extends Module {
     this.quantizedHead = null;
   }
 
+  /**
+   * The tied LM head reads `transformer.wte.weight` transposed (h @ wte^T, about a third of a
+   * GPT-2 124M forward's FLOPs), so prepackWeights() packs it with the layers' weights: every
+   * prompt length then reads its panels instead of packing 50257 x 768 floats per call. A
+   * quantized head multiplies by its own copy and leaves nothing to pack.
+   */
+  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return this.quantizedHead ? [] : [{ weight: this.transformer.wte.weight, transposed: true }];
+  }
+
   /** Logits of hidden states h [..., C]: h @ wte^T (the tied head), quantized when quantizedHead is set. */
   private head(h: Tensor): Tensor {
     return this.quantizedHead ? quantizedMatmul(h, this.quantizedHead) : matmul(h, this.transformer.wte.weight.T);
@@ -193,10 +203,13 @@ export class GPT2 extends Module {
    * Generates up to `maxNewTokens` ids after `promptIds` with the KV cache
    * (see GenerateOptions: greedy / temperature / topK / topP, seed, stopTokens,
    * onToken); resolves to the new ids (the prompt and a stop token excluded).
-   * An empty prompt starts from bos_token_id.
+   * An empty prompt starts from bos_token_id. In eval mode the weights are prepacked first
+   * (prepackWeights(), a no-op once done; train() frees the copies), so generation takes the
+   * fast path without a call; in training mode they are read as they are.
    * @example await model.generate(tok.encode('Hello'), { maxNewTokens: 20, temperature: 0.8, topK: 40, seed: 1 })
    */
   generate(promptIds: readonly number[], options: GenerateOptions = {}): Promise<number[]> {
+    if (!this.training) this.prepackWeights();
     return generateTokens(this, promptIds, options);
   }
 
@@ -205,6 +218,7 @@ export class GPT2 extends Module {
    * @example for await (const id of model.stream(prompt, { maxNewTokens: 50 })) process.stdout.write(tok.decode([id]));
    */
   stream(promptIds: readonly number[], options: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
+    if (!this.training) this.prepackWeights();
     return streamTokens(this, promptIds, options);
   }
 
