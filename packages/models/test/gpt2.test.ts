@@ -7,7 +7,7 @@ import { ArgumentError, DTypeError, IndexError, ShapeError, UnsupportedError } f
 import { AdamW } from '@tessera/optim';
 import { crossEntropy, memory, noGrad, ones, ready, tensor, tidy } from '@tessera/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, GPT2, GPT2LMHeadModel, Sampler, argmaxOf, gpt2Config } from '../src/index.js';
+import { ConfigError, GPT2, GPT2LMHeadModel, Sampler, argmaxOf, gpt2Config, quantize } from '../src/index.js';
 import { SMALL, expectClose, ids, randomIds, rng, values } from './helpers.js';
 
 beforeAll(async () => {
@@ -365,5 +365,16 @@ describe('GPT2.prepackWeights', () => {
     const flat = model.flat.all.size * 4;
     model.dispose();
     expect(baseline - memory().numBytes).toBeGreaterThanOrEqual(flat);
+  });
+
+  it('a quantized model packs nothing of its f32 weights (its products read the quantized copies)', async () => {
+    const model = new GPT2(config, { seed: 5 }).eval();
+    await quantize(model, { bits: 8 });
+    const before = memory().numBytes;
+    model.prepackWeights();
+    expect(memory().numBytes).toBe(before);
+    await model.generate([1, 2, 3], { maxNewTokens: 2, greedy: true });
+    expect(memory().numBytes).toBe(before);
+    model.dispose();
   });
 });

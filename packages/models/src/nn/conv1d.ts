@@ -38,7 +38,8 @@ export class Conv1D extends Module {
 
   /** x: [..., in] -> [..., out] */
   protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
-    return [{ weight: this.weight, transposed: false }];
+    // A quantized layer multiplies by its quantized copy: nothing of the f32 weight to pack.
+    return this.quantizedWeight ? [] : [{ weight: this.weight, transposed: false }];
   }
 
   forward(x: Tensor): Tensor {

@@ -55,7 +55,8 @@ export class Linear extends Module {
 
   /** x: [..., in] -> [..., out] */
   protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
-    return [{ weight: this.weight, transposed: true }];
+    // A quantized layer multiplies by its quantized copy: nothing of the f32 weight to pack.
+    return this.quantizedWeight ? [] : [{ weight: this.weight, transposed: true }];
   }
 
   forward(x: Tensor): Tensor {
