@@ -367,6 +367,28 @@ describe('GPT2.prepackWeights', () => {
     expect(baseline - memory().numBytes).toBeGreaterThanOrEqual(flat);
   });
 
+  it('an eval-mode forward prepacks by itself, once; a training-mode forward packs nothing', () => {
+    const model = new GPT2(config, { seed: 6 });
+    const x = ids(randomIds(3, 30, 300, 12)); // 90 rows in each product: past the dot-form tiles' 64
+    const before = memory().numBytes;
+    const run = () => noGrad(() => tidy(() => Float32Array.from(model.forward(x).dataSync())));
+    const plain = run();
+    expect(memory().numBytes).toBe(before);
+    model.eval();
+    const packed = run();
+    const withPacks = memory().numBytes;
+    expect(withPacks - before).toBeGreaterThanOrEqual(packBytes);
+    run();
+    expect(memory().numBytes).toBe(withPacks);
+    let worst = 0;
+    for (let i = 0; i < plain.length; i++) worst = Math.max(worst, Math.abs(packed[i] - plain[i]));
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    model.train();
+    expect(memory().numBytes).toBe(before);
+    x.dispose();
+    model.dispose();
+  });
+
   it('a quantized model packs nothing of its f32 weights (its products read the quantized copies)', async () => {
     const model = new GPT2(config, { seed: 5 }).eval();
     await quantize(model, { bits: 8 });

@@ -124,11 +124,16 @@ export class GPT2 extends Module {
   }
 
   /**
-   * Logits [B, T, vocab_size] for i32 token ids [B, T].
+   * Logits [B, T, vocab_size] for i32 token ids [B, T]. In eval mode the first call packs the
+   * weight matrices for the matmul kernel (prepackWeights(): inference's fast path at every
+   * prompt length, about the weights' size again) and later calls reuse them; train(),
+   * releasePackedWeights() or dispose() frees them. In training mode weights are read as
+   * they are (each step writes them).
    * @example const logits = model.forward(tensor([[464, 2068]], undefined, 'i32'));
    */
   forward(ids: Tensor, options: { attentionMask?: Tensor | null } = {}): Tensor {
     this.flat.prepareForward();
+    if (!this.training) this.prepackWeights();
     return tidy(() => this.head(this.transformer.forward(ids, options.attentionMask ?? null)));
   }
 
@@ -161,6 +166,7 @@ export class GPT2 extends Module {
    * @example const cache = model.createKVCache(); const l = model.forwardCached(prompt, cache);
    */
   forwardCached(ids: readonly number[], cache: KVCache, options: { allLogits?: boolean } = {}): Tensor {
+    if (!this.training) this.prepackWeights();
     return tidy(() => {
       let h = this.transformer.forwardCached(ids, cache); // [T, C]
       if (!options.allLogits && h.shape[0] > 1) h = h.narrow(0, h.shape[0] - 1, 1);
@@ -203,13 +209,11 @@ export class GPT2 extends Module {
    * Generates up to `maxNewTokens` ids after `promptIds` with the KV cache
    * (see GenerateOptions: greedy / temperature / topK / topP, seed, stopTokens,
    * onToken); resolves to the new ids (the prompt and a stop token excluded).
-   * An empty prompt starts from bos_token_id. In eval mode the weights are prepacked first
-   * (prepackWeights(), a no-op once done; train() frees the copies), so generation takes the
-   * fast path without a call; in training mode they are read as they are.
+   * An empty prompt starts from bos_token_id. In eval mode the weights are prepacked (see
+   * forward), so generation takes the fast path without a call.
    * @example await model.generate(tok.encode('Hello'), { maxNewTokens: 20, temperature: 0.8, topK: 40, seed: 1 })
    */
   generate(promptIds: readonly number[], options: GenerateOptions = {}): Promise<number[]> {
-    if (!this.training) this.prepackWeights();
     return generateTokens(this, promptIds, options);
   }
 
@@ -218,7 +222,6 @@ export class GPT2 extends Module {
    * @example for await (const id of model.stream(prompt, { maxNewTokens: 50 })) process.stdout.write(tok.decode([id]));
    */
   stream(promptIds: readonly number[], options: GenerateOptions = {}): AsyncGenerator<number, void, undefined> {
-    if (!this.training) this.prepackWeights();
     return streamTokens(this, promptIds, options);
   }
 
