@@ -23,7 +23,9 @@
 // first row, a strided sample of the logits). A peer that cannot load here (onnxruntime-node
 // without a binding for the platform) is reported with the reason and its column skipped.
 // Node 20 validates relaxed-SIMD only behind --experimental-wasm-relaxed-simd: children get
-// that V8 flag there, so Tessera uses its relaxed-SIMD (FMA) build, as ORT-web's does.
+// that V8 flag there, so Tessera uses its relaxed-SIMD (FMA) build. The peers' wasm builds
+// do not: ORT-web's and tfjs-wasm's binaries validate without the flag, so they have no
+// relaxed-SIMD (gpt2-peers.bench.mjs checks this and has a Tessera SIMD128 column).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

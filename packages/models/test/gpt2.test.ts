@@ -7,7 +7,7 @@ import { ArgumentError, DTypeError, IndexError, ShapeError, UnsupportedError } f
 import { AdamW } from '@tessera/optim';
 import { crossEntropy, memory, noGrad, ones, ready, tensor, tidy } from '@tessera/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, GPT2, GPT2LMHeadModel, Sampler, argmaxOf, gpt2Config } from '../src/index.js';
+import { ConfigError, GPT2, GPT2LMHeadModel, Sampler, argmaxOf, gpt2Config, quantize } from '../src/index.js';
 import { SMALL, expectClose, ids, randomIds, rng, values } from './helpers.js';
 
 beforeAll(async () => {
@@ -300,11 +300,16 @@ describe('generation', () => {
 });
 
 describe('GPT2.prepackWeights', () => {
-  it('gives the logits of the unpacked model (to float rounding), follows a training step, and frees its copies', () => {
+  const config = { vocab_size: 300, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+  // Conv1D weights (4 per block) and the tied LM head (wte read transposed: 300 rows padded to
+  // the 8-column panels), each packed once: about the model's matrices again.
+  const packBytes = 2 * (64 * 192 + 64 * 64 + 64 * 256 + 256 * 64) * 4 + 304 * 64 * 4;
+
+  it('gives the logits of the unpacked model (to float rounding), follows a training step, and train() frees its copies', () => {
     // n_embd 64 and n_inner 256: the MLP's c_proj (k = 256) reads its prepacked transposed
     // copy through the dot-form tiles (40 rows of x), the other products read the weights'
     // panels or pack per call; sums taken in another order differ in the last bits only.
-    const model = new GPT2({ vocab_size: 300, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 }, { seed: 3 });
+    const model = new GPT2(config, { seed: 3 });
     const x = ids(randomIds(2, 20, 300, 9));
     const y = ids(randomIds(2, 20, 300, 10));
     const logits = () => noGrad(() => tidy(() => Float32Array.from(model.forward(x).dataSync())));
@@ -320,22 +325,19 @@ describe('GPT2.prepackWeights', () => {
     const plain = logits();
     const before = memory().numBytes;
     model.eval().prepackWeights();
-    // Conv1D weights only (4 per block), each packed once: about the blocks' weight size again.
-    const blockWeights = 2 * (64 * 192 + 64 * 64 + 64 * 256 + 256 * 64) * 4;
-    expect(memory().numBytes - before).toBeGreaterThanOrEqual(blockWeights);
-    expect(memory().numBytes - before).toBeLessThan(blockWeights * 1.1);
+    expect(memory().numBytes - before).toBeGreaterThanOrEqual(packBytes);
+    expect(memory().numBytes - before).toBeLessThan(packBytes * 1.1);
     close(logits(), plain, 'prepacked');
-    // A training step writes the weights: the packed copies are repacked before their next use.
+    // An optimizer step writes the weights while the copies live: they are repacked before their next use.
     const opt = new AdamW(model.parameters(), { lr: 1e-2 });
-    tidy(() => model.train().loss(x, y).backward());
+    tidy(() => model.loss(x, y).backward());
     opt.step();
     model.zeroGrad();
-    model.eval();
     const packedAfter = logits();
     const withPacks = memory().numBytes;
-    model.releasePackedWeights();
-    expect(withPacks - memory().numBytes).toBeGreaterThanOrEqual(blockWeights);
-    expect(withPacks - memory().numBytes).toBeLessThan(blockWeights * 1.1);
+    model.train();
+    expect(withPacks - memory().numBytes).toBeGreaterThanOrEqual(packBytes);
+    expect(withPacks - memory().numBytes).toBeLessThan(packBytes * 1.1);
     const unpackedAfter = logits();
     close(packedAfter, unpackedAfter, 'prepacked after a training step');
     let moved = 0;
@@ -343,5 +345,58 @@ describe('GPT2.prepackWeights', () => {
     expect(moved).toBeGreaterThan(1e-3);
     x.dispose();
     y.dispose();
+    model.dispose();
+  });
+
+  it('generate() in eval mode prepacks by itself (same greedy tokens), not in training mode; dispose frees the copies', async () => {
+    const model = new GPT2(config, { seed: 4 });
+    const prompt = randomIds(1, 17, 300, 11)[0];
+    const baseline = memory().numBytes;
+    const trained = await model.generate(prompt, { maxNewTokens: 6, greedy: true });
+    expect(memory().numBytes).toBe(baseline);
+    model.eval();
+    const packedTokens = await model.generate(prompt, { maxNewTokens: 6, greedy: true });
+    expect(memory().numBytes - baseline).toBeGreaterThanOrEqual(packBytes);
+    expect(packedTokens).toEqual(trained);
+    const streamed: number[] = [];
+    for await (const id of model.stream(prompt, { maxNewTokens: 6, greedy: true })) streamed.push(id);
+    expect(streamed).toEqual(trained);
+    expect(memory().numBytes - baseline).toBeLessThan(packBytes * 1.1);
+    const flat = model.flat.all.size * 4;
+    model.dispose();
+    expect(baseline - memory().numBytes).toBeGreaterThanOrEqual(flat);
+  });
+
+  it('an eval-mode forward prepacks by itself, once; a training-mode forward packs nothing', () => {
+    const model = new GPT2(config, { seed: 6 });
+    const x = ids(randomIds(3, 30, 300, 12)); // 90 rows in each product: past the dot-form tiles' 64
+    const before = memory().numBytes;
+    const run = () => noGrad(() => tidy(() => Float32Array.from(model.forward(x).dataSync())));
+    const plain = run();
+    expect(memory().numBytes).toBe(before);
+    model.eval();
+    const packed = run();
+    const withPacks = memory().numBytes;
+    expect(withPacks - before).toBeGreaterThanOrEqual(packBytes);
+    run();
+    expect(memory().numBytes).toBe(withPacks);
+    let worst = 0;
+    for (let i = 0; i < plain.length; i++) worst = Math.max(worst, Math.abs(packed[i] - plain[i]));
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    model.train();
+    expect(memory().numBytes).toBe(before);
+    x.dispose();
+    model.dispose();
+  });
+
+  it('a quantized model packs nothing of its f32 weights (its products read the quantized copies)', async () => {
+    const model = new GPT2(config, { seed: 5 }).eval();
+    await quantize(model, { bits: 8 });
+    const before = memory().numBytes;
+    model.prepackWeights();
+    expect(memory().numBytes).toBe(before);
+    await model.generate([1, 2, 3], { maxNewTokens: 2, greedy: true });
+    expect(memory().numBytes).toBe(before);
+    model.dispose();
   });
 });

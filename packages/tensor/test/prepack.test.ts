@@ -34,6 +34,43 @@ describe('prepackMatmulWeights (wasm backend)', () => {
     [x, w, wt, ...plain].forEach((t) => t.dispose());
   });
 
+  it('a transposed weight (a tied LM head, x @ E^T) at every row count: the bits of the unpacked product, within f32 rounding of float64', () => {
+    // Rows on both sides of the dot-form limit (64) and of the 4-row tiles; vocabularies that
+    // miss the 8-column panels and the 4-row dot tiles; k on both sides of the dot-form k (256).
+    for (const k of [256, 100]) {
+      for (const vocab of [301, 1003]) {
+        const e = randn([vocab, k], { seed: vocab + k });
+        for (const rows of [1, 17, 63, 64, 65, 128, 200]) {
+          const x = randn([rows, k], { seed: rows });
+          const plain = matmul(x, e.T);
+          prepackMatmulWeights([e], { transposed: true });
+          const packed = matmul(x, e.T);
+          expect(bits(packed), `${rows}x${k} @ ${vocab}`).toEqual(bits(plain));
+          const xv = x.dataSync();
+          const ev = e.dataSync();
+          const got = packed.dataSync();
+          let worst = 0;
+          for (let i = 0; i < rows; i++) {
+            for (let j = 0; j < vocab; j++) {
+              let want = 0;
+              let mag = 0;
+              for (let l = 0; l < k; l++) {
+                want += xv[i * k + l] * ev[j * k + l];
+                mag += Math.abs(xv[i * k + l] * ev[j * k + l]);
+              }
+              // f32 sums of k terms: |error| <= k * 2^-24 * sum |terms| (a loose bound; the real error is far smaller).
+              worst = Math.max(worst, Math.abs(got[i * vocab + j] - want) / (k * 2 ** -24 * mag + 1e-30));
+            }
+          }
+          expect(worst, `${rows}x${k} @ ${vocab}`).toBeLessThanOrEqual(1);
+          releaseMatmulPacks([e]);
+          [x, plain, packed].forEach((t) => t.dispose());
+        }
+        e.dispose();
+      }
+    }
+  });
+
   it('an untransposed weight and up to 64 rows of x (k >= 256, or 4 rows): the bits of the product with its transposed copy, close to the unpacked ones', () => {
     // (Past 64 rows the unpacked transposed product takes the packed path; core's tests check
     // those rows one by one.)

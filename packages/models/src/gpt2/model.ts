@@ -128,11 +128,16 @@ export class GPT2 extends Module {
   }
 
   /**
-   * Logits [B, T, vocab_size] for i32 token ids [B, T].
+   * Logits [B, T, vocab_size] for i32 token ids [B, T]. In eval mode the first call packs the
+   * weight matrices for the matmul kernel (prepackWeights(): inference's fast path at every
+   * prompt length, about the weights' size again) and later calls reuse them; train(),
+   * releasePackedWeights() or dispose() frees them. In training mode weights are read as
+   * they are (each step writes them).
    * @example const logits = model.forward(tensor([[464, 2068]], undefined, 'i32'));
    */
   forward(ids: Tensor, options: { attentionMask?: Tensor | null } = {}): Tensor {
     this.flat.prepareForward();
+    if (!this.training) this.prepackWeights();
     return tidy(() => this.head(this.transformer.forward(ids, options.attentionMask ?? null)));
   }
 
@@ -165,6 +170,7 @@ export class GPT2 extends Module {
    * @example const cache = model.createKVCache(); const l = model.forwardCached(prompt, cache);
    */
   forwardCached(ids: readonly number[], cache: KVCache, options: { allLogits?: boolean } = {}): Tensor {
+    if (!this.training) this.prepackWeights();
     return tidy(() => {
       let h = this.transformer.forwardCached(ids, cache); // [T, C]
       if (!options.allLogits && h.shape[0] > 1) h = h.narrow(0, h.shape[0] - 1, 1);
@@ -191,6 +197,16 @@ export class GPT2 extends Module {
     return this.transformer.wte.quantizedWeight;
   }
 
+  /**
+   * The tied LM head reads `transformer.wte.weight` transposed (h @ wte^T, about a third of a
+   * GPT-2 124M forward's FLOPs), so prepackWeights() packs it with the layers' weights: every
+   * prompt length then reads its panels instead of packing 50257 x 768 floats per call. A
+   * quantized head multiplies by its own copy and leaves nothing to pack.
+   */
+  protected override matmulWeights(): { weight: Tensor; transposed: boolean }[] {
+    return this.quantizedHead ? [] : [{ weight: this.transformer.wte.weight, transposed: true }];
+  }
+
   /** Logits of hidden states h [..., C]: h @ wte^T (the tied head), through the quantized table when there is one. */
   private head(h: Tensor): Tensor {
     const q = this.quantizedHead;
@@ -201,7 +217,8 @@ export class GPT2 extends Module {
    * Generates up to `maxNewTokens` ids after `promptIds` with the KV cache
    * (see GenerateOptions: greedy / temperature / topK / topP, seed, stopTokens,
    * onToken); resolves to the new ids (the prompt and a stop token excluded).
-   * An empty prompt starts from bos_token_id.
+   * An empty prompt starts from bos_token_id. In eval mode the weights are prepacked (see
+   * forward), so generation takes the fast path without a call.
    * @example await model.generate(tok.encode('Hello'), { maxNewTokens: 20, temperature: 0.8, topK: 40, seed: 1 })
    */
   generate(promptIds: readonly number[], options: GenerateOptions = {}): Promise<number[]> {

@@ -191,9 +191,14 @@ export class Module {
     return n;
   }
 
-  /** Sets training mode on this module and every descendant; returns this. */
+  /**
+   * Sets training mode on this module and every descendant; returns this. Entering training
+   * mode frees the copies prepackWeights() made (the steps to come write the weights, and
+   * every product would repack them).
+   */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
+    if (mode) this.releasePackedWeights();
     return this;
   }
 

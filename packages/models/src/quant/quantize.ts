@@ -88,6 +88,9 @@ export function installQuantized(model: Module, weights: ReadonlyMap<string, Qua
     const [n, k] = nk(s);
     if (q.n !== n || q.k !== k) throw new ShapeError(`${model.typeName}: quantized ${name} is [${q.n}, ${q.k}] (output-major), the layer needs [${n}, ${k}] (f32 ${fmtShape(s.shape)})`);
   }
+  // Packed copies of the f32 weights (prepackWeights, an eval-mode forward) would outlive them:
+  // once a layer is quantized it lists nothing to pack, so release them while they are listed.
+  model.releasePackedWeights();
   for (const [name, q] of weights) {
     const s = byName.get(name)!;
     if (s.layer.quantizedWeight && s.layer.quantizedWeight !== q) s.layer.quantizedWeight.dispose();
