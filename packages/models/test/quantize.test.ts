@@ -154,6 +154,24 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
     copy.dispose();
   });
 
+  it('quantizing a model whose eval forward prepacked its weights frees those packed copies too', async () => {
+    const x = ids([seq[2].slice(0, 8)]);
+    const m0 = memory().numBytes;
+    const plain = new GPT2(SMALL, { seed: 7 });
+    await quantize(plain, { bits: 8 });
+    const plainBytes = memory().numBytes - m0;
+    const m1 = memory().numBytes;
+    const packed = new GPT2(SMALL, { seed: 7 }).eval();
+    noGrad(() => packed.forward(x)).dispose(); // an eval-mode forward prepacks the f32 weights
+    expect(memory().numBytes - m1).toBeGreaterThan(plainBytes);
+    await quantize(packed, { bits: 8 });
+    // The same quantized copies and f32 rest, nothing else: the packs went with the f32 weights.
+    expect(memory().numBytes - m1).toBe(plainBytes);
+    plain.dispose();
+    packed.dispose();
+    expect(memory().numBytes).toBe(m0);
+  });
+
   it('dispose() frees the quantized copies with the parameters', async () => {
     const before = memory().numTensors;
     const copy = new GPT2(SMALL, { seed: 8 });
