@@ -380,10 +380,37 @@ describe('errors', () => {
     model.dispose();
   });
 
-  it('structured methods name the method and the class they do not support', async () => {
-    const clf = new TransformerEncoderClassifier({ vocabSize: 16, numLabels: 2, maxLength: 8, dModel: 16, numHeads: 2, seed: 0 });
+  it('TransformerEncoderClassifier: magnitude and neurons (dFF shrinks; equal to the masked dense model); heads is refused naming the method and the class', async () => {
+    const clf = new TransformerEncoderClassifier({ vocabSize: 16, numLabels: 2, maxLength: 8, dModel: 16, numHeads: 2, dropout: 0, seed: 0 }).eval();
     await expect(prune(clf, { amount: 0.5, method: 'heads' })).rejects.toThrow(UnsupportedError);
-    await expect(prune(clf, { amount: 0.5, method: 'neurons' })).rejects.toThrow(/method 'neurons' \(structured\) is implemented for GPT2LMHeadModel and GPT2ForSequenceClassification, not TransformerEncoderClassifier/);
+    await expect(prune(clf, { amount: 0.5, method: 'heads' })).rejects.toThrow(
+      /method 'heads' \(structured\) is implemented for GPT2LMHeadModel, GPT2ForSequenceClassification, not TransformerEncoderClassifier/,
+    );
+    const small = await prune(clf, { amount: 0.25, method: 'neurons' });
+    expect(small.options.dFF).toBe(48);
+    expect(small.encoder.layers.at(1)!.ff.fc1.weight.shape).toEqual([48, 16]);
+    // Zero the removed units (found as the fc1 rows the small model lacks) in the dense model.
+    for (let l = 0; l < 2; l++) {
+      const ff = clf.encoder.layers.at(l)!.ff;
+      const rows = (w: ArrayLike<number>, n: number): string[] => Array.from({ length: n }, (_, j) => Array.from({ length: 16 }, (_, c) => w[j * 16 + c]).join());
+      const kept = new Set(rows(await small.encoder.layers.at(l)!.ff.fc1.weight.data(), 48));
+      const dense = rows(await ff.fc1.weight.data(), 64);
+      const gone = [...Array(64).keys()].filter((j) => !kept.has(dense[j]));
+      expect(gone).toHaveLength(16);
+      const edit = async (p: Tensor, f: (d: Float32Array) => void): Promise<void> => {
+        const d = Float32Array.from((await p.data()) as Float32Array);
+        f(d);
+        noGrad(() => tidy(() => p.assign(tensor(d, p.shape))));
+      };
+      await edit(ff.fc1.weight, (d) => gone.forEach((j) => d.fill(0, j * 16, (j + 1) * 16)));
+      await edit(ff.fc1.bias, (d) => gone.forEach((j) => (d[j] = 0)));
+      await edit(ff.fc2.weight, (d) => gone.forEach((j) => { for (let c = 0; c < 16; c++) d[c * 64 + j] = 0; }));
+    }
+    const x = ids(randomIds(2, 8, 16, 4));
+    const a = noGrad(() => tidy(() => values(small.forward(x))));
+    const b = noGrad(() => tidy(() => values(clf.forward(x))));
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThanOrEqual(1e-5);
+    small.dispose();
     await prune(clf, { amount: 0.5, method: 'magnitude' });
     expect((await sparsity(clf)).overall.fraction).toBeCloseTo(0.5, 2);
     clf.dispose();
