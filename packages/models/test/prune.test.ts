@@ -22,7 +22,8 @@ import {
   restoreMasks,
   sparsity,
 } from '../src/index.js';
-import { SMALL, ids, randomIds, useTempDir, values } from './helpers.js';
+import { zeroSmallest } from '../src/prune/magnitude.js';
+import { SMALL, ids, randomIds, rng, useTempDir, values } from './helpers.js';
 
 const tmp = useTempDir('tessera-prune-');
 
@@ -57,6 +58,23 @@ describe('magnitude pruning', () => {
     expect(values(n.a.weight)).toEqual([0.5, 0, 0.9, 0].map(Math.fround));
     expect(values(n.b.weight)).toEqual([-0.2, 0, 1, -3].map(Math.fround));
     n.dispose();
+  });
+
+  it('the radix selection zeroes exactly what a stable sort by (|w|, position) picks: random arrays with ties, zeros, -0 and sizes of every k', () => {
+    const r = rng(3);
+    for (let trial = 0; trial < 40; trial++) {
+      const lengths = Array.from({ length: 1 + (trial % 3) }, () => Math.floor(r() * 50));
+      // Few distinct magnitudes, so ties at the threshold are common; both signs and both zeros.
+      const arrays = lengths.map((n) => Float32Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1) * (Math.floor(r() * 6) / 4)));
+      const total = lengths.reduce((a, b) => a + b, 0);
+      const k = Math.floor(r() * (total + 1));
+      const flat = arrays.flatMap((a) => Array.from(a));
+      const order = flat.map((v, i) => [Math.abs(v), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const chosen = new Set(order.slice(0, k).map(([, i]) => i));
+      const expected = flat.map((v, i) => (chosen.has(i) ? 0 : v));
+      zeroSmallest(arrays, k);
+      expect(arrays.flatMap((a) => Array.from(a)).map((v) => (v === 0 ? 0 : v)), `trial ${trial}`).toEqual(expected.map((v) => (v === 0 ? 0 : v)));
+    }
   });
 
   it("'layer' zeroes round(amount * size) of each weight", async () => {
