@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError, UnsupportedError, withoutFusedKernels } from '@tessera/core';
-import { Adam, AdamW, SGD, type Optimizer } from '@tessera/optim';
+import { Adam, AdamW, SGD, type BaseOptions, type Optimizer } from '@tessera/optim';
 import { getBackend, noGrad, ready, setBackend, tensor, tidy, type Tensor } from '@tessera/tensor';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,7 +125,7 @@ async function zeroSets(model: Module): Promise<Map<string, number[]>> {
 }
 
 describe('masks survive training', () => {
-  const optimizers: [string, (m: GPT2) => Optimizer<object>][] = [
+  const optimizers: [string, (m: GPT2) => Optimizer<BaseOptions>][] = [
     ['AdamW (decoupled decay) on flat groups', (m) => new AdamW(m.flat.groups(0.1), { lr: 1e-2 })],
     ['Adam (L2 decay, amsgrad) on every parameter', (m) => new Adam(m.parameters(), { lr: 1e-2, weightDecay: 0.05, amsgrad: true })],
     ['SGD (momentum, nesterov, decay) on the whole block', (m) => new SGD([m.flat.all], { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
@@ -421,7 +421,7 @@ describe('errors', () => {
         noGrad(() => tidy(() => p.assign(tensor(d, p.shape))));
       };
       await edit(ff.fc1.weight, (d) => gone.forEach((j) => d.fill(0, j * 16, (j + 1) * 16)));
-      await edit(ff.fc1.bias, (d) => gone.forEach((j) => (d[j] = 0)));
+      await edit(ff.fc1.bias!, (d) => gone.forEach((j) => (d[j] = 0)));
       await edit(ff.fc2.weight, (d) => gone.forEach((j) => { for (let c = 0; c < 16; c++) d[c * 64 + j] = 0; }));
     }
     const x = ids(randomIds(2, 8, 16, 4));
