@@ -89,5 +89,7 @@ describe('pruned GPT-2 directories in Hugging Face transformers', () => {
       }
       for (const m of [both, neurons, dense]) m.dispose();
     },
+    // Two Python runs, each importing torch and transformers (about 25 s apiece on a busy 2-core machine).
+    180_000,
   );
 });

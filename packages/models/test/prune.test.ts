@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError, UnsupportedError, withoutFusedKernels } from '@tessera/core';
-import { Adam, AdamW, SGD, type Optimizer } from '@tessera/optim';
+import { Adam, AdamW, SGD, type BaseOptions, type Optimizer } from '@tessera/optim';
 import { getBackend, noGrad, ready, setBackend, tensor, tidy, type Tensor } from '@tessera/tensor';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,8 @@ import {
   restoreMasks,
   sparsity,
 } from '../src/index.js';
-import { SMALL, ids, randomIds, useTempDir, values } from './helpers.js';
+import { zeroSmallest } from '../src/prune/magnitude.js';
+import { SMALL, ids, randomIds, rng, useTempDir, values } from './helpers.js';
 
 const tmp = useTempDir('tessera-prune-');
 
@@ -57,6 +58,23 @@ describe('magnitude pruning', () => {
     expect(values(n.a.weight)).toEqual([0.5, 0, 0.9, 0].map(Math.fround));
     expect(values(n.b.weight)).toEqual([-0.2, 0, 1, -3].map(Math.fround));
     n.dispose();
+  });
+
+  it('the radix selection zeroes exactly what a stable sort by (|w|, position) picks: random arrays with ties, zeros, -0 and sizes of every k', () => {
+    const r = rng(3);
+    for (let trial = 0; trial < 40; trial++) {
+      const lengths = Array.from({ length: 1 + (trial % 3) }, () => Math.floor(r() * 50));
+      // Few distinct magnitudes, so ties at the threshold are common; both signs and both zeros.
+      const arrays = lengths.map((n) => Float32Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1) * (Math.floor(r() * 6) / 4)));
+      const total = lengths.reduce((a, b) => a + b, 0);
+      const k = Math.floor(r() * (total + 1));
+      const flat = arrays.flatMap((a) => Array.from(a));
+      const order = flat.map((v, i) => [Math.abs(v), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const chosen = new Set(order.slice(0, k).map(([, i]) => i));
+      const expected = flat.map((v, i) => (chosen.has(i) ? 0 : v));
+      zeroSmallest(arrays, k);
+      expect(arrays.flatMap((a) => Array.from(a)).map((v) => (v === 0 ? 0 : v)), `trial ${trial}`).toEqual(expected.map((v) => (v === 0 ? 0 : v)));
+    }
   });
 
   it("'layer' zeroes round(amount * size) of each weight", async () => {
@@ -107,7 +125,7 @@ async function zeroSets(model: Module): Promise<Map<string, number[]>> {
 }
 
 describe('masks survive training', () => {
-  const optimizers: [string, (m: GPT2) => Optimizer<object>][] = [
+  const optimizers: [string, (m: GPT2) => Optimizer<BaseOptions>][] = [
     ['AdamW (decoupled decay) on flat groups', (m) => new AdamW(m.flat.groups(0.1), { lr: 1e-2 })],
     ['Adam (L2 decay, amsgrad) on every parameter', (m) => new Adam(m.parameters(), { lr: 1e-2, weightDecay: 0.05, amsgrad: true })],
     ['SGD (momentum, nesterov, decay) on the whole block', (m) => new SGD([m.flat.all], { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
@@ -380,10 +398,37 @@ describe('errors', () => {
     model.dispose();
   });
 
-  it('structured methods name the method and the class they do not support', async () => {
-    const clf = new TransformerEncoderClassifier({ vocabSize: 16, numLabels: 2, maxLength: 8, dModel: 16, numHeads: 2, seed: 0 });
+  it('TransformerEncoderClassifier: magnitude and neurons (dFF shrinks; equal to the masked dense model); heads is refused naming the method and the class', async () => {
+    const clf = new TransformerEncoderClassifier({ vocabSize: 16, numLabels: 2, maxLength: 8, dModel: 16, numHeads: 2, dropout: 0, seed: 0 }).eval();
     await expect(prune(clf, { amount: 0.5, method: 'heads' })).rejects.toThrow(UnsupportedError);
-    await expect(prune(clf, { amount: 0.5, method: 'neurons' })).rejects.toThrow(/method 'neurons' \(structured\) is implemented for GPT2LMHeadModel and GPT2ForSequenceClassification, not TransformerEncoderClassifier/);
+    await expect(prune(clf, { amount: 0.5, method: 'heads' })).rejects.toThrow(
+      /method 'heads' \(structured\) is implemented for GPT2LMHeadModel, GPT2ForSequenceClassification, not TransformerEncoderClassifier/,
+    );
+    const small = await prune(clf, { amount: 0.25, method: 'neurons' });
+    expect(small.options.dFF).toBe(48);
+    expect(small.encoder.layers.at(1)!.ff.fc1.weight.shape).toEqual([48, 16]);
+    // Zero the removed units (found as the fc1 rows the small model lacks) in the dense model.
+    for (let l = 0; l < 2; l++) {
+      const ff = clf.encoder.layers.at(l)!.ff;
+      const rows = (w: ArrayLike<number>, n: number): string[] => Array.from({ length: n }, (_, j) => Array.from({ length: 16 }, (_, c) => w[j * 16 + c]).join());
+      const kept = new Set(rows(await small.encoder.layers.at(l)!.ff.fc1.weight.data(), 48));
+      const dense = rows(await ff.fc1.weight.data(), 64);
+      const gone = [...Array(64).keys()].filter((j) => !kept.has(dense[j]));
+      expect(gone).toHaveLength(16);
+      const edit = async (p: Tensor, f: (d: Float32Array) => void): Promise<void> => {
+        const d = Float32Array.from((await p.data()) as Float32Array);
+        f(d);
+        noGrad(() => tidy(() => p.assign(tensor(d, p.shape))));
+      };
+      await edit(ff.fc1.weight, (d) => gone.forEach((j) => d.fill(0, j * 16, (j + 1) * 16)));
+      await edit(ff.fc1.bias!, (d) => gone.forEach((j) => (d[j] = 0)));
+      await edit(ff.fc2.weight, (d) => gone.forEach((j) => { for (let c = 0; c < 16; c++) d[c * 64 + j] = 0; }));
+    }
+    const x = ids(randomIds(2, 8, 16, 4));
+    const a = noGrad(() => tidy(() => values(small.forward(x))));
+    const b = noGrad(() => tidy(() => values(clf.forward(x))));
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThanOrEqual(1e-5);
+    small.dispose();
     await prune(clf, { amount: 0.5, method: 'magnitude' });
     expect((await sparsity(clf)).overall.fraction).toBeCloseTo(0.5, 2);
     clf.dispose();

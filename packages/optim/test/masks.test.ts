@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { withoutFusedKernels } from '@tessera/core';
 import { ArgumentError, DisposedError, ShapeError } from '@tessera/core';
 import { getBackend, setBackend, tensor, type Tensor } from '@tessera/tensor';
-import { AdaGrad, Adam, AdamW, RMSProp, SGD, type Optimizer } from '../src/index.js';
+import { AdaGrad, Adam, AdamW, RMSProp, SGD, type BaseOptions, type Optimizer } from '../src/index.js';
 import { param, useBackend, values } from './helpers.js';
 
 beforeAll(() => useBackend('wasm'));
@@ -21,7 +21,7 @@ const GRADS = [
   [0.2, 0.1, -0.5, 0.4, 0.3, -0.2],
 ];
 
-const makers: [string, (p: Tensor[]) => Optimizer<object>][] = [
+const makers: [string, (p: Tensor[]) => Optimizer<BaseOptions>][] = [
   ['SGD momentum + nesterov + decay', (p) => new SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.05 })],
   ['Adam L2 decay + amsgrad', (p) => new Adam(p, { lr: 0.05, weightDecay: 0.1, amsgrad: true })],
   ['AdamW', (p) => new AdamW(p, { lr: 0.05, weightDecay: 0.2 })],
@@ -30,7 +30,7 @@ const makers: [string, (p: Tensor[]) => Optimizer<object>][] = [
 ];
 
 /** Runs 3 steps (with a mask or not) and returns the values. */
-function trajectory(make: (p: Tensor[]) => Optimizer<object>, masked: boolean): number[] {
+function trajectory(make: (p: Tensor[]) => Optimizer<BaseOptions>, masked: boolean): number[] {
   const p = param(new Float32Array(INIT), [2, 3]);
   const opt = make([p]);
   if (masked) opt.setMask(p, tensor(MASK, [2, 3]));

@@ -14,16 +14,35 @@ export function pruneCount(amount: number, n: number): number {
   return Math.min(n, Math.round(amount * n));
 }
 
-/** The number of elements of `sorted` (ascending) below `t`. */
-function countBelow(sorted: Float32Array, t: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < t) lo = mid + 1;
-    else hi = mid;
+/** The bits of |x| for every value of a Float32Array (sign cleared): ordered as the magnitudes are, NaN last. */
+const magnitudeBits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+/**
+ * The k-th smallest magnitude (1-based) across `arrays` and how many magnitudes are below it, by
+ * a two-pass radix select on the bits of |x| (high 16 bits, then the low 16 within the chosen
+ * bucket): linear time and two histograms, where sorting GPT-2 124M's 85M weights took a minute.
+ */
+function kthMagnitude(arrays: readonly Float32Array[], k: number): { threshold: number; below: number } {
+  const high = new Float64Array(65536);
+  for (const a of arrays) {
+    const bits = magnitudeBits(a);
+    for (let i = 0; i < bits.length; i++) high[(bits[i] & 0x7fffffff) >>> 16]++;
   }
-  return lo;
+  let hi = 0;
+  let below = 0;
+  while (below + high[hi] < k) below += high[hi++];
+  const low = new Float64Array(65536);
+  for (const a of arrays) {
+    const bits = magnitudeBits(a);
+    for (let i = 0; i < bits.length; i++) {
+      const m = bits[i] & 0x7fffffff;
+      if (m >>> 16 === hi) low[m & 0xffff]++;
+    }
+  }
+  let lo = 0;
+  while (below + low[lo] < k) below += low[lo++];
+  const threshold = new Float32Array(new Uint32Array([(hi << 16) | lo]).buffer)[0];
+  return { threshold, below };
 }
 
 /**
@@ -33,14 +52,10 @@ function countBelow(sorted: Float32Array, t: number): number {
  */
 export function zeroSmallest(arrays: readonly Float32Array[], k: number): number[] {
   const changed = arrays.map(() => 0);
-  if (k <= 0) return changed;
   const total = arrays.reduce((s, a) => s + a.length, 0);
-  const mags = new Float32Array(total);
-  let at = 0;
-  for (const a of arrays) for (let i = 0; i < a.length; i++) mags[at++] = Math.abs(a[i]);
-  mags.sort();
-  const t = mags[Math.min(k, total) - 1];
-  let ties = Math.min(k, total) - countBelow(mags, t);
+  if (k <= 0 || total === 0) return changed;
+  const { threshold: t, below } = kthMagnitude(arrays, Math.min(k, total));
+  let ties = Math.min(k, total) - below;
   arrays.forEach((a, j) => {
     for (let i = 0; i < a.length; i++) {
       const m = Math.abs(a[i]);

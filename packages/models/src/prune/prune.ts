@@ -5,7 +5,8 @@ import { GPT2 } from '../gpt2/model.js';
 import { GPT2ForSequenceClassification } from '../gpt2/sequence-classification.js';
 import type { Module } from '../nn/module.js';
 import { magnitudePrune } from './magnitude.js';
-import { structuredPrune } from './structured.js';
+import { TransformerEncoderClassifier } from '../classifiers/transformer-encoder-classifier.js';
+import { encoderNeuronPrune, structuredPrune } from './structured.js';
 import { checkNotQuantized } from './targets.js';
 
 /** The pruning methods. */
@@ -23,7 +24,8 @@ export interface PruneOptions {
   /**
    * 'magnitude': unstructured; the weights of smallest |w| become 0 in place (shapes unchanged).
    * 'heads' / 'neurons': structured; a new, smaller model without the lowest-scoring attention
-   * heads / MLP hidden units (GPT-2 and GPT2ForSequenceClassification).
+   * heads / MLP hidden units (GPT-2 and GPT2ForSequenceClassification; neurons also for
+   * TransformerEncoderClassifier, whose dFF shrinks).
    */
   method: PruneMethod;
   /**
@@ -43,7 +45,9 @@ export interface PruneOptions {
  *
  * Throws an ArgumentError for an amount outside [0, 1), an unknown method or scope, or an amount
  * that removes every head of a layer or every MLP unit; an UnsupportedError for a structured
- * method on a model other than GPT-2 (naming the method and the model class) or for a quantized model.
+ * method on a model that lacks it (naming the method and the model class: heads on a
+ * TransformerEncoderClassifier, whose attention has one head count for all blocks) or for a
+ * quantized model.
  * @example const small = await prune(model, { amount: 0.25, method: 'neurons' });
  * @example await prune(model, { amount: 0.5, method: 'magnitude', scope: 'layer' }); console.log((await sparsity(model)).overall)
  */
@@ -62,9 +66,11 @@ export async function prune<M extends Module>(model: M, options: PruneOptions): 
     await magnitudePrune(model, amount, scope);
     return model;
   }
+  if (method === 'neurons' && model instanceof TransformerEncoderClassifier) return (await encoderNeuronPrune(model, amount)) as unknown as M;
   if (!(model instanceof GPT2 || model instanceof GPT2ForSequenceClassification)) {
+    const also = method === 'neurons' ? ', TransformerEncoderClassifier' : '';
     throw new UnsupportedError(
-      `prune: method '${method}' (structured) is implemented for GPT2LMHeadModel and GPT2ForSequenceClassification, not ${model.typeName}; use method 'magnitude' for it`,
+      `prune: method '${method}' (structured) is implemented for GPT2LMHeadModel, GPT2ForSequenceClassification${also}, not ${model.typeName}; use method 'magnitude' for it`,
     );
   }
   return (await structuredPrune(model, method, amount, scope)) as unknown as M;

@@ -15,6 +15,8 @@ import { ArgumentError } from '@tessera/core';
 import { layerHeads, innerSize, type GPT2Config } from '../gpt2/config.js';
 import { GPT2 } from '../gpt2/model.js';
 import { GPT2ForSequenceClassification } from '../gpt2/sequence-classification.js';
+import { TransformerEncoderClassifier } from '../classifiers/transformer-encoder-classifier.js';
+import type { Module } from '../nn/module.js';
 import type { StateDictValue } from '../nn/module.js';
 import { pruneCount } from './magnitude.js';
 import { hostValues } from './targets.js';
@@ -161,6 +163,14 @@ export async function structuredPrune<M extends GPT2Like>(model: M, method: 'hea
   const out = (
     model instanceof GPT2ForSequenceClassification ? new GPT2ForSequenceClassification(next, { numLabels: model.numLabels, init: false }) : new GPT2(next, { init: false })
   ) as M;
+  loadHost(out, host);
+  out.tokenizer = model.tokenizer;
+  out.train(model.training);
+  return out;
+}
+
+/** Loads `host` (by name) into `out`'s parameters, disposing `out` if that fails. */
+function loadHost(out: Module, host: Host): void {
   try {
     const dict = new Map<string, StateDictValue>();
     for (const [name, p] of out.namedParameters()) dict.set(name, { shape: p.shape, data: host.get(name)! });
@@ -169,7 +179,32 @@ export async function structuredPrune<M extends GPT2Like>(model: M, method: 'hea
     out.dispose();
     throw e;
   }
-  out.tokenizer = model.tokenizer;
+}
+
+/**
+ * A TransformerEncoderClassifier with round(amount * dFF) feed-forward units removed from every
+ * block (the lowest-scoring ones: L2 norm of the unit's row of ff.fc1.weight [dFF, dModel], its
+ * ff.fc1.bias entry and its column of ff.fc2.weight [dModel, dFF]); `model` is left as it was.
+ */
+export async function encoderNeuronPrune(model: TransformerEncoderClassifier, amount: number): Promise<TransformerEncoderClassifier> {
+  const { dModel: C, dFF: I, numLayers: L } = model.options;
+  const k = pruneCount(amount, I);
+  if (k >= I) throw new ArgumentError(`prune: amount ${amount} removes all ${I} feed-forward units (dFF) of every block; use an amount below ${(I - 0.5) / I}`);
+  const host = await hostValues(model, model.namedParameters());
+  for (let l = 0; l < L; l++) {
+    const name = (s: string): string => `encoder.layers.${l}.ff.${s}`;
+    const w1 = host.get(name('fc1.weight'))!; // [I, C]
+    const b1 = host.get(name('fc1.bias'))!; // [I]
+    const w2 = host.get(name('fc2.weight'))!; // [C, I]
+    const scores = Array.from({ length: I }, (_, j) => Math.sqrt(sq(w1, range(j * C, C)) + b1[j] * b1[j] + sq(w2, range(j, C, I))));
+    const gone = new Set(lowest(scores, k));
+    const keep = [...range(0, I)].filter((j) => !gone.has(j));
+    host.set(name('fc1.weight'), takeRows(w1, C, keep));
+    host.set(name('fc1.bias'), takeColumns(b1, 1, I, keep));
+    host.set(name('fc2.weight'), takeColumns(w2, C, I, keep));
+  }
+  const out = new TransformerEncoderClassifier({ ...model.options, dFF: I - k });
+  loadHost(out, host);
   out.train(model.training);
   return out;
 }

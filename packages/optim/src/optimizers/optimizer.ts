@@ -245,7 +245,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     if (mask.backend !== param.backend) {
       throw new ArgumentError(`${this.name}.setMask: the mask lives on '${mask.backend.name}', the parameter on '${param.backend.name}'`);
     }
-    const copy = noGrad(() => keep(mask.contiguous().clone()));
+    const copy = noGrad(() => tidy(() => keep(mask.contiguous().clone())));
     old?.dispose();
     this.masks.set(param, copy);
     noGrad(() => this.applyMask(param, copy));
