@@ -3,6 +3,7 @@
 // Internal: nothing here is a wasm export.
 
 import { dotKernel, dotKernelFixed, hasDotKernelFixed } from './generated/dot-fixed';
+import { packPanelsQ } from './qpack';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -150,11 +151,14 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
  * when not 0, holds a transposed B's op(B) already in panels (matmul_prepack_b: panel p = columns
  * NR p .. NR p + NR - 1, k rows of NR floats, zero-padded), so the (jc, pc) blocks read
  * their kc x NR slices from it instead of packing B: the micro-kernel sees the same panels
- * in the same order, and the result has the same bits.
+ * in the same order, and the result has the same bits. With qBits != 0, b is a weight-only
+ * quantized B (n rows of k values, src/quant.ts; scales at qScales, qGroup values per scale)
+ * whose blocks packPanelsQ dequantizes into the same panels (bRow, bCol unused).
  */
-function gemm(
+export function gemm(
   a: usize, aRow: usize, aCol: usize, b: usize, bRow: usize, bCol: usize,
   c: usize, ldc: usize, m: i32, n: i32, k: i32, accumulate: bool, packA: usize, packB: usize, prepacked: usize,
+  qScales: usize = 0, qBits: i32 = 0, qGroup: i32 = 0,
 ): void {
   const tile = packB + ((<usize>min(KC, k) * <usize>min(NC, roundUp(n, NR))) << 2);
   for (let jc = 0; jc < n; jc += NC) {
@@ -169,6 +173,8 @@ function gemm(
       if (prepacked != 0) {
         bBlock = prepacked + ((<usize>jc * <usize>k + <usize>pc * NR) << 2);
         panelStep = <usize>k << 2;
+      } else if (qBits != 0) {
+        packPanelsQ(packB, b, qScales, k, qBits, qGroup, jc, pc, kc, nc);
       } else {
         packPanelsB(packB, b + <usize>pc * bRow + <usize>jc * bCol, bRow, bCol, kc, nc);
       }

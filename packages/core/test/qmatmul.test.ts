@@ -37,25 +37,38 @@ describe('qmatmul [reference]', () => {
 describeBuilds('qmatmul', (twin) => {
   qmatmulConformance(twin);
 
-  it('gives a row the same bits alone (m = 1) as in a 4-row tile or the tail rows', async () => {
-    const be = twin().dev;
+  it('gives a row the same bits at every m of one path: GEMV rows alone, in 4-row tiles and 4-column passes; GEMM rows at any m', () => {
+    const be = twin().dev as WasmBackend;
+    // The first m that takes the packed GEMM path (its scratch is not empty).
+    let gemmRows = 1;
+    while (be.ctx.exports.qmatmul_pack_bytes(gemmRows, 8, 64, 1) === 0) gemmRows++;
+    expect(gemmRows).toBeGreaterThan(1);
+    const [n, k] = [13, 288];
     for (const bits of [8, 4] as const) {
-      const [m, n, k] = [7, 5, 96];
-      const all = setup(be, m, n, k, bits, 11)();
-      // Each row of x again, alone: same weights (same seed), x row i of the 7.
       const r = rng(11);
-      const x = randF32(r, m * k);
+      const x = randF32(r, 70 * k);
       const qm = quantizeMatrix(randF32(r, n * k), n, k, { bits, groupSize: 32 });
-      for (let i = 0; i < m; i++) {
-        const t = new Twin(new ReferenceBackend(), be, errors);
-        const X = t.upload(x.subarray(i * k, (i + 1) * k), 0, 0);
-        const Q = t.upload(qm.q, 0, 0);
-        const S = t.upload(qm.scales, 0, 0);
-        const O = t.empty(n, 0, 0);
-        be.qmatmul!({ x: t.d(X, 'dev'), q: t.d(Q, 'dev'), scales: t.d(S, 'dev'), out: t.d(O, 'dev'), m: 1, n, k, bits, groupSize: 32 });
-        expectBitsEqual(be.readSync(O.dev, 'f32'), all.subarray(i * n, (i + 1) * n), `int${bits} row ${i}`);
-        t.free(X, Q, S, O);
+      const t = new Twin(new ReferenceBackend(), be, errors);
+      const Q = t.upload(qm.q, 0, 0);
+      const S = t.upload(qm.scales, 0, 0);
+      /** out of the first m rows of x. */
+      const run = (m: number, row0 = 0) => {
+        const X = t.upload(x.subarray(row0 * k, (row0 + m) * k), 0, 0);
+        const O = t.empty(m * n, 0, 0);
+        be.qmatmul!({ x: t.d(X, 'dev'), q: t.d(Q, 'dev'), scales: t.d(S, 'dev'), out: t.d(O, 'dev'), m, n, k, bits, groupSize: 32 });
+        const got = be.readSync(O.dev, 'f32');
+        t.free(X, O);
+        return got;
+      };
+      // GEMV path: 4-row tiles (m = 4 when it is below the GEMM path), tail rows, rows alone.
+      for (const m of [2, 3, 4].filter((v) => v < gemmRows)) {
+        const all = run(m);
+        for (let i = 0; i < m; i++) expectBitsEqual(run(1, i), all.subarray(i * n, (i + 1) * n), `int${bits} GEMV m=${m} row ${i}`);
       }
+      // GEMM path: the rows of m = 70 (past MC = 48) have the bits of the same rows at gemmRows and 17.
+      const all = run(70);
+      for (const m of [gemmRows, 17]) expectBitsEqual(run(m), all.subarray(0, m * n), `int${bits} GEMM m=${m} vs 70`);
+      t.free(Q, S);
     }
   });
 });

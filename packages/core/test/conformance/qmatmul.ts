@@ -1,7 +1,9 @@
 // qmatmul conformance: the device under test against the float64 reference and against an
 // f32 matmul of the dequantized weights, for int8 and int4 at every group size, on shapes
 // that miss the 4-row tile and the 4-lane vectors (m = 1, 3, 17, 64, 65; k = 32 * odd,
-// 96, 160; odd n), with element offsets on every operand and sentinels around the output.
+// 96, 160; odd n) and the wasm GEMM path's blocks (MR 4, NR 8 with a partial half panel,
+// KC 256, MC 48, NC 2048: m = 5, 50; n = 13, 21, 2051; k = 288, 384), with element offsets
+// on every operand and sentinels around the output.
 //
 // Tolerance: |got - want| <= 1e-5 * mag + 1e-7 with mag = sum_l |x_il| * |w_jl| (w the
 // dequantized weight), i.e. relative to the magnitude of the terms, not of their possibly
@@ -34,6 +36,10 @@ export const QMATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [64, 9, 128],
   [65, 3, 224],
   [1, 17, 384],
+  [4, 6, 64],
+  [5, 13, 288],
+  [50, 21, 384],
+  [6, 2051, 32],
   [5, 2, 0],
 ];
 
