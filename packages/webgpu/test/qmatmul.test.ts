@@ -3,12 +3,27 @@
 // tolerance: int8 and int4 at every group size, odd shapes, element offsets, typed errors),
 // and the tensor-level ops on WebGPU, whose reads are asynchronous only.
 import { expect, it } from 'vitest';
-import { qmatmulConformance } from '../../core/test/conformance/qmatmul.js';
+import { checkQMatmul, qmatmulConformance } from '../../core/test/conformance/qmatmul.js';
+import { TILED_MIN_ROWS } from '../src/kernels/qmatmul.js';
 import { dequantizeWeight, matmul, quantizeWeight, quantizedMatmul, randn, setBackend } from '../../tensor/src/index.js';
 import { describeGPU } from './helpers.js';
 
 describeGPU('qmatmul', (twin) => {
   qmatmulConformance(twin);
+
+  it('the tiled prompt shader at its edges: m from its threshold to past one 64-row tile, n past one 64-column tile, one and several groups', async () => {
+    let seed = 100;
+    for (const [m, n, k] of [
+      [TILED_MIN_ROWS, 65, 32],
+      [TILED_MIN_ROWS - 1, 9, 64],
+      [65, 130, 160],
+      [130, 67, 256],
+    ]) {
+      for (const bits of [8, 4] as const) {
+        for (const groupSize of [32, 64, 128] as const) if (k % groupSize === 0) await checkQMatmul(twin(), { m, n, k, bits, groupSize }, seed++);
+      }
+    }
+  });
 
   it('quantizeWeight / quantizedMatmul / dequantizeWeight on WebGPU tensors (async reads): int4 product within 1e-5 of the terms of matmul with the dequantized weight', async () => {
     await setBackend(twin().dev);
