@@ -9,3 +9,4 @@ export * from './select';
 export * from './attention';
 export * from './optim';
 export * from './qmatmul';
+export * from './qmatmul-int8x';

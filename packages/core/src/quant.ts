@@ -163,3 +163,43 @@ export function dequantizeMatrix(m: QuantizedMatrix, layout: 'nk' | 'kn' = 'nk')
   }
   return out;
 }
+
+/** Round half to even (f32x4.nearest's rule), on a value that is already an f32. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Activations quantized per row and group (quantizeActivations). */
+export interface QuantizedActivations {
+  /** [m, k] int8 values in [-127, 127]. */
+  xq: Int8Array;
+  /** [m, k / groupSize] f32 scales. */
+  scales: Float32Array;
+}
+
+/**
+ * The int8 activations of qmatmul's `activations: 'int8'` mode, as every backend computes
+ * them: per row i and group g of groupSize values, sx = fround(max|x| / 127) and xq =
+ * nearest-even(fround(x / sx)) clamped to [-127, 127] (an all-zero group: sx 0, xq 0). f32
+ * arithmetic throughout (an f64 quotient rounded to f32 is the f32 quotient), so the wasm
+ * kernel's integers equal these bit for bit. Ties go to even because that is one wasm
+ * instruction; weights (quantizeMatrix) round half away from zero, which is offline.
+ */
+export function quantizeActivations(x: ArrayLike<number>, m: number, k: number, groupSize: number): QuantizedActivations {
+  const groups = k / groupSize;
+  const xq = new Int8Array(m * k);
+  const scales = new Float32Array(m * groups);
+  for (let i = 0; i < m; i++) {
+    for (let g = 0; g < groups; g++) {
+      const o = i * k + g * groupSize;
+      let amax = 0;
+      for (let t = 0; t < groupSize; t++) amax = Math.max(amax, Math.abs(Math.fround(x[o + t])));
+      const sx = Math.fround(amax / 127);
+      scales[i * groups + g] = sx;
+      if (sx === 0) continue;
+      for (let t = 0; t < groupSize; t++) xq[o + t] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(Math.fround(x[o + t]) / sx))));
+    }
+  }
+  return { xq, scales };
+}

@@ -25,6 +25,18 @@ describeGPU('qmatmul', (twin) => {
     }
   });
 
+  it("activations 'int8' is an UnsupportedError naming the mode (WGSL's division is not correctly rounded, so the integers could differ from the reference's)", () => {
+    const t = twin();
+    const X = t.upload(new Float32Array(32));
+    const Q = t.upload(new Int32Array(8));
+    const S = t.upload(new Float32Array(1));
+    const O = t.upload(new Float32Array(1));
+    expect(() => t.dev.qmatmul!({ x: t.d(X, 'dev'), q: t.d(Q, 'dev'), scales: t.d(S, 'dev'), out: t.d(O, 'dev'), m: 1, n: 1, k: 32, bits: 8, groupSize: 32, activations: 'int8' })).toThrow(
+      /activations 'int8' is not implemented on WebGPU/,
+    );
+    t.free(X, Q, S, O);
+  });
+
   it('quantizeWeight / quantizedMatmul / dequantizeWeight on WebGPU tensors (async reads): int4 product within 1e-5 of the terms of matmul with the dequantized weight', async () => {
     await setBackend(twin().dev);
     try {

@@ -14,7 +14,8 @@ const NR = 8;
  * into scratch of its own thread, and every output is computed by the same instruction
  * sequence on any split, so the result has the same bits on any number of threads. Threads
  * start at the f32 matmul's crossover in multiply-adds (each multiply-add here also widens
- * a value, so it is not cheaper).
+ * a value, so it is not cheaper). `activations: 'int8'` quantizes x per row and group into
+ * scratch first and runs the integer kernel (assembly/qmatmul-int8x.ts), split the same way.
  */
 export function qmatmul(ctx: WasmContext, p: QMatmulParams): void {
   const { m, n, k } = p;
@@ -25,6 +26,17 @@ export function qmatmul(ctx: WasmContext, p: QMatmulParams): void {
     return;
   }
   const e = ctx.exports;
+  const threads = ctx.threadsFor(m * n * k, MATMUL_PARALLEL_MIN, Math.ceil(n / NR));
+  if (p.activations === 'int8') {
+    // x quantized once on this thread (O(m k)), then the integer kernel split over columns.
+    const groups = (m * k) / p.groupSize;
+    const xq = ctx.scratch('qmatmul.xq', m * k);
+    const xs = ctx.scratch('qmatmul.xs', groups * 4);
+    const xsum = ctx.scratch('qmatmul.xsum', groups * 4);
+    e.qmatmul_quantize_rows(x, xq, xs, xsum, m, k, p.groupSize);
+    ctx.runSplit('qmatmul_int8x_part', chunkRanges(n, threads, 4), (start, count) => [xq, xs, xsum, q, scales, out, m, n, k, p.bits, p.groupSize, start, count]);
+    return;
+  }
   const bytesA = e.qmatmul_pack_bytes(m, n, k, 0);
   const bytesB = e.qmatmul_pack_bytes(m, n, k, 1);
   // scratch() may grow memory; operand addresses are byte offsets and stay valid.
@@ -32,6 +44,5 @@ export function qmatmul(ctx: WasmContext, p: QMatmulParams): void {
     bytesA > 0 ? ctx.scratch(t ? `qmatmul.a#${t}` : 'qmatmul.a', bytesA) : 0,
     bytesB > 0 ? ctx.scratch(t ? `qmatmul.b#${t}` : 'qmatmul.b', bytesB) : 0,
   ];
-  const threads = ctx.threadsFor(m * n * k, MATMUL_PARALLEL_MIN, Math.ceil(n / NR));
   ctx.runSplit('qmatmul_f32_part', chunkRanges(n, threads, NR), (start, count) => [x, q, scales, out, m, n, k, p.bits, p.groupSize, start, count], scratch);
 }
