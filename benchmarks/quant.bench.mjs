@@ -6,12 +6,14 @@
 //   node benchmarks/quant.bench.mjs                    both sections, 1 and 2 threads
 //   node benchmarks/quant.bench.mjs --section kernels  GPT-2 124M product shapes only
 //   node benchmarks/quant.bench.mjs --section model    decode tokens/s and prompt forwards only
-//   options: --threads 1,2  --rounds 5  --quick (fewer shapes and rounds)
+//   options: --threads 1,2  --rounds 5  --rows 1,64  --weights c_fc,lm_head (label substrings)
+//            --quick (rows 1 and 64, 3 rounds, 8 decoded tokens)
 //
 // Kernels: x[m, k] @ W^T for GPT-2 124M's weights (768x2304 qkv, 768x768 attention out,
 // 768x3072 MLP up, 3072x768 MLP down, 768x50257 LM head) at decode (m = 1) and prompt
 // (m = 17, 64, 65, 256) shapes, on the SIMD128 build and the relaxed-SIMD build (where the
-// runtime validates it), 1 and 2 threads. The f32 contender is what the f32 model runs:
+// runtime validates it), 1 and 2 threads, with f32 activations (the default) and with int8
+// activations ("a8": QMatmulParams.activations = 'int8'). The f32 contender is what the f32 model runs:
 // matmul with the weight prepacked (model.prepackWeights()). Before any number, every
 // quantized contender's output is checked against an f32 matmul of its dequantized weights
 // on the same backend (within 1e-5 of the sum of |terms|, the kernel tests' tolerance).
@@ -32,7 +34,7 @@ import { reexecForRelaxedSimd } from './relaxed-simd.mjs';
 
 reexecForRelaxedSimd();
 
-const { createWasmBackend, dequantizeMatrix, quantizeMatrix, relaxedSimdSupported } = await import('@tessera/core');
+const { createWasmBackend, dequantizeMatrix, quantizeActivations, quantizeMatrix, relaxedSimdSupported } = await import('@tessera/core');
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -105,7 +107,8 @@ const WEIGHTS = [
   { label: 'mlp.c_proj 3072x768', k: 3072, n: 768 },
   { label: 'lm_head 768x50257', k: 768, n: 50257, head: true },
 ];
-const ROWS = quick ? [1, 64] : [1, 17, 64, 65, 256];
+const ROWS = arg('--rows') ? arg('--rows').split(',').map(Number) : quick ? [1, 64] : [1, 17, 64, 65, 256];
+const WEIGHT_FILTER = arg('--weights')?.split(',');
 /** The LM head at decode and at a 64-token prompt only (256 rows would take seconds a call). */
 const headRows = (m) => m === 1 || m === 64;
 /** Quantized contenders per shape; the group sweep runs on one shape. */
@@ -113,6 +116,9 @@ const FORMATS = [
   { bits: 8, groupSize: 32 },
   { bits: 4, groupSize: 32 },
 ];
+/** Contenders per format: f32 activations (the default) and int8 activations ("a8"). */
+const ACTIVATIONS = ['f32', 'int8'];
+const contenderName = (qt, activations) => `${qt.name}${activations === 'int8' ? ' a8' : ''}`;
 const SWEEP = { label: 'mlp.c_fc 768x3072', groups: [32, 64, 128], rows: [1, 64] };
 
 async function kernelSection() {
@@ -129,6 +135,7 @@ async function kernelSection() {
       };
       const free = (...ds) => ds.forEach((d) => be.free(d.storage));
       for (const w of WEIGHTS) {
+        if (WEIGHT_FILTER && !WEIGHT_FILTER.some((f) => w.label.includes(f))) continue;
         const { k, n } = w;
         const rand = lcg(k * 31 + n);
         // The layer's f32 weight: Conv1D's [k, n] (x @ W), or the head's [n, k] (x @ W^T).
@@ -149,28 +156,44 @@ async function kernelSection() {
           const X = put(x);
           const O = put(new Float32Array(m * n));
           const use = quants.filter((qt) => qt.groupSize === 32 || (sweep && SWEEP.rows.includes(m)));
-          // Correctness first: each quantized product against an f32 matmul of its dequantized weights.
+          // Correctness first: each quantized product against an f32 matmul of its dequantized
+          // weights (int8 activations: of its dequantized weights by its dequantized
+          // activations xq * sx, since the activations' rounding is the point of that mode).
           for (const qt of use) {
             const wd = dequantizeMatrix(qt.qm);
             const WD = put(wd);
             const WA = put(wd.map(Math.abs));
-            const XA = put(x.map(Math.abs));
-            const R = put(new Float32Array(m * n));
-            const MAG = put(new Float32Array(m * n));
-            be.matmul({ a: X, b: WD, out: R, m, n, k, transB: true });
-            be.matmul({ a: XA, b: WA, out: MAG, m, n, k, transB: true });
-            be.qmatmul({ x: X, q: qt.q, scales: qt.s, out: O, m, n, k, bits: qt.bits, groupSize: qt.groupSize });
-            const [got, want, mag] = [be.readSync(O.storage, 'f32'), be.readSync(R.storage, 'f32'), be.readSync(MAG.storage, 'f32')];
-            for (let i = 0; i < got.length; i++) {
-              if (!(Math.abs(got[i] - want[i]) <= 1e-5 * mag[i] + 1e-7)) {
-                throw new Error(`${simd} ${threads}t ${w.label} m=${m} ${qt.name}: out[${i}] = ${got[i]}, f32 matmul of the dequantized weights ${want[i]} (|terms| ${mag[i]})`);
+            for (const activations of ACTIVATIONS) {
+              let xin = x;
+              if (activations === 'int8') {
+                const xa = quantizeActivations(x, m, k, qt.groupSize);
+                xin = Float32Array.from(xa.xq, (v, l) => v * xa.scales[Math.floor(l / qt.groupSize)]);
               }
+              const XI = put(xin);
+              const XA = put(xin.map(Math.abs));
+              const R = put(new Float32Array(m * n));
+              const MAG = put(new Float32Array(m * n));
+              be.matmul({ a: XI, b: WD, out: R, m, n, k, transB: true });
+              be.matmul({ a: XA, b: WA, out: MAG, m, n, k, transB: true });
+              be.qmatmul({ x: X, q: qt.q, scales: qt.s, out: O, m, n, k, bits: qt.bits, groupSize: qt.groupSize, activations });
+              const [got, want, mag] = [be.readSync(O.storage, 'f32'), be.readSync(R.storage, 'f32'), be.readSync(MAG.storage, 'f32')];
+              for (let i = 0; i < got.length; i++) {
+                if (!(Math.abs(got[i] - want[i]) <= 1e-5 * mag[i] + 1e-7)) {
+                  throw new Error(`${simd} ${threads}t ${w.label} m=${m} ${contenderName(qt, activations)}: out[${i}] = ${got[i]}, f32 matmul ${want[i]} (|terms| ${mag[i]})`);
+                }
+              }
+              free(XI, XA, R, MAG);
             }
-            free(WD, WA, XA, R, MAG);
+            free(WD, WA);
           }
           const tasks = [
             { name: 'f32', run: () => be.matmul({ a: X, b: Wd, bPacked: Wp, out: O, m, n, k, transB }) },
-            ...use.map((qt) => ({ name: qt.name, run: () => be.qmatmul({ x: X, q: qt.q, scales: qt.s, out: O, m, n, k, bits: qt.bits, groupSize: qt.groupSize }) })),
+            ...use.flatMap((qt) =>
+              ACTIVATIONS.filter((a) => a === 'f32' || qt.groupSize === 32).map((activations) => ({
+                name: contenderName(qt, activations),
+                run: () => be.qmatmul({ x: X, q: qt.q, scales: qt.s, out: O, m, n, k, bits: qt.bits, groupSize: qt.groupSize, activations }),
+              })),
+            ),
           ];
           const res = interleave(tasks, ROUNDS);
           const row = { build: simd, threads, weight: w.label, m, n, k, res };
@@ -183,7 +206,7 @@ async function kernelSection() {
       be.dispose();
     }
   }
-  const names = ['int8 g32', 'int4 g32', 'int4 g64', 'int4 g128'];
+  const names = ['int8 g32', 'int8 g32 a8', 'int4 g32', 'int4 g32 a8', 'int4 g64', 'int4 g128'];
   console.log(`\n### qmatmul vs f32 matmul (prepacked), ms per call: median (min..max) of ${ROUNDS} interleaved rounds; ratio = f32 median / quantized median\n`);
   console.log('| build | threads | weight | m | f32 ms | ' + names.map((nm) => `${nm} ms | ${nm} ratio`).join(' | ') + ' |');
   console.log(`|${'---|'.repeat(5 + names.length * 2)}`);
