@@ -101,35 +101,46 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
   const scales = new Float32Array(n * groups);
   const q = new Int32Array(quantizedElements(n, k, bits));
   const vals = new Int8Array(groupSize);
-  for (let j = 0; j < n; j++) {
+  /** Quantizes output row j, whose k values are src[off + l]. */
+  const row = (src: ArrayLike<number>, off: number, j: number) => {
     for (let g = 0; g < groups; g++) {
+      const o = off + g * groupSize;
       let amax = 0;
       for (let t = 0; t < groupSize; t++) {
-        const l = g * groupSize + t;
-        const v = w[kn ? l * n + j : j * k + l];
-        if (!Number.isFinite(v)) throw new ArgumentError(`quantize: weight [${j}, ${l}] (output row, input index) is ${v}; only finite weights can be quantized`);
+        const v = src[o + t];
+        if (!Number.isFinite(v)) throw new ArgumentError(`quantize: weight [${j}, ${g * groupSize + t}] (output row, input index) is ${v}; only finite weights can be quantized`);
         amax = Math.max(amax, Math.abs(v));
       }
       const scale = Math.fround(amax / qmax);
       scales[j * groups + g] = scale;
-      for (let t = 0; t < groupSize; t++) {
-        const l = g * groupSize + t;
-        const v = w[kn ? l * n + j : j * k + l];
-        vals[t] = scale === 0 ? 0 : Math.max(qmin, Math.min(qmax, roundHalfAway(v / scale)));
-      }
+      for (let t = 0; t < groupSize; t++) vals[t] = scale === 0 ? 0 : Math.max(qmin, Math.min(qmax, roundHalfAway(src[o + t] / scale)));
       for (let t = 0; t < groupSize; t++) {
         const l = g * groupSize + t;
         if (bits === 8) {
           const byte = j * k + l;
           q[byte >> 2] |= (vals[t] & 0xff) << (8 * (byte & 3));
         } else {
-          const block = l >> 5;
           const u = l & 31;
-          const byte = (j * k) / 2 + 16 * block + (u & 15);
-          const shift = 8 * (byte & 3) + (u >= 16 ? 4 : 0);
-          q[byte >> 2] |= ((vals[t] + 8) & 0xf) << shift;
+          const byte = (j * k) / 2 + 16 * (l >> 5) + (u & 15);
+          q[byte >> 2] |= ((vals[t] + 8) & 0xf) << (8 * (byte & 3) + (u >= 16 ? 4 : 0));
         }
       }
+    }
+  };
+  if (!kn) {
+    for (let j = 0; j < n; j++) row(w, j * k, j);
+  } else {
+    // Columns of a [k, n] weight, 16 at a time through a row-major buffer: each read of w
+    // then takes 16 neighbours from one cache line instead of one value per line.
+    const B = 16;
+    const buf = new Float64Array(B * k);
+    for (let j0 = 0; j0 < n; j0 += B) {
+      const nb = Math.min(B, n - j0);
+      for (let l = 0; l < k; l++) {
+        const o = l * n + j0;
+        for (let c = 0; c < nb; c++) buf[c * k + l] = w[o + c];
+      }
+      for (let c = 0; c < nb; c++) row(buf, c * k, j0 + c);
     }
   }
   return { bits, groupSize, n, k, q, scales };
