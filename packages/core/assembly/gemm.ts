@@ -22,8 +22,8 @@ export const A_BYTES: i32 = 16;
 const DIRECT_ROWS: i32 = 16;
 const DIRECT_COLS: i32 = 128;
 const DIRECT_B_ELEMS: i64 = 16384;
-const DOT_ROWS: i32 = 64;
-const DOT_MIN_K: i32 = 256;
+export const DOT_ROWS: i32 = 64;
+export const DOT_MIN_K: i32 = 256;
 
 export const TRANS_A: i32 = 1;
 export const TRANS_B: i32 = 2;
@@ -233,7 +233,7 @@ function gemmDirect(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, c:
  * last n % 4 rows of B go through gemvDot. C rows are ldc bytes apart. Each element is one
  * tile's (or gemvDot's) sum in the same order, whatever the blocking.
  */
-function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
+export function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
   const ld = <usize>k << 2;
   for (let i0 = 0; i0 < m; i0 += DOT_ROWS) {
     gemmDotRows(a + <usize>i0 * ld, b, c + <usize>i0 * ldc, ldc, min(DOT_ROWS, m - i0), n, k, add);

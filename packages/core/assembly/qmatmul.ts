@@ -12,7 +12,10 @@
 //   the other rows (a decoding step's one row) take 4 columns per pass, so each load of x
 //   serves 4 weight rows. Both run that same sequence per output, so a row has the same
 //   bits alone or in a tile, and the column split across threads changes nothing.
-// - Many rows (a prompt). The f32 packed GEMM of assembly/gemm.ts with B packed from the
+// - Many rows (a prompt), at most 64 with k >= 256 (gemm.ts's choice of the dot form for a
+//   transposed B): QDOT_COLS weight rows at a time are dequantized into an f32 block and
+//   multiplied by the f32 dot-form tiles (gemmDot), as the f32 model's weights would be.
+// - Many rows otherwise. The f32 packed GEMM of assembly/gemm.ts with B packed from the
 //   quantized weight: each KC x NC block is dequantized once (fround(q * scale), exactly the
 //   dequantized weight; assembly/qpack.ts) into the micro-kernel's panels, so the 4 x 8
 //   register tiles run at the f32 GEMM's speed on a B read from memory at a quarter (int8)
@@ -23,7 +26,7 @@
 // Registers of the 4-row tile: 4 widened weight vectors + 4 group sums + 4 totals + the
 // x load and product: 14 of V8's 15 allocatable xmm registers.
 
-import { A_BYTES, KC, MC, MR, NC, NR, gemm, roundUp } from './gemm';
+import { A_BYTES, DOT_MIN_K, DOT_ROWS, KC, MC, MR, NC, NR, gemm, gemmDot, roundUp } from './gemm';
 import { madd4 } from './vmath';
 
 /**
@@ -31,6 +34,17 @@ import { madd4 } from './vmath';
  * it, dequantizing a block costs more than the few rows that reuse it save).
  */
 const QGEMM_ROWS: i32 = 5;
+/** Weight rows dequantized per block for the dot-form tiles (a multiple of 4: their column groups). */
+const QDOT_COLS: i32 = 16;
+
+/**
+ * Whether m rows (>= QGEMM_ROWS) take the dot-form tiles over dequantized weight rows
+ * rather than the packed GEMM: the f32 matmul's own choice for a transposed B (gemm.ts
+ * dotRows), so a prompt runs the kernel the f32 model would run on the same shape.
+ */
+@inline function dotForm(m: i32, k: i32): bool {
+  return m <= DOT_ROWS && k >= DOT_MIN_K;
+}
 
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
@@ -75,6 +89,7 @@ const QGEMM_ROWS: i32 = 5;
  */
 export function qmatmul_pack_bytes(m: i32, n: i32, k: i32, which: i32): i32 {
   if (m < QGEMM_ROWS || n == 0 || k == 0) return 0;
+  if (dotForm(m, k)) return which == 0 ? 0 : QDOT_COLS * k * 4;
   if (which == 0) return min(MC, roundUp(m, MR)) * min(KC, k) * A_BYTES;
   return (min(KC, k) * min(NC, roundUp(n, NR)) + MR * NR) * 4;
 }
@@ -93,6 +108,16 @@ export function qmatmul_f32_part(
   if (cols <= 0) return;
   const groups = k / groupSize;
   const rowBytes = <usize>((k * bits) >> 3);
+  if (m >= QGEMM_ROWS && dotForm(m, k)) {
+    // QDOT_COLS weight rows at a time dequantized into packB ([rows, k] f32, the layout of
+    // a transposed B), then the f32 dot-form tiles.
+    for (let j0 = col0; j0 < col0 + cols; j0 += QDOT_COLS) {
+      const nb = min(QDOT_COLS, col0 + cols - j0);
+      dequantRows(packB, q + <usize>j0 * rowBytes, scales + ((<usize>j0 * <usize>groups) << 2), nb, k, bits, groupSize);
+      gemmDot(x, packB, out + (<usize>j0 << 2), <usize>n << 2, m, nb, k, false);
+    }
+    return;
+  }
   if (m >= QGEMM_ROWS) {
     const xRow = <usize>k << 2;
     gemm(
@@ -227,4 +252,27 @@ export function qmatmul_f32_part(
     t0 = madd4(a0, v128.load32_splat(srow + (<usize>g << 2)), t0);
   }
   store<f32>(out + ((<usize>i * <usize>n + <usize>j) << 2), hsum(t0));
+}
+
+/** dst[r, l] = fround(q[r, l] * scale[r, l / groupSize]) for rows r < rows (dst: [rows, k] f32). */
+function dequantRows(dst: usize, q: usize, scales: usize, rows: i32, k: i32, bits: i32, groupSize: i32): void {
+  const groups = k / groupSize;
+  const steps = groupSize >> 4;
+  const rowBytes = <usize>((k * bits) >> 3);
+  for (let r = 0; r < rows; r++) {
+    const qrow = q + <usize>r * rowBytes;
+    const srow = scales + (<usize>(r * groups) << 2);
+    const drow = dst + ((<usize>r * <usize>k) << 2);
+    for (let g = 0; g < groups; g++) {
+      const sc = v128.load32_splat(srow + (<usize>g << 2));
+      for (let s = g * steps; s < (g + 1) * steps; s++) {
+        const v = values16(qrow, s, bits);
+        const d = drow + (<usize>s << 6);
+        v128.store(d, f32x4.mul(widen0(v), sc));
+        v128.store(d, f32x4.mul(widen1(v), sc), 16);
+        v128.store(d, f32x4.mul(widen2(v), sc), 32);
+        v128.store(d, f32x4.mul(widen3(v), sc), 48);
+      }
+    }
+  }
 }

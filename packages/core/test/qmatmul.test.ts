@@ -105,7 +105,7 @@ describeBuilds('qmatmul', (twin) => {
     }
   });
 
-  it('gives a row the same bits at every m of one path: GEMV rows alone, in 4-row tiles and 4-column passes; GEMM rows at any m', () => {
+  it('gives a row the same bits at every m of one path: GEMV rows alone, in 4-row tiles and 4-column passes; dot-form rows at 5-64; GEMM rows past 64', () => {
     const be = twin().dev as WasmBackend;
     // The first m that takes the packed GEMM path (its scratch is not empty).
     let gemmRows = 1;
@@ -133,9 +133,12 @@ describeBuilds('qmatmul', (twin) => {
         const all = run(m);
         for (let i = 0; i < m; i++) expectBitsEqual(run(1, i), all.subarray(i * n, (i + 1) * n), `int${bits} GEMV m=${m} row ${i}`);
       }
-      // GEMM path: the rows of m = 70 (past MC = 48) have the bits of the same rows at gemmRows and 17.
+      // Dot-form path (up to 64 rows, k >= 256): a row has the same bits at gemmRows, 17 and 64.
+      const dot = run(64);
+      for (const m of [gemmRows, 17]) expectBitsEqual(run(m), dot.subarray(0, m * n), `int${bits} dot form m=${m} vs 64`);
+      // Packed GEMM path (more rows): the rows of m = 70 (past MC = 48) have the bits of the same rows at 65.
       const all = run(70);
-      for (const m of [gemmRows, 17]) expectBitsEqual(run(m), all.subarray(0, m * n), `int${bits} GEMM m=${m} vs 70`);
+      expectBitsEqual(run(65), all.subarray(0, 65 * n), `int${bits} GEMM m=65 vs 70`);
       t.free(Q, S);
     }
   });
