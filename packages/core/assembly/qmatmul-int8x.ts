@@ -17,7 +17,7 @@
 //   are added into the i32 lanes by i32x4.extadd_pairwise_i16x8_s (x64: pmaddubsw, pmaddwd,
 //   paddd for 16 products, against 2 widenings + 2 pmaddwd + 2 paddd). The fused
 //   i32x4.relaxed_dot_i8x16_i7x16_add_s would save the add, but V8 11.3 (Node 20, behind
-//   its flag) returns twice the sum from it. The group's sum of xq * u minus 8 * sum(xq)
+//   its flag) returns twice the sum from it (Deno 2.9's V8 and Bun 1.4 return the sum). The group's sum of xq * u minus 8 * sum(xq)
 //   (kept per row and group by the quantizer) is sum(xq * q). int8 weights would need their
 //   sign bit split off (two dots per step), which costs what the widened form does, so they
 //   take that form.
