@@ -7,6 +7,7 @@
 //   node benchmarks/quant.bench.mjs --section kernels  GPT-2 124M product shapes only
 //   node benchmarks/quant.bench.mjs --section model    decode tokens/s and prompt forwards only
 //   options: --threads 1,2  --rounds 5  --rows 1,64  --weights c_fc,lm_head (label substrings)
+//            --a8-decode (model: also decode with int8 activations on the decode steps)
 //            --quick (rows 1 and 64, 3 rounds, 8 decoded tokens)
 //
 // Kernels: x[m, k] @ W^T for GPT-2 124M's weights (768x2304 qkv, 768x768 attention out,
@@ -248,6 +249,15 @@ async function modelSection() {
     const v = forward(model, 8);
     if (!v.every(Number.isFinite)) throw new Error(`${name}: non-finite logits`);
   }
+  // --a8-decode: also decode with the quantized models while the backend's qmatmul is asked
+  // for int8 activations on products of fewer than 5 rows (decode steps; prompts keep f32
+  // activations). Nothing above core selects that mode; this measures what it would give.
+  const a8 = argv.includes('--a8-decode');
+  let a8On = false;
+  if (a8) {
+    const orig = be.qmatmul.bind(be);
+    be.qmatmul = (p) => orig(a8On && p.m < 5 ? { ...p, activations: 'int8' } : p);
+  }
   const decodeRate = async (model) => {
     const times = [];
     await model.generate(prompt(8), { maxNewTokens: NEW, greedy: true, stopTokens: [], onToken: () => void times.push(performance.now()) });
@@ -258,21 +268,30 @@ async function modelSection() {
     await be.setNumThreads(threads);
     if (be.features.numThreads !== threads) throw new Error(`asked for ${threads} threads, the backend has ${be.features.numThreads}`);
     const names = Object.keys(models);
-    const dec = Object.fromEntries(names.map((nm) => [nm, []]));
+    const decNames = [...names, ...(a8 ? ['int8 a8', 'int4 a8'] : [])];
+    const dec = Object.fromEntries(decNames.map((nm) => [nm, []]));
     const fwd = Object.fromEntries(PROMPTS.flatMap((p) => names.map((nm) => [`${nm}@${p}`, []])));
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < names.length; i++) {
         const nm = names[(i + r) % names.length];
         dec[nm].push(await decodeRate(models[nm]));
+        if (a8 && nm !== 'f32') {
+          a8On = true;
+          try {
+            dec[`${nm} a8`].push(await decodeRate(models[nm]));
+          } finally {
+            a8On = false;
+          }
+        }
         for (const p of PROMPTS) {
           t0 = performance.now();
           forward(models[nm], p);
           fwd[`${nm}@${p}`].push(performance.now() - t0);
         }
       }
-      log(`[model, ${threads} thread(s)] round ${r + 1}/${ROUNDS}: decode ${names.map((nm) => `${nm} ${dec[nm][r].toFixed(2)}`).join(', ')} tokens/s`);
+      log(`[model, ${threads} thread(s)] round ${r + 1}/${ROUNDS}: decode ${decNames.map((nm) => `${nm} ${dec[nm][r].toFixed(2)}`).join(', ')} tokens/s`);
     }
-    out.push({ threads, decode: Object.fromEntries(names.map((nm) => [nm, stats(dec[nm])])), forward: Object.fromEntries(Object.entries(fwd).map(([k, v]) => [k, stats(v)])) });
+    out.push({ threads, decode: Object.fromEntries(decNames.map((nm) => [nm, stats(dec[nm])])), forward: Object.fromEntries(Object.entries(fwd).map(([k, v]) => [k, stats(v)])) });
   }
   const f2 = (s) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}..${s.max.toFixed(2)})`;
   const f0 = (s) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}..${s.max.toFixed(0)})`;
@@ -283,6 +302,10 @@ async function modelSection() {
   for (const r of out) {
     const d = r.decode;
     console.log(`| ${r.threads} | decode tokens/s (KV cache, ${NEW} tokens) | ${f2(d.f32)} | ${f2(d.int8)} | ${(d.int8.median / d.f32.median).toFixed(2)}x | ${f2(d.int4)} | ${(d.int4.median / d.f32.median).toFixed(2)}x |`);
+    if (a8) {
+      const [a, b] = [d['int8 a8'], d['int4 a8']];
+      console.log(`| ${r.threads} | decode tokens/s, int8 activations for decode steps (--a8-decode) | | ${f2(a)} | ${(a.median / d.f32.median).toFixed(2)}x | ${f2(b)} | ${(b.median / d.f32.median).toFixed(2)}x |`);
+    }
     for (const p of PROMPTS) {
       const [a, b, c] = ['f32', 'int8', 'int4'].map((nm) => r.forward[`${nm}@${p}`]);
       console.log(`| ${r.threads} | forward, ${p}-token prompt (ms; ratio f32 / quantized) | ${f0(a)} | ${f0(b)} | ${(a.median / b.median).toFixed(2)}x | ${f0(c)} | ${(a.median / c.median).toFixed(2)}x |`);
