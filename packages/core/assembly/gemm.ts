@@ -3,6 +3,7 @@
 // Internal: nothing here is a wasm export.
 
 import { dotKernel, dotKernelFixed, hasDotKernelFixed } from './generated/dot-fixed';
+import { packPanelsQ } from './qpack';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -21,8 +22,8 @@ export const A_BYTES: i32 = 16;
 const DIRECT_ROWS: i32 = 16;
 const DIRECT_COLS: i32 = 128;
 const DIRECT_B_ELEMS: i64 = 16384;
-const DOT_ROWS: i32 = 64;
-const DOT_MIN_K: i32 = 256;
+export const DOT_ROWS: i32 = 64;
+export const DOT_MIN_K: i32 = 256;
 
 export const TRANS_A: i32 = 1;
 export const TRANS_B: i32 = 2;
@@ -150,11 +151,14 @@ export function product(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, fl
  * when not 0, holds a transposed B's op(B) already in panels (matmul_prepack_b: panel p = columns
  * NR p .. NR p + NR - 1, k rows of NR floats, zero-padded), so the (jc, pc) blocks read
  * their kc x NR slices from it instead of packing B: the micro-kernel sees the same panels
- * in the same order, and the result has the same bits.
+ * in the same order, and the result has the same bits. With qBits != 0, b is a weight-only
+ * quantized B (n rows of k values, src/quant.ts; scales at qScales, qGroup values per scale)
+ * whose blocks packPanelsQ dequantizes into the same panels (bRow, bCol unused).
  */
-function gemm(
+export function gemm(
   a: usize, aRow: usize, aCol: usize, b: usize, bRow: usize, bCol: usize,
   c: usize, ldc: usize, m: i32, n: i32, k: i32, accumulate: bool, packA: usize, packB: usize, prepacked: usize,
+  qScales: usize = 0, qBits: i32 = 0, qGroup: i32 = 0,
 ): void {
   const tile = packB + ((<usize>min(KC, k) * <usize>min(NC, roundUp(n, NR))) << 2);
   for (let jc = 0; jc < n; jc += NC) {
@@ -169,6 +173,8 @@ function gemm(
       if (prepacked != 0) {
         bBlock = prepacked + ((<usize>jc * <usize>k + <usize>pc * NR) << 2);
         panelStep = <usize>k << 2;
+      } else if (qBits != 0) {
+        packPanelsQ(packB, b, qScales, k, qBits, qGroup, jc, pc, kc, nc);
       } else {
         packPanelsB(packB, b + <usize>pc * bRow + <usize>jc * bCol, bRow, bCol, kc, nc);
       }
@@ -227,7 +233,7 @@ function gemmDirect(a: usize, aRow: usize, aCol: usize, b: usize, ldb: usize, c:
  * last n % 4 rows of B go through gemvDot. C rows are ldc bytes apart. Each element is one
  * tile's (or gemvDot's) sum in the same order, whatever the blocking.
  */
-function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
+export function gemmDot(a: usize, b: usize, c: usize, ldc: usize, m: i32, n: i32, k: i32, add: bool): void {
   const ld = <usize>k << 2;
   for (let i0 = 0; i0 < m; i0 += DOT_ROWS) {
     gemmDotRows(a + <usize>i0 * ld, b, c + <usize>i0 * ldc, ldc, min(DOT_ROWS, m - i0), n, k, add);

@@ -10,3 +10,4 @@ export * from './attention';
 export * from './optim';
 export * from './qmatmul';
 export * from './qembedding';
+export * from './qmatmul-int8x';

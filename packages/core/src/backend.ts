@@ -440,6 +440,17 @@ export interface QMatmulParams {
   bits: 8 | 4;
   /** Values per scale: 32, 64 or 128; k must be a multiple of it. */
   groupSize: number;
+  /**
+   * 'f32' (default): x as given; out equals an f32 matmul of the dequantized weights (to
+   * f32 rounding). 'int8': each row of x is quantized per group first (quant.ts
+   * `quantizeActivations`: symmetric int8, one scale per groupSize values, ties to even)
+   * and each group's dot product is an exact integer sum of int8 x int8 / int4 products,
+   * scaled once: out[i, j] = sum_g sx[i, g] * sw[j, g] * sum_{l in g} xq[i, l] * q[j, l].
+   * Faster where the products are integer SIMD; the error against 'f32' is bounded by
+   * half an activation step per term: |out - out_f32| <= sum_g sx[i, g] / 2 * sum_{l in g}
+   * |w[j, l]| plus f32 rounding (the wasm tests check that bound).
+   */
+  activations?: 'f32' | 'int8';
 }
 
 /**

@@ -125,36 +125,47 @@ export function quantizeMatrix(w: ArrayLike<number>, n: number, k: number, opts:
   const scales = new Float32Array(n * groups);
   const q = new Int32Array(quantizedElements(n, k, bits));
   const vals = new Int8Array(groupSize);
-  for (let j = 0; j < n; j++) {
+  /** Quantizes output row j, whose k values are src[off + l]. */
+  const row = (src: ArrayLike<number>, off: number, j: number) => {
     for (let g = 0; g < groups; g++) {
+      const o = off + g * groupSize;
       let amax = 0;
       for (let t = 0; t < groupSize; t++) {
-        const l = g * groupSize + t;
-        const v = w[kn ? l * n + j : j * k + l];
-        if (!Number.isFinite(v)) throw new ArgumentError(`quantize: weight [${j}, ${l}] (output row, input index) is ${v}; only finite weights can be quantized`);
+        const v = src[o + t];
+        if (!Number.isFinite(v)) throw new ArgumentError(`quantize: weight [${j}, ${g * groupSize + t}] (output row, input index) is ${v}; only finite weights can be quantized`);
         amax = Math.max(amax, Math.abs(v));
       }
       const scale = opts.f16Scales ? roundToF16(amax / qmax) : Math.fround(amax / qmax);
       if (!Number.isFinite(scale)) throw new ArgumentError(`quantize: weights of row ${j} group ${g} reach ${amax}; their scale ${amax / qmax} is beyond f16's range`);
       scales[j * groups + g] = scale;
-      for (let t = 0; t < groupSize; t++) {
-        const l = g * groupSize + t;
-        const v = w[kn ? l * n + j : j * k + l];
-        vals[t] = scale === 0 ? 0 : Math.max(qmin, Math.min(qmax, roundHalfAway(v / scale)));
-      }
+      for (let t = 0; t < groupSize; t++) vals[t] = scale === 0 ? 0 : Math.max(qmin, Math.min(qmax, roundHalfAway(src[o + t] / scale)));
       for (let t = 0; t < groupSize; t++) {
         const l = g * groupSize + t;
         if (bits === 8) {
           const byte = j * k + l;
           q[byte >> 2] |= (vals[t] & 0xff) << (8 * (byte & 3));
         } else {
-          const block = l >> 5;
           const u = l & 31;
-          const byte = (j * k) / 2 + 16 * block + (u & 15);
-          const shift = 8 * (byte & 3) + (u >= 16 ? 4 : 0);
-          q[byte >> 2] |= ((vals[t] + 8) & 0xf) << shift;
+          const byte = (j * k) / 2 + 16 * (l >> 5) + (u & 15);
+          q[byte >> 2] |= ((vals[t] + 8) & 0xf) << (8 * (byte & 3) + (u >= 16 ? 4 : 0));
         }
       }
+    }
+  };
+  if (!kn) {
+    for (let j = 0; j < n; j++) row(w, j * k, j);
+  } else {
+    // Columns of a [k, n] weight, 16 at a time through a row-major buffer: each read of w
+    // then takes 16 neighbours from one cache line instead of one value per line.
+    const B = 16;
+    const buf = new Float64Array(B * k);
+    for (let j0 = 0; j0 < n; j0 += B) {
+      const nb = Math.min(B, n - j0);
+      for (let l = 0; l < k; l++) {
+        const o = l * n + j0;
+        for (let c = 0; c < nb; c++) buf[c * k + l] = w[o + c];
+      }
+      for (let c = 0; c < nb; c++) row(buf, c * k, j0 + c);
     }
   }
   return { bits, groupSize, n, k, q, scales };
@@ -187,4 +198,44 @@ export function dequantizeMatrix(m: QuantizedMatrix, layout: 'nk' | 'kn' = 'nk')
     }
   }
   return out;
+}
+
+/** Round half to even (f32x4.nearest's rule), on a value that is already an f32. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Activations quantized per row and group (quantizeActivations). */
+export interface QuantizedActivations {
+  /** [m, k] int8 values in [-127, 127]. */
+  xq: Int8Array;
+  /** [m, k / groupSize] f32 scales. */
+  scales: Float32Array;
+}
+
+/**
+ * The int8 activations of qmatmul's `activations: 'int8'` mode, as every backend computes
+ * them: per row i and group g of groupSize values, sx = fround(max|x| / 127) and xq =
+ * nearest-even(fround(x / sx)) clamped to [-127, 127] (an all-zero group: sx 0, xq 0). f32
+ * arithmetic throughout (an f64 quotient rounded to f32 is the f32 quotient), so the wasm
+ * kernel's integers equal these bit for bit. Ties go to even because that is one wasm
+ * instruction; weights (quantizeMatrix) round half away from zero, which is offline.
+ */
+export function quantizeActivations(x: ArrayLike<number>, m: number, k: number, groupSize: number): QuantizedActivations {
+  const groups = k / groupSize;
+  const xq = new Int8Array(m * k);
+  const scales = new Float32Array(m * groups);
+  for (let i = 0; i < m; i++) {
+    for (let g = 0; g < groups; g++) {
+      const o = i * k + g * groupSize;
+      let amax = 0;
+      for (let t = 0; t < groupSize; t++) amax = Math.max(amax, Math.abs(Math.fround(x[o + t])));
+      const sx = Math.fround(amax / 127);
+      scales[i * groups + g] = sx;
+      if (sx === 0) continue;
+      for (let t = 0; t < groupSize; t++) xq[o + t] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(Math.fround(x[o + t]) / sx))));
+    }
+  }
+  return { xq, scales };
 }

@@ -386,6 +386,9 @@ export function validateQMatmul(be: string, p: QMatmulParams): void {
   checkCount(p.n, 'qmatmul n');
   checkCount(p.k, 'qmatmul k');
   checkQuantFormat(p.bits, p.groupSize, p.k, `qmatmul (x [${p.m}, ${p.k}], weight [${p.n}, ${p.k}])`);
+  if (p.activations !== undefined && p.activations !== 'f32' && p.activations !== 'int8') {
+    throw new ArgumentError(`qmatmul: activations must be 'f32' or 'int8', got ${String(p.activations)}`);
+  }
   const nq = quantizedElements(p.n, p.k, p.bits);
   const ns = (p.n * p.k) / p.groupSize;
   checkDense(be, p.x, p.m * p.k, `qmatmul x [${p.m}, ${p.k}]`);

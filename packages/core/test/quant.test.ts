@@ -63,7 +63,7 @@ describe('quantizeMatrix / dequantizeMatrix', () => {
 
   it("'kn' layout reads a [k, n] weight transposed: same result as the [n, k] transpose", () => {
     const r = rng(5);
-    const [n, k] = [5, 64];
+    const [n, k] = [21, 64]; // n past the 16-column blocks the transposed read uses
     const wkn = randF32(r, k * n);
     const wnk = new Float32Array(n * k);
     for (let l = 0; l < k; l++) for (let j = 0; j < n; j++) wnk[j * k + l] = wkn[l * n + j];

@@ -252,7 +252,8 @@ export class WasmBackend implements Backend {
     if (!(data instanceof Float32Array) && !(data instanceof Int32Array)) {
       throw new ArgumentError(`write: expected a Float32Array or Int32Array, got ${Object.prototype.toString.call(data)}`);
     }
-    const base = ((storage as WasmStorage).ptr >> 2) + offset;
+    // Division, not >> 2: an address past 2 GiB would turn negative as an i32.
+    const base = (storage as WasmStorage).ptr / 4 + offset;
     if (data instanceof Int32Array) this.ctx.heapI32().set(data, base);
     else this.ctx.heapF32().set(data, base);
   }
@@ -260,7 +261,7 @@ export class WasmBackend implements Backend {
   readSync<D extends DType>(storage: Storage, dtype: D, offset = 0, length?: number): ArrayFor<D> {
     const n = length ?? Math.floor(storage.bytes / 4) - offset;
     val.checkDense(this.name, { storage, offset }, n, 'read');
-    const base = ((storage as WasmStorage).ptr >> 2) + offset;
+    const base = (storage as WasmStorage).ptr / 4 + offset;
     const heap = dtype === 'i32' ? this.ctx.heapI32() : this.ctx.heapF32();
     return heap.slice(base, base + n) as ArrayFor<D>;
   }

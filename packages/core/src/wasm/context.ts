@@ -129,7 +129,7 @@ export class WasmContext implements Views {
   params(slot: string, values: ArrayLike<number>): number {
     const ptr = this.scratch(slot, values.length * 4);
     const view = this.heapI32();
-    for (let i = 0; i < values.length; i++) view[(ptr >> 2) + i] = values[i];
+    for (let i = 0; i < values.length; i++) view[ptr / 4 + i] = values[i];
     return ptr;
   }
 

@@ -1,7 +1,9 @@
 // qmatmul conformance: the device under test against the float64 reference and against an
 // f32 matmul of the dequantized weights, for int8 and int4 at every group size, on shapes
 // that miss the 4-row tile and the 4-lane vectors (m = 1, 3, 17, 64, 65; k = 32 * odd,
-// 96, 160; odd n), with element offsets on every operand and sentinels around the output.
+// 96, 160; odd n) and the wasm GEMM path's blocks (MR 4, NR 8 with a partial half panel,
+// KC 256, MC 48, NC 2048: m = 5, 50; n = 13, 21, 2051; k = 288, 384), with element offsets
+// on every operand and sentinels around the output.
 //
 // Tolerance: |got - want| <= 1e-5 * mag + 1e-7 with mag = sum_l |x_il| * |w_jl| (w the
 // dequantized weight), i.e. relative to the magnitude of the terms, not of their possibly
@@ -10,7 +12,7 @@
 // k <= 224, while a missing or doubled product moves the result by about mag / k).
 import { expect, it } from 'vitest';
 import type { Backend } from '../../src/backend.js';
-import { dequantizeMatrix, quantizeMatrix, type QuantBits, type QuantGroupSize } from '../../src/quant.js';
+import { dequantizeMatrix, quantizeActivations, quantizeMatrix, type QuantBits, type QuantGroupSize } from '../../src/quant.js';
 import { ReferenceBackend } from '../../src/reference/backend.js';
 import { randF32, rng } from '../checks.js';
 import type { Twin } from './twin.js';
@@ -21,9 +23,12 @@ export interface QMatmulCase {
   k: number;
   bits: QuantBits;
   groupSize: QuantGroupSize;
+  /** The kernel's activations mode (default 'f32'). */
+  activations?: 'f32' | 'int8';
 }
 
-export const describeQMatmulCase = (c: QMatmulCase) => `int${c.bits} g${c.groupSize} m=${c.m} n=${c.n} k=${c.k}`;
+export const describeQMatmulCase = (c: QMatmulCase) =>
+  `int${c.bits} g${c.groupSize} m=${c.m} n=${c.n} k=${c.k}${c.activations === 'int8' ? ' (int8 activations)' : ''}`;
 
 /** Shapes [m, n, k] of the suite (each run at every group size dividing k). */
 export const QMATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
@@ -34,6 +39,10 @@ export const QMATMUL_SHAPES: readonly (readonly [number, number, number])[] = [
   [64, 9, 128],
   [65, 3, 224],
   [1, 17, 384],
+  [4, 6, 64],
+  [5, 13, 288],
+  [50, 21, 384],
+  [6, 2051, 32],
   [5, 2, 0],
 ];
 
@@ -64,7 +73,8 @@ export async function checkQMatmul(t: Twin, c: QMatmulCase, seed: number): Promi
   const Q = t.upload(qm.q, 2);
   const S = t.upload(qm.scales, 3);
   const O = t.upload(new Float32Array(m * n).fill(SENTINEL), 4, PAD);
-  t.run((be, side) => be.qmatmul!({ x: t.d(X, side), q: t.d(Q, side), scales: t.d(S, side), out: t.d(O, side), m, n, k, bits, groupSize }));
+  const activations = c.activations ?? 'f32';
+  t.run((be, side) => be.qmatmul!({ x: t.d(X, side), q: t.d(Q, side), scales: t.d(S, side), out: t.d(O, side), m, n, k, bits, groupSize, activations }));
   const { ref, dev } = await t.readAll(O, 'f32');
 
   // f32 matmul of the dequantized weights (x @ wd^T) on a float64 reference.
@@ -79,15 +89,32 @@ export async function checkQMatmul(t: Twin, c: QMatmulCase, seed: number): Promi
   const mm = f.readSync(fo.storage, 'f32');
 
   const what = describeQMatmulCase(c);
+  // int8 activations: the device and the reference use the same integers (the magnitude of
+  // the terms is then that of xq * sx), and the distance to the f32 product is bounded by
+  // half an activation step per term: sum_g sx[i, g] / 2 * sum_{l in g} |w[j, l]|.
+  const xa = activations === 'int8' ? quantizeActivations(x, m, k, groupSize) : null;
+  const groups = k / groupSize;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let mag = 0;
-      for (let l = 0; l < k; l++) mag += Math.abs(x[i * k + l] * wd[j * k + l]);
+      let magQ = 0;
+      let step = 0;
+      for (let l = 0; l < k; l++) {
+        const w = Math.abs(wd[j * k + l]);
+        mag += Math.abs(x[i * k + l]) * w;
+        if (xa) {
+          const sx = xa.scales[i * groups + Math.floor(l / groupSize)];
+          magQ += Math.abs(xa.xq[i * k + l] * sx) * w;
+          step += (sx / 2) * w;
+        }
+      }
       const tol = 1e-5 * mag + 1e-7;
+      const tolRef = xa ? 1e-5 * magQ + 1e-7 : tol;
+      const tolF32 = xa ? step * (1 + 1e-6) + tol : tol;
       const at = 4 + i * n + j;
       const d = dev[at];
-      if (!(Math.abs(d - ref[at]) <= tol) || !(Math.abs(d - mm[i * n + j]) <= tol)) {
-        expect.fail(`${what}: out[${i}, ${j}] = ${d}, reference ${ref[at]}, f32 matmul of the dequantized weights ${mm[i * n + j]} (tolerance ${tol})`);
+      if (!(Math.abs(d - ref[at]) <= tolRef) || !(Math.abs(d - mm[i * n + j]) <= tolF32)) {
+        expect.fail(`${what}: out[${i}, ${j}] = ${d}, reference ${ref[at]} (tolerance ${tolRef}), f32 matmul of the dequantized weights ${mm[i * n + j]} (tolerance ${tolF32})`);
       }
     }
   }
@@ -125,6 +152,7 @@ export function qmatmulConformance(twin: () => Twin): void {
       expect(call(be, side, { n: 4 })).toThrow(/qmatmul q \(int8 \[4, 64\]\)/);
       expect(call(be, side, { m: 3 })).toThrow(/qmatmul x \[3, 64\]/);
       expect(call(be, side, { out: t.d(X, side) })).toThrow(ArgumentError);
+      expect(call(be, side, { activations: 'int9' })).toThrow(/activations must be 'f32' or 'int8', got int9/);
     }
     t.free(X, Q, S, O);
   });
