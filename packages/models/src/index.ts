@@ -46,6 +46,7 @@ export {
   type StateDictValue,
 } from './nn/module.js';
 export { ModuleList } from './nn/module-list.js';
+export { checkParameterBudget, transformerBlockParameters } from './nn/size.js';
 export { FlatParameters, standaloneParameters, type FlatParamGroup, type ParameterFactory } from './nn/parameters.js';
 export {
   calculateGain,

@@ -6,6 +6,7 @@
 
 import { UnsupportedError } from '@tessera/core';
 import { ConfigError } from '../nn/errors.js';
+import { checkParameterBudget } from '../nn/size.js';
 
 /** Activations GPT-2 configs name that are the tanh-approximate GELU this package computes. */
 export const GPT2_ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu'] as const;
@@ -201,26 +202,14 @@ export function gpt2ConfigToJson(config: GPT2Config, architectures?: readonly st
  * whose GPT-2 124M default shrinks the count most) and the sizes involved.
  */
 export function checkGpt2Size(config: GPT2Config, maxBytes: number, extraParams = 0, what = 'GPT2'): void {
-  const total = (c: GPT2Config): number => {
-    const { decay, noDecay } = gpt2ParameterCounts(c);
-    return decay + noDecay + extraParams;
-  };
-  const params = total(config);
-  const bytes = params * 4;
-  if (!(bytes > maxBytes)) return;
-  const keys = ['n_layer', 'n_embd', 'n_inner', 'vocab_size', 'n_positions'] as const;
-  let key: (typeof keys)[number] = keys[0];
-  let best = Infinity;
-  for (const k of keys) {
-    const smaller = total({ ...config, [k]: GPT2_DEFAULTS[k] });
-    if (smaller < best) {
-      best = smaller;
-      key = k;
-    }
-  }
-  const value = config[key] ?? `null (4 * n_embd = ${innerSize(config)})`;
-  throw new ConfigError(
-    `${what}: ${key} = ${value} makes the model too large: ${params} parameters need ${bytes} bytes as f32, past the backend's ${maxBytes}-byte limit ` +
-      `(n_layer ${config.n_layer}, n_embd ${config.n_embd}, n_inner ${innerSize(config)}, vocab_size ${config.vocab_size}, n_positions ${config.n_positions})`,
+  checkParameterBudget(
+    what,
+    { n_layer: config.n_layer, n_embd: config.n_embd, n_inner: innerSize(config), vocab_size: config.vocab_size, n_positions: config.n_positions },
+    (s) => {
+      const { decay, noDecay } = gpt2ParameterCounts({ ...config, ...s });
+      return decay + noDecay + extraParams;
+    },
+    { n_layer: GPT2_DEFAULTS.n_layer, n_embd: GPT2_DEFAULTS.n_embd, n_inner: 4 * GPT2_DEFAULTS.n_embd, vocab_size: GPT2_DEFAULTS.vocab_size, n_positions: GPT2_DEFAULTS.n_positions },
+    maxBytes,
   );
 }

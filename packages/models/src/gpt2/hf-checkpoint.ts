@@ -9,7 +9,7 @@ import type { Module, StateDictInput, StateDictValue } from '../nn/module.js';
 import type { FlatParameters } from '../nn/parameters.js';
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Config, gpt2ConfigToJson, type GPT2Config, type GPT2ConfigInput } from './config.js';
-import { loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
+import { checkLayerCount, loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
 
 /** Keys HF checkpoints may carry that are not parameters here: causal-mask buffers. */
 export const HF_BUFFER = /(^|\.)h\.\d+\.attn\.(bias|masked_bias)$/;
@@ -79,7 +79,11 @@ export async function loadGPT2Directory<M extends GPT2PretrainedModel>(
   const { model, tokenizer } = await loadModelDirectory(
     dir,
     { tokenizer: options.tokenizer, skip: HF_BUFFER },
-    (json) => build(gpt2Config(json as GPT2ConfigInput, { allowUnknown: true })),
+    (json, weights) => {
+      const config = gpt2Config(json as GPT2ConfigInput, { allowUnknown: true });
+      checkLayerCount(dir, weights, /^(?:transformer\.)?h\.(\d+)\./, 'n_layer', config.n_layer);
+      return build(config);
+    },
     load,
   );
   model.tokenizer = tokenizer;

@@ -135,7 +135,7 @@ export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp): 
 export async function loadModelDirectory<M extends Module>(
   dir: string,
   options: { tokenizer?: boolean; skip?: RegExp },
-  build: (config: Record<string, unknown>) => M,
+  build: (config: Record<string, unknown>, weights: SafetensorsReader) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
   const files = await readPretrained(dir, { tokenizer: options.tokenizer });
@@ -145,7 +145,7 @@ export async function loadModelDirectory<M extends Module>(
       `model directory ${dir}: the tokenizer has ${files.tokenizer.vocabSize} ids but config.json's vocab_size is ${vocab}; ids ${vocab} and up would have no embedding row (load it with { tokenizer: false } and pass a tokenizer that fits)`,
     );
   }
-  const model = build(files.config);
+  const model = build(files.config, files.weights);
   try {
     load(model, checkpointStateDict(files.weights, options.skip));
   } catch (e) {
@@ -153,6 +153,23 @@ export async function loadModelDirectory<M extends Module>(
     throw e;
   }
   return { model, tokenizer: files.tokenizer };
+}
+
+/**
+ * Refuses, before a model is built, a config whose layer count (`key` = `layers`) is not the
+ * number of layers the weights hold (names matching `pattern`, whose group 1 is the layer index):
+ * building 100,000 layers to learn that the file has 2 takes minutes. Weights without any
+ * layer-indexed name are left to the state-dict check.
+ */
+export function checkLayerCount(dir: string, weights: SafetensorsReader, pattern: RegExp, key: string, layers: number): void {
+  let count = 0;
+  for (const name of weights.names()) {
+    const m = pattern.exec(name);
+    if (m) count = Math.max(count, Number(m[1]) + 1);
+  }
+  if (count > 0 && count !== layers) {
+    throw new ConfigError(`model directory ${dir}: config.json ${key} = ${layers} but ${MODEL_FILES.weights} holds ${count} layer(s) (indices 0..${count - 1})`);
+  }
 }
 
 /**
