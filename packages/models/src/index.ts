@@ -26,6 +26,7 @@ export {
   type TensorToSave,
 } from './io/safetensors.js';
 export { openSafetensorsFile, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors-node.js';
+export { fsyncPath, processAlive } from './io/durable-node.js';
 
 export type { Tokenizer } from './tokenizers/types.js';
 export { MissingFileError, TokenizerError } from './tokenizers/errors.js';
