@@ -6,7 +6,7 @@
  */
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { memory, ready } from '@tessera/tensor';
+import { matmul, memory, ready, zeros } from '@tessera/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, GPT2, TransformerEncoder, TransformerEncoderClassifier, checkParameterBudget } from '../src/index.js';
 import { SMALL, useTempDir } from './helpers.js';
@@ -71,5 +71,19 @@ describe('deep and huge configs', () => {
     const before = memory();
     expect(() => new TransformerEncoderClassifier({ vocabSize: 16, numLabels: 2, maxLength: 8, dModel: 8, numHeads: 3, numLayers: 1 })).toThrow(/dModel 8 must be divisible by numHeads 3/);
     expect(memory()).toEqual(before);
+  });
+
+  it('values are printed faithfully: NaN and Infinity, not null', () => {
+    expect(() => new GPT2({ ...SMALL, n_embd: Number.NaN })).toThrow('GPT2Config: n_embd must be a positive integer, got NaN');
+    expect(() => new GPT2({ ...SMALL, resid_pdrop: Number.POSITIVE_INFINITY })).toThrow('resid_pdrop must be a probability in [0, 1), got Infinity');
+    expect(() => new GPT2({ ...SMALL, layer_norm_epsilon: Number.NaN })).toThrow('layer_norm_epsilon must be a finite number > 0, got NaN');
+  });
+
+  it('a batched matmul mismatch names both whole shapes', () => {
+    const a = zeros([2, 3, 4, 5]);
+    const b = zeros([3, 2, 5, 7]);
+    expect(() => matmul(a, b)).toThrow('matmul: shapes [2, 3, 4, 5] and [3, 2, 5, 7] do not fit: batch shapes [2, 3] and [3, 2] cannot be broadcast together');
+    a.dispose();
+    b.dispose();
   });
 });

@@ -4,7 +4,7 @@
  * tokens, and a Linear head.
  */
 
-import { ShapeError, fmtShape } from '@tessera/core';
+import { ShapeError, fmtShape, fmtValue } from '@tessera/core';
 import { div, maximum, mul, ne, sum, tidy, type Tensor } from '@tessera/tensor';
 import { classificationLoss, type Labels } from '../gpt2/sequence-classification.js';
 import { checkMask } from '../gpt2/transformer.js';
@@ -166,10 +166,10 @@ function encoderOptionsFromConfig(dir: string, c: Record<string, unknown>): Tran
   }
   const keys = ['vocabSize', 'numLabels', 'maxLength', 'dModel', 'numHeads', 'numLayers', 'dFF'] as const;
   for (const k of keys) {
-    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${fmtValue(c[k])}`);
   }
   if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1)) {
-    throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number in [0, 1], got ${JSON.stringify(c.dropout)}`);
+    throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number in [0, 1], got ${fmtValue(c.dropout)}`);
   }
   return {
     ...(Object.fromEntries(keys.map((k) => [k, c[k] as number])) as Pick<TransformerEncoderClassifierOptions, (typeof keys)[number]>),

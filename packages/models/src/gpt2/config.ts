@@ -4,7 +4,7 @@
  * count computed from the shapes alone.
  */
 
-import { UnsupportedError } from '@tessera/core';
+import { UnsupportedError, fmtValue } from '@tessera/core';
 import { ConfigError } from '../nn/errors.js';
 import { checkParameterBudget } from '../nn/size.js';
 
@@ -81,18 +81,18 @@ export const GPT2_DEFAULTS: Readonly<Omit<GPT2Config, 'bos_token_id' | 'eos_toke
 });
 
 function posInt(key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`GPT2Config: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`GPT2Config: ${key} must be a positive integer, got ${fmtValue(v)}`);
   return v;
 }
 
 function prob(key: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(`GPT2Config: ${key} must be a probability in [0, 1), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(`GPT2Config: ${key} must be a probability in [0, 1), got ${fmtValue(v)}`);
   return v;
 }
 
 function tokenId(key: string, v: unknown, vocab: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= vocab) {
-    throw new ConfigError(`GPT2Config: ${key} must be an integer id in [0, ${vocab}) (vocab_size ${vocab}), got ${JSON.stringify(v)}`);
+    throw new ConfigError(`GPT2Config: ${key} must be an integer id in [0, ${vocab}) (vocab_size ${vocab}), got ${fmtValue(v)}`);
   }
   return v;
 }
@@ -126,13 +126,13 @@ export function gpt2Config(input: GPT2ConfigInput = {}, options: { allowUnknown?
     throw new UnsupportedError(`GPT2Config: activation_function '${act}' is not supported; use one of ${GPT2_ACTIVATIONS.join(', ')} (the first three are the same tanh GELU)`);
   }
   const eps = pick('layer_norm_epsilon');
-  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new ConfigError(`GPT2Config: layer_norm_epsilon must be a finite number > 0, got ${JSON.stringify(eps)}`);
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new ConfigError(`GPT2Config: layer_norm_epsilon must be a finite number > 0, got ${fmtValue(eps)}`);
   const range = pick('initializer_range');
-  if (typeof range !== 'number' || !(range >= 0) || !Number.isFinite(range)) throw new ConfigError(`GPT2Config: initializer_range must be a finite number >= 0, got ${JSON.stringify(range)}`);
+  if (typeof range !== 'number' || !(range >= 0) || !Number.isFinite(range)) throw new ConfigError(`GPT2Config: initializer_range must be a finite number >= 0, got ${fmtValue(range)}`);
   const modelType = pick('model_type');
-  if (modelType !== 'gpt2') throw new ConfigError(`GPT2Config: model_type must be 'gpt2', got ${JSON.stringify(modelType)}`);
+  if (modelType !== 'gpt2') throw new ConfigError(`GPT2Config: model_type must be 'gpt2', got ${fmtValue(modelType)}`);
   const arch = pick('architectures');
-  if (!Array.isArray(arch) || arch.some((a) => typeof a !== 'string')) throw new ConfigError(`GPT2Config: architectures must be an array of strings, got ${JSON.stringify(arch)}`);
+  if (!Array.isArray(arch) || arch.some((a) => typeof a !== 'string')) throw new ConfigError(`GPT2Config: architectures must be an array of strings, got ${fmtValue(arch)}`);
   // Attention variants HF configs can switch on that this implementation does not compute.
   const unsupported: [string, unknown][] = [
     ['scale_attn_weights', false],

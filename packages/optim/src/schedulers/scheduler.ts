@@ -5,7 +5,7 @@
  * from each schedule's closed form, so they never drift.
  */
 
-import { ArgumentError } from '@tessera/core';
+import { ArgumentError, fmtValue } from '@tessera/core';
 import type { BaseOptions, Optimizer } from '../optimizers/optimizer.js';
 
 /** A scheduler's state as plain data. */
@@ -91,7 +91,7 @@ export abstract class LRScheduler {
       const v = sd[key];
       if (!Array.isArray(v) || v.length !== groups || v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || x < 0)) {
         // A learning rate below 0 would only be refused by the optimizer at its next step, far from the file that held it.
-        throw new ArgumentError(`${this.name}.loadStateDict: ${key} must hold ${groups} finite numbers >= 0 (one per param group), got ${JSON.stringify(v)}`);
+        throw new ArgumentError(`${this.name}.loadStateDict: ${key} must hold ${groups} finite numbers >= 0 (one per param group), got ${fmtValue(v)}`);
       }
     }
     this.epoch = sd.lastEpoch;
