@@ -154,7 +154,8 @@ export class CharTokenizer implements Tokenizer {
   decode(ids: Iterable<number>): string {
     let s = '';
     for (const id of ids) {
-      if (id === this.unkTokenId) s += this.unkText;
+      // unkTokenId is undefined under the 'error' policy: an undefined id must not match it.
+      if (this.unkTokenId !== undefined && id === this.unkTokenId) s += this.unkText;
       else {
         const c = Number.isInteger(id) ? this.chars[id] : undefined;
         if (c === undefined) throw new IndexError(`token id ${id} is outside the character vocabulary [0, ${this.vocabSize})`);
