@@ -5,7 +5,7 @@
  * is snapshotted before and after). The cases run in-process through `main(argv, io)`; a few run
  * through the real binary too, and `--debug` adds the stack.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from 'vitest';
 import { main } from '../src/main.js';
@@ -62,6 +62,7 @@ beforeAll(() => {
 
 afterAll(() => {
   process.chdir(cwd0);
+  rmSync(root, { recursive: true, force: true });
 });
 
 /** One case: its argv, the stderr pattern, the expected exit code, and the `--out` path it may write. */

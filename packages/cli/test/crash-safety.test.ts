@@ -9,7 +9,7 @@
  * TESSERA_CRASH_ROUNDS (default 4) sets the number of kills; TESSERA_FUZZ_SEED the delays.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { mulberry32 } from '@tessera/testing';
 import { describe, expect, it } from 'vitest';
@@ -89,5 +89,6 @@ describe('SIGKILL during checkpointing', () => {
     expect((await loadCheckpointState(ck)).state.step).toBe(state.step + 1);
     expect(debris(ck)).toEqual([]);
     console.log(`crash safety (train): ${JSON.stringify(seen)}`);
+    rmSync(root, { recursive: true, force: true });
   });
 });

@@ -11,7 +11,7 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFUSIONS, byteMutations, jsonConfusions, jsonPaths, truncations, type CorpusCase } from '@tessera/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import { captureIo, tempDir } from './helpers.js';
 
@@ -35,6 +35,10 @@ beforeAll(async () => {
   );
   expect(rc, io.err()).toBe(0);
   state = JSON.parse(readFileSync(join(pristine, 'trainer_state.json'), 'utf8')) as Record<string, unknown>;
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
 });
 
 /** Resumes a copy of the checkpoint with one of its files replaced; returns what happened. */
