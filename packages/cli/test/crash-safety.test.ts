@@ -3,7 +3,7 @@
  * step is SIGKILLed at seeded random moments, several times in a row (each round resumes what
  * the previous one left). After each kill, what is on disk must be the previous or the new
  * checkpoint (its step is the last one reported saved, or the next), never a partial one: the
- * next command that opens it (`tessera generate`, in process) succeeds and leaves no `ck.tmp-*`,
+ * next command that opens it (`tessera generate` or `tessera export`, in process) succeeds and leaves no `ck.tmp-*`,
  * `ck.old-*` or `.tessera-save-*` debris behind, and `train --resume` continues from it.
  *
  * TESSERA_CRASH_ROUNDS (default 4) sets the number of kills; TESSERA_FUZZ_SEED the delays.
@@ -70,11 +70,13 @@ describe('SIGKILL during checkpointing', () => {
       const left = debris(ck).length;
       if (process.env.TESSERA_CRASH_TRACE) console.error(`round ${round}: killed after step ${lastSaved}, debris ${debris(ck)}`);
 
-      // The next command that opens the checkpoint recovers it and cleans up.
+      // The next command that opens the checkpoint recovers it and cleans up: generate, or
+      // (every other round) export, which opens it through another path.
       const io = captureIo();
-      const rc = await main(['generate', '--model', ck, '--max-tokens', '2', '--seed', '1', '--prompt', 'The'], io);
+      const opener = round % 2 === 0 ? ['generate', '--model', ck, '--max-tokens', '2', '--seed', '1', '--prompt', 'The'] : ['export', '--model', ck, '--out', join(root, `round-${round}.onnx`)];
+      const rc = await main(opener, io);
       expect(rc, io.err()).toBe(0);
-      expect(debris(ck), `round ${round}: debris after generate`).toEqual([]);
+      expect(debris(ck), `round ${round}: debris after ${opener[0]}`).toEqual([]);
 
       const { state } = await loadCheckpointState(ck);
       // Saved every step: the last one reported, or the next one whose line the kill cut off.

@@ -8,7 +8,7 @@ import { defineCommand } from '../args.js';
 import { loadClassifier } from '../classify/model.js';
 import { command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
-import { describeFsError, readText, requireDir } from '../data/files.js';
+import { describeFsError, readText, recoverCheckpointDir, requireDir } from '../data/files.js';
 
 const spec = defineCommand({
   name: 'export',
@@ -29,6 +29,8 @@ const spec = defineCommand({
 
 /** The model in `dir`, by its config.json's architecture (or model_type). */
 async function loadModel(dir: string): Promise<Module> {
+  // A checkpoint whose save was killed between its renames is taken back, and debris removed, as every command that opens one does.
+  await recoverCheckpointDir(dir);
   const path = join(dir, 'config.json');
   let config: { architectures?: unknown; model_type?: unknown };
   try {
