@@ -3,7 +3,7 @@
  * checkpoint can save it and a resumed run draws exactly the numbers the uninterrupted run would.
  */
 
-import { ArgumentError } from '@tessera/core';
+import { ArgumentError, fmtValue } from '@tessera/core';
 
 /** The saved form of an `Rng`. */
 export type RngState = readonly [number, number, number, number];
@@ -29,7 +29,7 @@ export class Rng {
   /** A generator continuing from `state` (see `state()`). */
   static fromState(state: readonly number[]): Rng {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || state.every((w) => w === 0)) {
-      throw new ArgumentError(`Rng: state must be four 32-bit unsigned integers, not all zero; got ${JSON.stringify(state)}`);
+      throw new ArgumentError(`Rng: state must be four 32-bit unsigned integers, not all zero; got ${fmtValue(state)}`);
     }
     const r = new Rng(0);
     r.s.set(state);

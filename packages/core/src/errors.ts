@@ -46,3 +46,38 @@ export class KernelError extends TesseraError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * Formats a value for an error message as JSON would, but faithfully where JSON is not:
+ * `NaN`, `Infinity`, `-Infinity`, `-0`, `undefined`, `12n` (JSON.stringify prints `null` for the
+ * non-finite numbers and drops undefined). Nesting past 3 levels and arrays past 16 items are cut.
+ */
+export function fmtValue(v: unknown, depth = 0): string {
+  switch (typeof v) {
+    case 'number':
+      return Object.is(v, -0) ? '-0' : String(v);
+    case 'bigint':
+      return `${v}n`;
+    case 'string':
+      return JSON.stringify(v);
+    case 'undefined':
+      return 'undefined';
+    case 'boolean':
+      return String(v);
+    case 'function':
+      return `[function ${v.name || 'anonymous'}]`;
+    case 'symbol':
+      return v.toString();
+  }
+  if (v === null) return 'null';
+  const list = Array.isArray(v) || ArrayBuffer.isView(v);
+  if (depth >= 3) return list ? '[...]' : '{...}';
+  if (list) {
+    const items = Array.from(v as ArrayLike<unknown>);
+    const shown = items.slice(0, 16).map((x) => fmtValue(x, depth + 1));
+    if (items.length > 16) shown.push(`... (${items.length} in all)`);
+    return `[${shown.join(',')}]`;
+  }
+  const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
+  return `{${entries.map(([k, x]) => `${JSON.stringify(String(k))}:${fmtValue(x, depth + 1)}`).join(',')}}`;
+}

@@ -26,6 +26,7 @@ export {
   type TensorToSave,
 } from './io/safetensors.js';
 export { openSafetensorsFile, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors-node.js';
+export { fsyncPath, processAlive } from './io/durable-node.js';
 
 export type { Tokenizer } from './tokenizers/types.js';
 export { MissingFileError, TokenizerError } from './tokenizers/errors.js';
@@ -46,6 +47,7 @@ export {
   type StateDictValue,
 } from './nn/module.js';
 export { ModuleList } from './nn/module-list.js';
+export { checkParameterBudget, transformerBlockParameters } from './nn/size.js';
 export { FlatParameters, standaloneParameters, type FlatParamGroup, type ParameterFactory } from './nn/parameters.js';
 export {
   calculateGain,

@@ -80,7 +80,7 @@ describe('configs that cannot fit', () => {
     m.dispose();
     const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     await writeFile(join(dir, 'config.json'), JSON.stringify({ ...cfg, n_layer: 50_000, n_embd: 768, n_head: 12 }));
-    await expect(GPT2.fromPretrained(dir)).rejects.toThrow(/n_layer = 50000 makes the model too large/);
+    await expect(GPT2.fromPretrained(dir)).rejects.toThrow(/n_layer = 50000/);
   });
 
   it('listing the modules of a very deep model does not overflow the stack', () => {

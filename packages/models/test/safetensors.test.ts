@@ -369,7 +369,7 @@ describe('safetensors: malformed files are rejected with FormatError', () => {
   });
 
   it('byte ranges whose length does not match dtype x shape', () => {
-    expectFormatError(() => openSafetensors(rawFile(`{${entry('w', 'F32', [2, 3], [0, 20])}}`, 24)), '"w"', 'F32 [2, 3] needs 24 bytes', 'data_offsets [0, 20]', 'spans 20');
+    expectFormatError(() => openSafetensors(rawFile(`{${entry('w', 'F32', [2, 3], [0, 20])}}`, 24)), '"w"', 'F32 shape [2, 3] needs 24 bytes', 'data_offsets [0, 20]', 'spans 20');
     expectFormatError(() => openSafetensors(rawFile(`{${entry('w', 'F16', [4], [0, 4])}}`, 8)), 'needs 8 bytes');
     expectFormatError(() => openSafetensors(rawFile(`{${entry('w', 'F32', [2 ** 40, 2 ** 40], [0, 8])}}`, 8)), 'more than 2^53');
     expectFormatError(() => openSafetensors(rawFile(`{${entry('w', 'F32', [0], [4, 0])}}`, 8)), 'end before begin');

@@ -133,11 +133,15 @@ function exclusive(t: Tensor): boolean {
   return t._ref.refs === 1 && t.offset === 0 && t.isContiguous();
 }
 
-function accumulateLeaf(leaf: Tensor, g: Tensor, owned: Set<Tensor>, from: string): void {
-  if (leaf.isDisposed) return;
+function checkLeafGrad(leaf: Tensor, g: Tensor, from: string): void {
   if (g.shape.length !== leaf.shape.length || g.shape.some((d, i) => d !== leaf.shape[i])) {
     throw new ShapeError(`backward: ${from} produced a gradient of shape ${fmtShape(g.shape)} for a tensor of shape ${fmtShape(leaf.shape)}`);
   }
+}
+
+function accumulateLeaf(leaf: Tensor, g: Tensor, owned: Set<Tensor>, from: string): void {
+  if (leaf.isDisposed) return;
+  checkLeafGrad(leaf, g, from);
   const cur = leaf._grad;
   if (cur && !cur.isDisposed) {
     // .grad is exclusively owned by its leaf, so it is updated in place.
@@ -208,6 +212,10 @@ export function runBackward(root: Tensor, gradOutput: Tensor | undefined, option
         return;
       }
       const pending = new Map<Node, Tensor>([[rootNode, g0]]);
+      // Leaf gradients are summed here and written to the leaves' .grad only once the whole
+      // graph has run: a backward closure that throws part way leaves every .grad as it was
+      // (and this scope frees the staged sums).
+      const staged = new Map<Tensor, { g: Tensor; from: string }>();
       for (const node of order) {
         const g = pending.get(node);
         pending.delete(node);
@@ -237,12 +245,18 @@ export function runBackward(root: Tensor, gradOutput: Tensor | undefined, option
         });
         node.edges.forEach((e, i) => {
           const gi = outs[i];
-          if (e === null || e instanceof Node || !gi) return;
-          accumulateLeaf(e, gi, owned, node.name);
+          if (e === null || e instanceof Node || !gi || e.isDisposed) return;
+          checkLeafGrad(e, gi, node.name);
+          const prev = staged.get(e);
+          if (prev) {
+            staged.set(e, { g: addSameShape(prev.g, gi), from: node.name });
+            prev.g.dispose();
+          } else staged.set(e, { g: gi._alias(true), from: node.name });
         });
         for (const t of owned) t.dispose();
         if (!retain) node.freeSaved();
       }
+      for (const [leaf, { g, from }] of staged) accumulateLeaf(leaf, g, new Set([g]), from);
     });
   });
 }

@@ -34,3 +34,15 @@ export function lcg(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
+
+export {
+  CONFUSIONS,
+  byteMutations,
+  formatPath,
+  jsonConfusions,
+  jsonPaths,
+  runCorpus,
+  truncations,
+  type CorpusCase,
+  type CorpusReport,
+} from './file-corpus.js';

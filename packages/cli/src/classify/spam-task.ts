@@ -210,7 +210,9 @@ export interface FinetuneRecord {
 export const FINETUNE_FILE = 'finetune.json';
 
 export async function writeRecord(dir: string, record: FinetuneRecord): Promise<void> {
-  await writeText(join(dir, FINETUNE_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  // JSON has no NaN or Infinity (JSON.stringify writes null); a metric that is undefined for this split is kept as its name.
+  const faithful = (_key: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+  await writeText(join(dir, FINETUNE_FILE), `${JSON.stringify(record, faithful, 2)}\n`);
 }
 
 export { fmtDuration };

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
 import { CliError } from '../errors.js';
+import { requireDir } from '../data/files.js';
 
 const spec = defineCommand({
   name: 'bench',
@@ -35,9 +36,8 @@ function findBenchDir(start: string): string | undefined {
 export const bench = command(spec, async ({ options }, io) => {
   const here = dirname(fileURLToPath(import.meta.url));
   const dir = options.dir ?? findBenchDir(process.cwd()) ?? findBenchDir(here);
-  if (!dir || !existsSync(dir)) {
-    throw new CliError(options.dir ? `--dir ${options.dir}: no such directory` : 'no benchmarks/ folder with *.bench.mjs files above the current directory; pass --dir');
-  }
+  if (!dir) throw new CliError('no benchmarks/ folder with *.bench.mjs files above the current directory; pass --dir');
+  await requireDir(dir, 'cannot read --dir');
   const suites = readdirSync(dir)
     .filter((f) => f.endsWith('.bench.mjs') && (options.filter === undefined || f.includes(options.filter)))
     .sort();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { readText, recoverCheckpointDir, requireDir } from '../data/files.js';
 import { loadClassifier } from '../classify/model.js';
 import { FINETUNE_FILE, predict, prepareSpamData, printMetrics, spamMetrics, type FinetuneRecord } from '../classify/spam-task.js';
@@ -21,7 +21,7 @@ const spec = defineCommand({
 });
 
 export const evaluate = command(spec, async ({ options: o }, io) => {
-  if (o.model === undefined) throw new CliError('tessera eval needs --model <dir> (a directory written by tessera finetune)');
+  if (o.model === undefined) throw new UsageError('--model <dir> is required (a directory written by tessera finetune)', 'eval');
   await recoverCheckpointDir(o.model);
   await requireDir(o.model, 'cannot read --model');
   const recordPath = join(o.model, FINETUNE_FILE);

@@ -7,8 +7,8 @@ import { ready } from '@tessera/tensor';
 import { defineCommand } from '../args.js';
 import { loadClassifier } from '../classify/model.js';
 import { command } from '../command.js';
-import { CliError } from '../errors.js';
-import { describeFsError, readText, requireDir } from '../data/files.js';
+import { CliError, UsageError } from '../errors.js';
+import { describeFsError, readText, recoverCheckpointDir, requireDir } from '../data/files.js';
 
 const spec = defineCommand({
   name: 'export',
@@ -29,6 +29,8 @@ const spec = defineCommand({
 
 /** The model in `dir`, by its config.json's architecture (or model_type). */
 async function loadModel(dir: string): Promise<Module> {
+  // A checkpoint whose save was killed between its renames is taken back, and debris removed, as every command that opens one does.
+  await recoverCheckpointDir(dir);
   const path = join(dir, 'config.json');
   let config: { architectures?: unknown; model_type?: unknown };
   try {
@@ -53,8 +55,8 @@ async function loadModel(dir: string): Promise<Module> {
 }
 
 export const exportModel = command(spec, async ({ options: o, given }, io) => {
-  if (o.model === undefined) throw new CliError('tessera export needs --model <dir> (a directory written by tessera train or finetune, or a Hugging Face GPT-2)');
-  if (o.out === undefined) throw new CliError('tessera export needs --out <file> (where to write the .onnx file)');
+  if (o.model === undefined) throw new UsageError('--model <dir> is required (a directory written by tessera train or finetune, or a Hugging Face GPT-2)', 'export');
+  if (o.out === undefined) throw new UsageError('--out <file> is required (where to write the .onnx file)', 'export');
   await requireDir(o.model, 'cannot read --model');
   await ready();
   const model = await loadModel(o.model);

@@ -2,7 +2,7 @@
 
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { loadGenerationModel } from '../load-model.js';
 import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 
@@ -24,7 +24,7 @@ const spec = defineCommand({
 });
 
 export const generate = command(spec, async ({ options: o }, io) => {
-  if (o.model === undefined) throw new CliError('tessera generate needs --model <dir|file.gguf> (a directory written by tessera train or quantize, a Hugging Face GPT-2, or a gpt2 GGUF file)');
+  if (o.model === undefined) throw new UsageError('--model <dir|file.gguf> is required (a directory written by tessera train or quantize, a Hugging Face GPT-2, or a gpt2 GGUF file)', 'generate');
   const { model, tokenizer } = await loadGenerationModel(o.model);
   try {
     const prompt = encodePrompt(tokenizer, o.prompt);

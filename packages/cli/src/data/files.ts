@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fsyncPath, processAlive } from '@tessera/models';
 import { CliError } from '../errors.js';
 
 /** A one-line description of a file-system error: `no such file: x`. */
@@ -114,7 +115,7 @@ export async function replaceDirAtomic(dir: string, fill: (tmpDir: string) => Pr
   try {
     await fill(tmp);
     await syncFiles(tmp);
-    await syncDir(tmp);
+    await fsyncPath(tmp);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
@@ -123,7 +124,7 @@ export async function replaceDirAtomic(dir: string, fill: (tmpDir: string) => Pr
     const hadOld = existsSync(abs);
     if (hadOld) await rename(abs, old);
     await rename(tmp, abs);
-    await syncDir(dirname(abs));
+    await fsyncPath(dirname(abs));
     if (hadOld) await rm(old, { recursive: true, force: true });
   } catch (e) {
     throw new CliError(describeFsError(e, `cannot move the new checkpoint into ${abs}`));
@@ -151,17 +152,6 @@ export async function findCheckpointDir(dir: string): Promise<string | undefined
   return times[0][0];
 }
 
-/** True while process `pid` runs (ours included); EPERM means it runs as another user. */
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Brings the checkpoint directory `dir` to one clean state before a command opens it (generate,
  * eval, train --resume). A save killed between its two renames leaves only `dir.old-*`: the
@@ -185,7 +175,7 @@ export async function recoverCheckpointDir(dir: string): Promise<string | undefi
   for (const n of names) {
     if (!n.startsWith(basename(abs))) continue;
     const m = pattern.exec(n.slice(basename(abs).length));
-    if (!m || processAlive(Number(m[2]))) continue;
+    if (!m || (await processAlive(Number(m[2])))) continue;
     const path = join(parent, n);
     stale.push({ path, kind: m[1], mtime: (await stat(path)).mtimeMs });
   }
@@ -193,7 +183,7 @@ export async function recoverCheckpointDir(dir: string): Promise<string | undefi
   try {
     if (!existsSync(abs) && olds.length > 0) {
       await rename(olds[0].path, abs);
-      await syncDir(parent);
+      await fsyncPath(parent);
       olds.shift();
     }
     for (const s of [...stale.filter((x) => x.kind === 'tmp'), ...olds]) await rm(s.path, { recursive: true, force: true });
@@ -209,7 +199,7 @@ async function syncFiles(dir: string): Promise<void> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       await syncFiles(path);
-      await syncDir(path);
+      await fsyncPath(path);
     } else if (entry.isFile()) {
       const fh = await open(path, 'r+');
       try {
@@ -218,20 +208,6 @@ async function syncFiles(dir: string): Promise<void> {
         await fh.close();
       }
     }
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // fsync on a directory makes its entries durable; some platforms refuse it, which is harmless here.
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* not supported on this platform */
   }
 }
 

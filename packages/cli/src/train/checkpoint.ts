@@ -143,6 +143,8 @@ const TRAINER_STATE_FIELDS: [path: string, ok: (v: unknown) => boolean, what: st
   ['scheduler', OBJECT, 'an object'],
   ['optimizer.paramGroups', ARRAY, 'an array'],
   ['optimizer.state', ARRAY, 'an array'],
+  ['settings.tokenizer', (v) => v === 'char' || v === 'gpt2', '"char" or "gpt2"'],
+  ['settings.corpusSha256', (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), 'a SHA-256 as 64 hex digits'],
   ...(['layers', 'heads', 'embd', 'context', 'batch', 'steps', 'warmup', 'seed'] as const).map((k) => [`settings.${k}`, COUNT, 'an integer >= 0'] as [string, (v: unknown) => boolean, string]),
   ...(['lr', 'minLr', 'weightDecay', 'gradClip', 'dropout'] as const).map((k) => [`settings.${k}`, NON_NEGATIVE, 'a number >= 0'] as [string, (v: unknown) => boolean, string]),
 ];
@@ -155,6 +157,27 @@ function checkTrainerState(state: TrainerState, path: string): void {
     if (v === undefined) throw new CliError(`cannot resume: ${path} lacks ${field}`);
     if (!ok(v)) throw new CliError(`cannot resume: ${path} has ${field} = ${JSON.stringify(v)}, expected ${what}`);
   }
+  // Entries of the arrays a resume iterates over.
+  for (const key of ['train', 'val'] as const) {
+    state.history[key].forEach((pair: unknown, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2 || !COUNT(pair[0]) || typeof pair[1] !== 'number') {
+        throw new CliError(`cannot resume: ${path} has history.${key}[${i}] = ${JSON.stringify(pair)}, expected a [step, loss] pair`);
+      }
+    });
+  }
+  state.optimizer.state.forEach((entry: unknown, i) => {
+    if (entry === null) return;
+    const e = entry as Record<string, unknown>;
+    const field = `optimizer.state[${i}]`;
+    if (!OBJECT(entry)) throw new CliError(`cannot resume: ${path} has ${field} = ${JSON.stringify(entry)}, expected null or an object`);
+    if (!ARRAY(e.shape) || !(e.shape as unknown[]).every(COUNT)) throw new CliError(`cannot resume: ${path} has ${field}.shape = ${JSON.stringify(e.shape)}, expected an array of sizes`);
+    if (!COUNT(e.step)) throw new CliError(`cannot resume: ${path} has ${field}.step = ${JSON.stringify(e.step)}, expected an integer >= 0`);
+    if (!OBJECT(e.buffers) || !Object.values(e.buffers as object).every((v) => typeof v === 'string')) {
+      throw new CliError(`cannot resume: ${path} has ${field}.buffers = ${JSON.stringify(e.buffers)}, expected an object of tensor names`);
+    }
+  });
+  const data = state.settings.data;
+  if (data !== null && typeof data !== 'string') throw new CliError(`cannot resume: ${path} has settings.data = ${JSON.stringify(data)}, expected a path or null`);
   if (state.step > state.settings.steps) throw new CliError(`cannot resume: ${path} has step ${state.step} past settings.steps ${state.settings.steps}`);
 }
 

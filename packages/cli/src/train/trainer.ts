@@ -183,8 +183,13 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
   let elapsedBefore = 0;
   const history: { train: History; val: History } = { train: [], val: [] };
   if (saved) {
-    opt.loadStateDict(saved.optimizer);
-    sched.loadStateDict(saved.state.scheduler);
+    try {
+      opt.loadStateDict(saved.optimizer);
+      sched.loadStateDict(saved.state.scheduler);
+    } catch (e) {
+      model.dispose();
+      throw new CliError(`cannot resume: ${saved.dir}/trainer_state.json: ${(e as Error).message}`);
+    }
     rng = Rng.fromState(saved.state.rng);
     step = saved.state.step;
     tokensSeen = saved.state.tokensSeen;

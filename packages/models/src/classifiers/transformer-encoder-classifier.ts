@@ -4,7 +4,7 @@
  * tokens, and a Linear head.
  */
 
-import { ShapeError, fmtShape } from '@tessera/core';
+import { ShapeError, fmtShape, fmtValue } from '@tessera/core';
 import { div, maximum, mul, ne, sum, tidy, type Tensor } from '@tessera/tensor';
 import { classificationLoss, type Labels } from '../gpt2/sequence-classification.js';
 import { checkMask } from '../gpt2/transformer.js';
@@ -14,9 +14,10 @@ import { ConfigError } from '../nn/errors.js';
 import { deriveSeed } from '../nn/init.js';
 import { Linear, checkPositiveInt } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
-import { loadModelDirectory, saveModelDirectory, type SavableTokenizer } from '../gpt2/pretrained.js';
+import { checkLayerCount, loadModelDirectory, saveModelDirectory, type SavableTokenizer } from '../gpt2/pretrained.js';
 import { LearnedPositionalEmbedding } from '../nn/positional.js';
 import { TransformerEncoder } from '../nn/transformer-encoder.js';
+import { checkParameterBudget, transformerBlockParameters } from '../nn/size.js';
 
 /** Options of TransformerEncoderClassifier. */
 export interface TransformerEncoderClassifierOptions {
@@ -64,6 +65,16 @@ export class TransformerEncoderClassifier extends Module {
     checkPositiveInt('TransformerEncoderClassifier', 'maxLength', maxLength);
     const dModel = options.dModel ?? 128;
     const dropout = options.dropout ?? 0.1;
+    checkPositiveInt('TransformerEncoderClassifier', 'dModel', dModel);
+    const sizes = { vocabSize, maxLength, numLabels, dModel, numLayers: options.numLayers ?? 2, dFF: options.dFF ?? 4 * dModel };
+    checkPositiveInt('TransformerEncoderClassifier', 'numLayers', sizes.numLayers);
+    checkPositiveInt('TransformerEncoderClassifier', 'dFF', sizes.dFF);
+    checkParameterBudget(
+      'TransformerEncoderClassifier',
+      sizes,
+      (s) => (s.vocabSize + s.maxLength) * s.dModel + s.numLayers * transformerBlockParameters(s.dModel, s.dFF) + 2 * s.dModel + (s.dModel + 1) * s.numLabels,
+      { vocabSize: 50257, maxLength: 1024, numLabels: 2, dModel: 128, numLayers: 2, dFF: 512 },
+    );
     if (options.padTokenId !== undefined && (!Number.isInteger(options.padTokenId) || options.padTokenId < 0 || options.padTokenId >= vocabSize)) {
       throw new ConfigError(`TransformerEncoderClassifier: padTokenId must be an id in [0, ${vocabSize}), got ${options.padTokenId}`);
     }
@@ -73,14 +84,20 @@ export class TransformerEncoderClassifier extends Module {
       vocabSize, numLabels, maxLength, dModel, numHeads: options.numHeads ?? 4, numLayers: options.numLayers ?? 2,
       dFF: options.dFF ?? 4 * dModel, dropout, ...(options.padTokenId === undefined ? {} : { padTokenId: options.padTokenId }),
     };
-    this.tokens = this.registerModule('tokens', new Embedding(vocabSize, dModel, { std: 0.02, seed: deriveSeed(seed, 0) }));
-    this.positions = this.registerModule('positions', new LearnedPositionalEmbedding(maxLength, dModel, { std: 0.02, seed: deriveSeed(seed, 1) }));
-    this.drop = this.registerModule('drop', new Dropout(dropout, { seed: deriveSeed(seed, 2) }));
-    this.encoder = this.registerModule(
-      'encoder',
-      new TransformerEncoder(options.numLayers ?? 2, { dModel, numHeads: options.numHeads ?? 4, dFF: options.dFF, dropout, causal: false, seed: deriveSeed(seed, 3) }),
-    );
-    this.head = this.registerModule('head', new Linear(dModel, numLabels, { seed: deriveSeed(seed, 4) }));
+    // Modules allocate as they are built: a later one refusing its options must not leak the earlier ones.
+    try {
+      this.tokens = this.registerModule('tokens', new Embedding(vocabSize, dModel, { std: 0.02, seed: deriveSeed(seed, 0) }));
+      this.positions = this.registerModule('positions', new LearnedPositionalEmbedding(maxLength, dModel, { std: 0.02, seed: deriveSeed(seed, 1) }));
+      this.drop = this.registerModule('drop', new Dropout(dropout, { seed: deriveSeed(seed, 2) }));
+      this.encoder = this.registerModule(
+        'encoder',
+        new TransformerEncoder(options.numLayers ?? 2, { dModel, numHeads: options.numHeads ?? 4, dFF: options.dFF, dropout, causal: false, seed: deriveSeed(seed, 3) }),
+      );
+      this.head = this.registerModule('head', new Linear(dModel, numLabels, { seed: deriveSeed(seed, 4) }));
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   /**
@@ -131,7 +148,11 @@ export class TransformerEncoderClassifier extends Module {
     const { model } = await loadModelDirectory(
       dir,
       { tokenizer: false },
-      (c) => new TransformerEncoderClassifier(encoderOptionsFromConfig(dir, c)),
+      (c, how) => {
+        const options = encoderOptionsFromConfig(dir, c);
+        checkLayerCount(dir, how.weights, /^encoder\.layers\.(\d+)\./, 'numLayers', options.numLayers!);
+        return new TransformerEncoderClassifier(options);
+      },
       (m, dict) => m.loadStateDict(dict, { strict: true }),
     );
     return model;
@@ -145,9 +166,11 @@ function encoderOptionsFromConfig(dir: string, c: Record<string, unknown>): Tran
   }
   const keys = ['vocabSize', 'numLabels', 'maxLength', 'dModel', 'numHeads', 'numLayers', 'dFF'] as const;
   for (const k of keys) {
-    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+    if (!Number.isInteger(c[k]) || (c[k] as number) <= 0) throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key ${k} must be a positive integer, got ${fmtValue(c[k])}`);
   }
-  if (typeof c.dropout !== 'number') throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number, got ${JSON.stringify(c.dropout)}`);
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout <= 1)) {
+    throw new ConfigError(`TransformerEncoderClassifier.fromPretrained: config key dropout must be a number in [0, 1], got ${fmtValue(c.dropout)}`);
+  }
   return {
     ...(Object.fromEntries(keys.map((k) => [k, c[k] as number])) as Pick<TransformerEncoderClassifierOptions, (typeof keys)[number]>),
     dropout: c.dropout,

@@ -4,8 +4,9 @@
  * count computed from the shapes alone.
  */
 
-import { UnsupportedError } from '@tessera/core';
+import { UnsupportedError, fmtValue } from '@tessera/core';
 import { ConfigError } from '../nn/errors.js';
+import { checkParameterBudget } from '../nn/size.js';
 
 /** Activations GPT-2 configs name that are the tanh-approximate GELU this package computes. */
 export const GPT2_ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu'] as const;
@@ -88,18 +89,18 @@ export const GPT2_DEFAULTS: Readonly<Omit<GPT2Config, 'bos_token_id' | 'eos_toke
 });
 
 function posInt(key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`GPT2Config: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`GPT2Config: ${key} must be a positive integer, got ${fmtValue(v)}`);
   return v;
 }
 
 function prob(key: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(`GPT2Config: ${key} must be a probability in [0, 1), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(`GPT2Config: ${key} must be a probability in [0, 1), got ${fmtValue(v)}`);
   return v;
 }
 
 function tokenId(key: string, v: unknown, vocab: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= vocab) {
-    throw new ConfigError(`GPT2Config: ${key} must be an integer id in [0, ${vocab}) (vocab_size ${vocab}), got ${JSON.stringify(v)}`);
+    throw new ConfigError(`GPT2Config: ${key} must be an integer id in [0, ${vocab}) (vocab_size ${vocab}), got ${fmtValue(v)}`);
   }
   return v;
 }
@@ -133,13 +134,13 @@ export function gpt2Config(input: GPT2ConfigInput = {}, options: { allowUnknown?
     throw new UnsupportedError(`GPT2Config: activation_function '${act}' is not supported; use one of ${GPT2_ACTIVATIONS.join(', ')} (the first three are the same tanh GELU)`);
   }
   const eps = pick('layer_norm_epsilon');
-  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new ConfigError(`GPT2Config: layer_norm_epsilon must be a finite number > 0, got ${JSON.stringify(eps)}`);
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new ConfigError(`GPT2Config: layer_norm_epsilon must be a finite number > 0, got ${fmtValue(eps)}`);
   const range = pick('initializer_range');
-  if (typeof range !== 'number' || !(range >= 0) || !Number.isFinite(range)) throw new ConfigError(`GPT2Config: initializer_range must be a finite number >= 0, got ${JSON.stringify(range)}`);
+  if (typeof range !== 'number' || !(range >= 0) || !Number.isFinite(range)) throw new ConfigError(`GPT2Config: initializer_range must be a finite number >= 0, got ${fmtValue(range)}`);
   const modelType = pick('model_type');
-  if (modelType !== 'gpt2') throw new ConfigError(`GPT2Config: model_type must be 'gpt2', got ${JSON.stringify(modelType)}`);
+  if (modelType !== 'gpt2') throw new ConfigError(`GPT2Config: model_type must be 'gpt2', got ${fmtValue(modelType)}`);
   const arch = pick('architectures');
-  if (!Array.isArray(arch) || arch.some((a) => typeof a !== 'string')) throw new ConfigError(`GPT2Config: architectures must be an array of strings, got ${JSON.stringify(arch)}`);
+  if (!Array.isArray(arch) || arch.some((a) => typeof a !== 'string')) throw new ConfigError(`GPT2Config: architectures must be an array of strings, got ${fmtValue(arch)}`);
   // Attention variants HF configs can switch on that this implementation does not compute.
   const unsupported: [string, unknown][] = [
     ['scale_attn_weights', false],
@@ -245,26 +246,14 @@ export function gpt2ConfigToJson(config: GPT2Config, architectures?: readonly st
  * whose GPT-2 124M default shrinks the count most) and the sizes involved.
  */
 export function checkGpt2Size(config: GPT2Config, maxBytes: number, extraParams = 0, what = 'GPT2'): void {
-  const total = (c: GPT2Config): number => {
-    const { decay, noDecay } = gpt2ParameterCounts(c);
-    return decay + noDecay + extraParams;
-  };
-  const params = total(config);
-  const bytes = params * 4;
-  if (!(bytes > maxBytes)) return;
-  const keys = ['n_layer', 'n_embd', 'n_inner', 'vocab_size', 'n_positions'] as const;
-  let key: (typeof keys)[number] = keys[0];
-  let best = Infinity;
-  for (const k of keys) {
-    const smaller = total({ ...config, [k]: GPT2_DEFAULTS[k] });
-    if (smaller < best) {
-      best = smaller;
-      key = k;
-    }
-  }
-  const value = config[key] ?? `null (4 * n_embd = ${innerSize(config)})`;
-  throw new ConfigError(
-    `${what}: ${key} = ${value} makes the model too large: ${params} parameters need ${bytes} bytes as f32, past the backend's ${maxBytes}-byte limit ` +
-      `(n_layer ${config.n_layer}, n_embd ${config.n_embd}, n_inner ${innerSize(config)}, vocab_size ${config.vocab_size}, n_positions ${config.n_positions})`,
+  checkParameterBudget(
+    what,
+    { n_layer: config.n_layer, n_embd: config.n_embd, n_inner: innerSize(config), vocab_size: config.vocab_size, n_positions: config.n_positions },
+    (s) => {
+      const { decay, noDecay } = gpt2ParameterCounts({ ...config, ...s });
+      return decay + noDecay + extraParams;
+    },
+    { n_layer: GPT2_DEFAULTS.n_layer, n_embd: GPT2_DEFAULTS.n_embd, n_inner: 4 * GPT2_DEFAULTS.n_embd, vocab_size: GPT2_DEFAULTS.vocab_size, n_positions: GPT2_DEFAULTS.n_positions },
+    maxBytes,
   );
 }

@@ -9,7 +9,7 @@ import type { Module, StateDictInput, StateDictValue } from '../nn/module.js';
 import type { FlatParameters } from '../nn/parameters.js';
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Config, gpt2ConfigToJson, type GPT2Config, type GPT2ConfigInput } from './config.js';
-import { loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
+import { checkLayerCount, loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
 
 /** Keys HF checkpoints may carry that are not parameters here: causal-mask buffers. */
 export const HF_BUFFER = /(^|\.)h\.\d+\.attn\.(bias|masked_bias)$/;
@@ -81,7 +81,9 @@ export async function loadGPT2Directory<M extends GPT2PretrainedModel>(
     { tokenizer: options.tokenizer, skip: HF_BUFFER },
     (json, how) => {
       const { quantization_config: _, ...rest } = json;
-      return build(gpt2Config(rest as GPT2ConfigInput, { allowUnknown: true }), how);
+      const config = gpt2Config(rest as GPT2ConfigInput, { allowUnknown: true });
+      checkLayerCount(dir, how.weights, /^(?:transformer\.)?h\.(\d+)\./, 'n_layer', config.n_layer);
+      return build(config, how);
     },
     load,
   );

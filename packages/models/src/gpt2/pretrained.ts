@@ -9,7 +9,8 @@
 
 import type { Tensor } from '@tessera/tensor';
 import type { Module, StateDictValue } from '../nn/module.js';
-import { FormatError } from '../io/errors.js';
+import { FormatError, fileError } from '../io/errors.js';
+import { fsyncPath, processAlive } from '../io/durable-node.js';
 import type { FlatParameters } from '../nn/parameters.js';
 import { ConfigError } from '../nn/errors.js';
 import { openSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-node.js';
@@ -60,6 +61,7 @@ export interface PretrainedFiles {
 export async function readPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<PretrainedFiles> {
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
+  await recoverPretrainedDir(dir);
   const missing: string[] = [];
   for (const f of [MODEL_FILES.config, MODEL_FILES.weights]) if (!(await exists(join(dir, f)))) missing.push(f);
   if (missing.length > 0) {
@@ -99,24 +101,76 @@ export async function parametersToSave(named: readonly [string, Tensor][], flat?
   return out;
 }
 
+/** Prefix of the temporary directory a save writes into (then `<pid>-<random>`). */
+const SAVE_PREFIX = '.tessera-save-';
+/** Written into the temporary directory once every file in it is complete and durable. */
+const SAVE_COMPLETE = '.complete';
+
+/** Renames every file of the save directory `tmp` (its marker aside) into `dir`. */
+async function publishSave(tmp: string, dir: string): Promise<void> {
+  const { readdir, rename } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  for (const name of await readdir(tmp)) if (name !== SAVE_COMPLETE) await rename(join(tmp, name), join(dir, name));
+  await fsyncPath(dir);
+}
+
+/**
+ * Finishes or discards the saves into `dir` that a killed process left behind (a save in
+ * progress, whose writer's pid still runs, is left alone). A save killed while writing its files
+ * never touched `dir` and is removed; one killed while renaming them into place is completed, so
+ * `dir` holds the previous save or the new one, never a mix. `readPretrained` and
+ * `writePretrained` call it first.
+ */
+export async function recoverPretrainedDir(dir: string): Promise<void> {
+  const { readdir, rm, stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return; // no directory: nothing to recover; the caller reports what is missing
+  }
+  for (const name of names) {
+    const m = /^\.tessera-save-(\d+)-/.exec(name);
+    if (!m || (await processAlive(Number(m[1])))) continue;
+    const tmp = join(dir, name);
+    try {
+      const complete = await stat(join(tmp, SAVE_COMPLETE)).then(() => true, () => false);
+      if (complete) await publishSave(tmp, dir);
+      await rm(tmp, { recursive: true, force: true });
+    } catch (e) {
+      throw fileError('interrupted save', tmp, e);
+    }
+  }
+}
+
 /**
  * Writes config.json, model.safetensors (with `{ format: 'pt' }` metadata, as
  * transformers expects) and the tokenizer files into `dir` (created if
- * needed). Each file appears atomically (written aside, then renamed).
+ * needed), as one unit: every file is written and fsynced in a temporary
+ * directory inside `dir`, a marker records that the set is complete, then the
+ * files are renamed into place. A process killed part way leaves the previous
+ * files or (completed by `recoverPretrainedDir`, which the next open runs) the
+ * new ones, never a mix, and no temporary files once the directory is opened.
  */
 export async function writePretrained(
   dir: string,
   files: { config: Record<string, unknown>; tensors: Record<string, TensorToSave>; tokenizer?: SavableTokenizer | null },
 ): Promise<void> {
-  const { mkdir, mkdtemp, readdir, rename, rm, writeFile } = await import('node:fs/promises');
+  const { mkdir, mkdtemp, readdir, rm, writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   await mkdir(dir, { recursive: true });
-  const tmp = await mkdtemp(join(dir, '.tessera-save-'));
+  await recoverPretrainedDir(dir);
+  const tmp = await mkdtemp(join(dir, `${SAVE_PREFIX}${process.pid}-`));
   try {
     await writeFile(join(tmp, MODEL_FILES.config), `${JSON.stringify(files.config, null, 2)}\n`, 'utf8');
     await writeSafetensorsFile(join(tmp, MODEL_FILES.weights), files.tensors, { format: 'pt' });
     if (files.tokenizer) await saveTokenizer(tmp, files.tokenizer);
-    for (const name of await readdir(tmp)) await rename(join(tmp, name), join(dir, name));
+    for (const name of await readdir(tmp)) await fsyncPath(join(tmp, name));
+    await writeFile(join(tmp, SAVE_COMPLETE), '');
+    await fsyncPath(join(tmp, SAVE_COMPLETE));
+    await fsyncPath(tmp);
+    await publishSave(tmp, dir);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -149,7 +203,7 @@ export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp, e
 export async function loadModelDirectory<M extends Module>(
   dir: string,
   options: { tokenizer?: boolean; skip?: RegExp },
-  build: (config: Record<string, unknown>, how: { quantized: boolean }) => M,
+  build: (config: Record<string, unknown>, how: { quantized: boolean; weights: SafetensorsReader }) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
   const files = await readPretrained(dir, { tokenizer: options.tokenizer });
@@ -162,7 +216,7 @@ export async function loadModelDirectory<M extends Module>(
   const { join } = await import('node:path');
   const qc = parseQuantizationConfig(files.config, join(dir, MODEL_FILES.config));
   const matrices = qc ? readQuantizedMatrices(files.weights, qc, join(dir, MODEL_FILES.weights)) : null;
-  const model = build(files.config, { quantized: qc !== null });
+  const model = build(files.config, { quantized: qc !== null, weights: files.weights });
   try {
     if (matrices) {
       const uploaded = uploadQuantized(matrices);
@@ -179,6 +233,23 @@ export async function loadModelDirectory<M extends Module>(
     throw e;
   }
   return { model, tokenizer: files.tokenizer };
+}
+
+/**
+ * Refuses, before a model is built, a config whose layer count (`key` = `layers`) is not the
+ * number of layers the weights hold (names matching `pattern`, whose group 1 is the layer index):
+ * building 100,000 layers to learn that the file has 2 takes minutes. Weights without any
+ * layer-indexed name are left to the state-dict check.
+ */
+export function checkLayerCount(dir: string, weights: SafetensorsReader, pattern: RegExp, key: string, layers: number): void {
+  let count = 0;
+  for (const name of weights.names()) {
+    const m = pattern.exec(name);
+    if (m) count = Math.max(count, Number(m[1]) + 1);
+  }
+  if (count > 0 && count !== layers) {
+    throw new ConfigError(`model directory ${dir}: config.json ${key} = ${layers} but ${MODEL_FILES.weights} holds ${count} layer(s) (indices 0..${count - 1})`);
+  }
 }
 
 /**

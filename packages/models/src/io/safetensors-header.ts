@@ -128,7 +128,7 @@ function parseEntry(name: string, value: JsonValue, dataStart: number, dataLengt
   }
   if (expected !== end - begin) {
     throw new FormatError(
-      `${what}: ${dtype} ${fmtShape(shape)} needs ${expected > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : expected} bytes but ${at} spans ${end - begin}`,
+      `${what}: ${dtype} shape ${fmtShape(shape)} needs ${expected > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : expected} bytes but ${at} spans ${end - begin}`,
     );
   }
   if (end > dataLength) {

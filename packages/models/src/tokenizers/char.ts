@@ -72,10 +72,10 @@ export class CharTokenizer implements Tokenizer {
     chars.forEach((c, i) => {
       const cp = typeof c === 'string' ? c.codePointAt(0) : undefined;
       if (cp === undefined || String.fromCodePoint(cp) !== c) {
-        throw new FormatError(`char vocabulary entry ${i} is ${JSON.stringify(c)}, not exactly one code point`);
+        throw new FormatError(`char vocabulary chars[${i}] is ${JSON.stringify(c)}, not exactly one code point`);
       }
       if (cp <= prev) {
-        throw new FormatError(`char vocabulary entry ${i} (U+${hex(cp)}) is not above entry ${i - 1} (U+${hex(prev)}); entries are distinct and ascending`);
+        throw new FormatError(`char vocabulary chars[${i}] (U+${hex(cp)}) is not above chars[${i - 1}] (U+${hex(prev)}); entries are distinct and ascending`);
       }
       prev = cp;
       this.ids.set(c, i);
@@ -154,7 +154,8 @@ export class CharTokenizer implements Tokenizer {
   decode(ids: Iterable<number>): string {
     let s = '';
     for (const id of ids) {
-      if (id === this.unkTokenId) s += this.unkText;
+      // unkTokenId is undefined under the 'error' policy: an undefined id must not match it.
+      if (this.unkTokenId !== undefined && id === this.unkTokenId) s += this.unkText;
       else {
         const c = Number.isInteger(id) ? this.chars[id] : undefined;
         if (c === undefined) throw new IndexError(`token id ${id} is outside the character vocabulary [0, ${this.vocabSize})`);

@@ -122,5 +122,5 @@ function findByteLevel(pre: unknown): Record<string, unknown> | undefined {
   if (!isObject(pre)) throw new FormatError('tokenizer.json: "pre_tokenizer" is not an object');
   if (pre.type === 'ByteLevel') return pre;
   if (pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) && pre.pretokenizers.length === 1) return findByteLevel(pre.pretokenizers[0]);
-  throw new UnsupportedError(`tokenizer.json: pre_tokenizer ${JSON.stringify(pre.type)} is not supported (only GPT-2's "ByteLevel")`);
+  throw new UnsupportedError(`tokenizer.json: pre_tokenizer.type ${pre.type === undefined ? 'missing' : JSON.stringify(pre.type)} is not supported (only GPT-2's "ByteLevel")`);
 }

@@ -1,4 +1,4 @@
-import { ArgumentError } from '@tessera/core';
+import { ArgumentError, fmtValue } from '@tessera/core';
 import { LRScheduler, checkInteger, checkPositive, checkRange } from './scheduler.js';
 import type { BaseOptions, Optimizer, Pair } from '../optimizers/optimizer.js';
 
@@ -74,7 +74,7 @@ export class OneCycleLR extends LRScheduler {
     checkPositive(this.name, 'finalDivFactor', finalDivFactor);
     const maxLrs = typeof o.maxLr === 'number' ? groups.map(() => o.maxLr as number) : o.maxLr;
     if (!Array.isArray(maxLrs) || maxLrs.length !== groups.length) {
-      throw new ArgumentError(`${this.name}: maxLr must be a number or hold one value per param group (${groups.length}), got ${JSON.stringify(o.maxLr)}`);
+      throw new ArgumentError(`${this.name}: maxLr must be a number or hold one value per param group (${groups.length}), got ${fmtValue(o.maxLr)}`);
     }
     maxLrs.forEach((m, i) => checkRange(this.name, `maxLr[${i}]`, m, 0));
     // Phase ends as in PyTorch; both phases need at least one step or the interpolation divides by zero.

@@ -5,7 +5,7 @@
  * from each schedule's closed form, so they never drift.
  */
 
-import { ArgumentError } from '@tessera/core';
+import { ArgumentError, fmtValue } from '@tessera/core';
 import type { BaseOptions, Optimizer } from '../optimizers/optimizer.js';
 
 /** A scheduler's state as plain data. */
@@ -89,8 +89,9 @@ export abstract class LRScheduler {
     if (!Number.isInteger(sd.lastEpoch) || sd.lastEpoch < 0) throw new ArgumentError(`${this.name}.loadStateDict: lastEpoch must be an integer >= 0, got ${sd.lastEpoch}`);
     for (const key of ['baseLrs', 'lastLrs'] as const) {
       const v = sd[key];
-      if (!Array.isArray(v) || v.length !== groups || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
-        throw new ArgumentError(`${this.name}.loadStateDict: ${key} must hold ${groups} finite numbers (one per param group), got ${JSON.stringify(v)}`);
+      if (!Array.isArray(v) || v.length !== groups || v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || x < 0)) {
+        // A learning rate below 0 would only be refused by the optimizer at its next step, far from the file that held it.
+        throw new ArgumentError(`${this.name}.loadStateDict: ${key} must hold ${groups} finite numbers >= 0 (one per param group), got ${fmtValue(v)}`);
       }
     }
     this.epoch = sd.lastEpoch;

@@ -7,7 +7,7 @@
  * permuted next to each other first (a view, so autograd composes through it).
  */
 
-import { ArgumentError, ShapeError, fmtShape, normalizeAxis, sizeOf, type ReduceOp } from '@tessera/core';
+import { ArgumentError, ShapeError, fmtShape, fmtValue, normalizeAxis, sizeOf, type ReduceOp } from '@tessera/core';
 import { attachGrad, recording } from '../autograd.js';
 import { backendOf, dense, empty, expectDType, withDense } from '../kernels.js';
 import { tidy } from '../scope.js';
@@ -19,6 +19,7 @@ import { alias, expand, permute, reshape } from './shape.js';
 /** Sorted, de-duplicated, non-negative axes; undefined means every axis. */
 export function normalizeAxes(op: string, axis: number | readonly number[] | undefined, rank: number): number[] {
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new ArgumentError(`${op}: axis must be an integer or an array of integers, got ${fmtValue(axis)}`);
   const list = typeof axis === 'number' ? [axis] : axis;
   const out = new Set<number>();
   for (const a of list) {
