@@ -16,3 +16,5 @@ export { TokenSplit, VAL_FRACTION, type Batch } from './data/split.js';
 export { decodeCorpus } from './data/decode.js';
 export { Rng, type RngState } from './rng.js';
 export { CliError } from './errors.js';
+export { fmtDuration, fmtRate } from './ui/progress.js';
+export { TokenPrinter, encodePrompt } from './ui/token-printer.js';
