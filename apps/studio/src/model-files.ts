@@ -24,7 +24,6 @@ import {
   gpt2ConfigToJson,
   openSafetensors,
   parametersToSave,
-  parseJsonStrict,
   serializeSafetensors,
   type GPT2ConfigInput,
   type SavableTokenizer,
@@ -76,7 +75,12 @@ export function modelFromFiles(files: ModelFiles, where: string): { model: GPT2;
     const has = files.size > 0 ? `it has ${[...files.keys()].join(', ')}` : 'it is empty';
     throw new MissingFileError(`${where} lacks ${missing.join(' and ')} (a Hugging Face model directory with safetensors weights is expected; ${has})`, where, missing);
   }
-  const json = parseJsonStrict(strFromU8(files.get(MODEL_FILES.config)!), `${where}/${MODEL_FILES.config}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(strFromU8(files.get(MODEL_FILES.config)!));
+  } catch (e) {
+    throw new FormatError(`${where}/${MODEL_FILES.config} is not valid JSON: ${(e as Error).message}`);
+  }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new FormatError(`${where}/${MODEL_FILES.config} must hold a JSON object`);
   const config = gpt2Config(json as GPT2ConfigInput, { allowUnknown: true });
   const tokenizer = tokenizerOf(files, where);
