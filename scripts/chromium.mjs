@@ -58,8 +58,8 @@ export async function launchChromium({ args = [], executable = CHROMIUM } = {}) 
 
 /**
  * Opens `url` in a new tab of the browser on `port` and connects to it. Console messages and
- * page exceptions are printed (prefixed with `label`). Returns { send, evaluate, waitFor,
- * screenshot, close }.
+ * page exceptions are printed (prefixed with `label`). Returns { send, on, evaluate, waitFor,
+ * traceMainThread, screenshot, close }.
  */
 export async function openPage(port, url, { label = 'page', quiet = false } = {}) {
   const target = await (await fetch(`http://127.0.0.1:${port}/json/new?${url}`, { method: 'PUT' })).json();
@@ -70,12 +70,16 @@ export async function openPage(port, url, { label = 'page', quiet = false } = {}
   });
   let nextId = 1;
   const pending = new Map();
+  const listeners = new Map();
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     if (msg.id && pending.has(msg.id)) {
       pending.get(msg.id)(msg);
       pending.delete(msg.id);
-    } else if (msg.method === 'Runtime.consoleAPICalled' && !quiet) {
+      return;
+    }
+    for (const fn of listeners.get(msg.method) ?? []) fn(msg.params);
+    if (msg.method === 'Runtime.consoleAPICalled' && !quiet) {
       const text = msg.params.args.map((a) => a.value ?? a.description ?? '').join(' ');
       (msg.params.type === 'error' ? console.error : console.log)(`[${label}] ${text}`);
     } else if (msg.method === 'Runtime.exceptionThrown') {
@@ -110,10 +114,31 @@ export async function openPage(port, url, { label = 'page', quiet = false } = {}
       await new Promise((ok) => setTimeout(ok, every));
     }
   };
+  /** Calls `fn(params)` for every protocol event `method` (e.g. 'Tracing.dataCollected'). */
+  const on = (method, fn) => listeners.set(method, [...(listeners.get(method) ?? []), fn]);
+  /**
+   * Starts a trace of the renderer's top-level tasks; the returned function stops it and resolves
+   * to the tasks of every renderer main thread: { start, wallMs, cpuMs } (cpuMs is the thread's
+   * CPU time, which excludes time the thread waited for a core on a busy machine).
+   */
+  const traceMainThread = async () => {
+    const events = [];
+    on('Tracing.dataCollected', (p) => events.push(...p.value));
+    await send('Tracing.start', { traceConfig: { includedCategories: ['toplevel', '__metadata'] }, transferMode: 'ReportEvents' });
+    return async () => {
+      const done = new Promise((ok) => on('Tracing.tracingComplete', ok));
+      await send('Tracing.end');
+      await done;
+      const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+      return events
+        .filter((e) => e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`) && /RunTask$/.test(e.name))
+        .map((e) => ({ start: e.ts / 1000, wallMs: e.dur / 1000, cpuMs: (e.tdur ?? e.dur) / 1000 }));
+    };
+  };
   const screenshot = async () => Buffer.from((await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true })).data, 'base64');
   const close = async () => {
     ws.close();
     await fetch(`http://127.0.0.1:${port}/json/close/${target.id}`).catch(() => {});
   };
-  return { send, evaluate, waitFor, screenshot, close };
+  return { send, on, evaluate, waitFor, traceMainThread, screenshot, close };
 }

@@ -31,7 +31,11 @@ const GREEDY_TOKENS = 20;
 const WASM_TOLERANCE = 1e-5;
 /** WebGPU sums in other orders (tiled kernels, SwiftShader's f32 math): 5e-7 seen over 30 steps. */
 const WEBGPU_TOLERANCE = 1e-4;
-/** The longest main-thread task allowed while training (ms). */
+/**
+ * The longest main-thread task allowed while training (ms of the thread's CPU time, from a trace:
+ * on a machine shared with other jobs a task's wall time also counts the time the thread waited
+ * for a core, which says nothing about the page; that wall time is reported too, with the load).
+ */
 const LONG_TASK_LIMIT = 100;
 
 const failures = [];
@@ -101,12 +105,16 @@ async function scenario(port, { name, url, expectBackend, tolerance }) {
 
     await setControls(page, { preset: 'tiny', steps: STEPS, seed: SEED, 'eval-every': EVAL_EVERY });
     const t0 = await page.evaluate(`performance.now()`);
+    const stopTrace = await page.traceMainThread();
     await page.evaluate(`document.getElementById('train').click()`);
     await page.waitFor(`window.studio.state === 'training'`, { what: `${name}: training to start` });
     await page.waitFor(`window.studio.state === 'idle' && window.studio.train.length === ${STEPS}`, { timeoutMs: 300_000, what: `${name}: ${STEPS} steps` });
     const run = await page.evaluate(`({ train: window.studio.train, val: window.studio.val, shown: Number(document.getElementById('stat-loss').dataset.loss), step: document.getElementById('stat-step').textContent, rate: window.studio.tokensPerSecond, first: window.studio.firstStepMs, errors: window.studio.errors })`);
     const t1 = await page.evaluate(`performance.now()`);
-    const longest = await page.evaluate(`Math.max(0, ...window.__longTasks.filter((t) => t.start >= ${t0} && t.start <= ${t1}).map((t) => t.ms))`);
+    const tasks = await stopTrace();
+    const longest = Math.max(0, ...tasks.map((t) => t.cpuMs));
+    const longestWall = await page.evaluate(`Math.max(0, ...window.__longTasks.filter((t) => t.start >= ${t0} && t.start <= ${t1}).map((t) => t.ms))`);
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     check(run.errors.length === 0, `${name}: no errors (${run.errors.join('; ')})`);
     check(run.step === `${STEPS} / ${STEPS}` && run.shown === run.train.at(-1)[1], `${name}: the page shows step ${run.step} and loss ${run.shown}`);
     const first = run.train[0][1];
@@ -115,7 +123,7 @@ async function scenario(port, { name, url, expectBackend, tolerance }) {
     const trainDiff = maxDiff(run.train, cliState.history.train);
     const valDiff = maxDiff(run.val, cliState.history.val);
     check(trainDiff <= tolerance && valDiff <= tolerance, `${name}: losses equal tessera train's (seed ${SEED}): max |diff| ${trainDiff.toExponential(2)} training, ${valDiff.toExponential(2)} validation (bound ${tolerance})`);
-    check(longest < LONG_TASK_LIMIT, `${name}: longest main-thread task while training ${longest.toFixed(0)} ms (< ${LONG_TASK_LIMIT})`);
+    check(tasks.length > 0 && longest < LONG_TASK_LIMIT, `${name}: longest main-thread task while training: ${longest.toFixed(1)} ms of CPU (< ${LONG_TASK_LIMIT}) over ${tasks.length} tasks; longest 'longtask' by wall clock ${longestWall.toFixed(0)} ms (load average ${load})`);
 
     const before = await greedy(page, name);
     check(before.ids.length === GREEDY_TOKENS && before.shown === PROMPT + before.text, `${name}: ${before.ids.length} greedy tokens streamed: ${JSON.stringify(before.text)}`);
@@ -126,7 +134,7 @@ async function scenario(port, { name, url, expectBackend, tolerance }) {
     const after = await greedy(page, `${name} after reload`);
     check(JSON.stringify(after.ids) === JSON.stringify(before.ids), `${name}: after a reload the kept model gives the same greedy tokens`);
     writeFileSync(join(logs, `studio-${name}.png`), await page.screenshot());
-    return { name, backend, why, firstLoss: first, lastLoss: last, trainDiff, valDiff, longestTaskMs: longest, tokensPerSecond: run.rate, firstStepMs: run.first, greedy: before.text, page };
+    return { name, backend, why, firstLoss: first, lastLoss: last, trainDiff, valDiff, longestTaskCpuMs: longest, longestTaskWallMs: longestWall, loadAverage: Number(load), tokensPerSecond: run.rate, firstStepMs: run.first, greedy: before.text, page };
   } catch (e) {
     await page.close();
     throw e;
