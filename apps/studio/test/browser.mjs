@@ -11,11 +11,11 @@
 //   node --experimental-websocket apps/studio/test/browser.mjs [--no-build]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, openPage } from '../../../scripts/chromium.mjs';
+import { serveStudio } from './serve.mjs';
 
 const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const app = join(root, 'apps', 'studio');
@@ -54,22 +54,8 @@ execFileSync(process.execPath, [cli, 'train', '--preset', 'tiny', '--steps', Str
 const cliState = JSON.parse(readFileSync(join(cliRun, 'trainer_state.json'), 'utf8'));
 const cliText = execFileSync(process.execPath, [cli, 'generate', '--model', cliRun, '--greedy', '--max-tokens', String(GREEDY_TOKENS), '--prompt', PROMPT], { encoding: 'utf8' }).replace(/\n$/, '');
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.txt': 'text/plain; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml', '.wasm': 'application/wasm' };
-const server = createServer((req, res) => {
-  // /isolated/... gets the cross-origin isolation headers, /plain/... does not.
-  const [, mode, ...rest] = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).split('/');
-  const headers = mode === 'isolated' ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
-  const file = normalize(join(dist, rest.join('/') || 'index.html'));
-  try {
-    if ((mode !== 'isolated' && mode !== 'plain') || !file.startsWith(dist + sep)) throw new Error('not served');
-    const body = readFileSync(file);
-    res.writeHead(200, { ...headers, 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const base = `http://127.0.0.1:${server.address().port}`;
+const server = await serveStudio(dist);
+const base = server.base;
 
 const maxDiff = (a, b) => (a.length !== b.length ? Infinity : Math.max(...a.map(([s, l], i) => (s === b[i][0] ? Math.abs(l - b[i][1]) : Infinity))));
 
@@ -96,6 +82,7 @@ async function greedy(page, label) {
 async function scenario(port, { name, url, expectBackend, tolerance }) {
   const page = await openPage(port, 'about:blank', { label: name });
   try {
+    await page.send('Emulation.setDeviceMetricsOverride', { width: 1100, height: 900, deviceScaleFactor: 1, mobile: false });
     await page.send('Page.addScriptToEvaluateOnNewDocument', { source: LONG_TASKS });
     await page.send('Page.navigate', { url });
     const backend = await page.waitFor(`window.studio?.state === 'idle' && window.studio.backend`, { what: `${name}: the backend` });
@@ -127,13 +114,13 @@ async function scenario(port, { name, url, expectBackend, tolerance }) {
 
     const before = await greedy(page, name);
     check(before.ids.length === GREEDY_TOKENS && before.shown === PROMPT + before.text, `${name}: ${before.ids.length} greedy tokens streamed: ${JSON.stringify(before.text)}`);
+    writeFileSync(join(logs, `studio-${name}.png`), await page.screenshot());
     await page.evaluate(`window.studio.persisted = 0; document.getElementById('persist').click()`);
     await page.waitFor(`window.studio.persisted === 1`, { what: `${name}: the model kept in IndexedDB` });
     await page.send('Page.reload', { ignoreCache: true });
     await page.waitFor(`window.studio?.state === 'idle' && window.studio.model?.source.startsWith('trained here')`, { what: `${name}: the kept model after a reload` });
     const after = await greedy(page, `${name} after reload`);
     check(JSON.stringify(after.ids) === JSON.stringify(before.ids), `${name}: after a reload the kept model gives the same greedy tokens`);
-    writeFileSync(join(logs, `studio-${name}.png`), await page.screenshot());
     return { name, backend, why, firstLoss: first, lastLoss: last, trainDiff, valDiff, longestTaskCpuMs: longest, longestTaskWallMs: longestWall, loadAverage: Number(load), tokensPerSecond: run.rate, firstStepMs: run.first, greedy: before.text, page };
   } catch (e) {
     await page.close();
@@ -193,7 +180,7 @@ try {
 } finally {
   await wasm?.close();
   await gpu?.close();
-  server.close();
+  await server.close();
   rmSync(work, { recursive: true, force: true });
 }
 writeFileSync(join(logs, 'studio-browser.json'), `${JSON.stringify({ cli: { train: cliState.history.train, val: cliState.history.val, greedy: cliText }, results, failures }, null, 2)}\n`);
