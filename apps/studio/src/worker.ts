@@ -112,8 +112,9 @@ async function train(req: Extract<Request, { type: 'train' }>): Promise<void> {
   const settings = presetSettings(req.preset, { steps: req.steps, seed: req.seed });
   const text = await corpusText(req.corpus);
   const data = await tokenizeCorpus(text, req.corpus.name, settings);
-  setModel(null, null, '');
   const m = newModel(settings, data.tokenizer);
+  // The model being trained is the current one: a paused run samples and saves from it.
+  setModel(m, data.tokenizer, `training: ${req.preset} on ${req.corpus.name}`);
   const loop = new TrainLoop(m, data.split, settings);
   const run = { paused: false, stop: false, resume: null as (() => void) | null };
   training = run;

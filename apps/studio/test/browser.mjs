@@ -5,6 +5,7 @@
 //      equals `tessera train`'s for the same seed (1e-5), the main thread never blocks 100 ms,
 //      generate 20 greedy tokens, keep the model in IndexedDB, reload, get the same tokens; then
 //      open the CLI's checkpoint directory in the page and get `tessera generate --greedy`'s text;
+//      pause a long run, sample from the paused weights, resume, stop;
 //   2. the same page without the headers: one thread, and the page says why; same losses;
 //   3. WebGPU on Chromium's software adapter (SwiftShader), chosen by 'auto'.
 // Screenshots and a JSON summary go to ci-logs/ at the repository root.
@@ -52,7 +53,9 @@ const work = mkdtempSync(join(tmpdir(), 'tessera-studio-test-'));
 const cliRun = join(work, 'cli-run');
 execFileSync(process.execPath, [cli, 'train', '--preset', 'tiny', '--steps', String(STEPS), '--seed', String(SEED), '--eval-every', String(EVAL_EVERY), '--eval-iters', '10', '--sample', '0', '--out', cliRun], { stdio: ['ignore', 'ignore', 'inherit'] });
 const cliState = JSON.parse(readFileSync(join(cliRun, 'trainer_state.json'), 'utf8'));
-const cliText = execFileSync(process.execPath, [cli, 'generate', '--model', cliRun, '--greedy', '--max-tokens', String(GREEDY_TOKENS), '--prompt', PROMPT], { encoding: 'utf8' }).replace(/\n$/, '');
+const cliGenerate = (...flags) => execFileSync(process.execPath, [cli, 'generate', '--model', cliRun, '--max-tokens', String(GREEDY_TOKENS), '--prompt', PROMPT, ...flags], { encoding: 'utf8' }).replace(/\n$/, '');
+const cliText = cliGenerate('--greedy');
+const cliSample = cliGenerate('--temperature', '1', '--top-k', '0', '--top-p', '1', '--seed', '3');
 
 const server = await serveStudio(dist);
 const base = server.base;
@@ -72,10 +75,13 @@ const setControls = (page, values) =>
 
 const LONG_TASKS = `window.__longTasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longTasks.push({ start: e.startTime, ms: e.duration }); }).observe({ type: 'longtask', buffered: true });`;
 
-async function greedy(page, label) {
-  await setControls(page, { prompt: PROMPT, 'max-tokens': GREEDY_TOKENS, temperature: 0, 'gen-seed': 1 });
-  await page.evaluate(`window.studio.generated = null; document.getElementById('generate').click()`);
-  return page.waitFor(`window.studio.generated && { ...window.studio.generated, shown: document.getElementById('output').textContent }`, { timeoutMs: 120_000, what: `${label}: 20 generated tokens` });
+/** Generates GREEDY_TOKENS tokens through the page (greedy unless `sampling` sets a temperature). */
+async function greedy(page, label, sampling = { temperature: 0 }) {
+  await setControls(page, { prompt: PROMPT, 'max-tokens': GREEDY_TOKENS, 'top-k': 0, 'top-p': 1, 'gen-seed': 1, ...sampling });
+  await page.evaluate(`window.studio.generated = null; window.studio.errors = []; document.getElementById('generate').click()`);
+  const r = await page.waitFor(`window.studio.errors.length > 0 ? { error: window.studio.errors.join('; ') } : window.studio.generated && { ...window.studio.generated, shown: document.getElementById('output').textContent }`, { timeoutMs: 120_000, what: `${label}: 20 generated tokens` });
+  if (r.error) throw new Error(`${label}: generation failed: ${r.error}`);
+  return r;
 }
 
 /** Trains, checks, generates, keeps, reloads, generates again; returns what it measured. */
@@ -114,6 +120,10 @@ async function scenario(port, { name, url, expectBackend, tolerance }) {
 
     const before = await greedy(page, name);
     check(before.ids.length === GREEDY_TOKENS && before.shown === PROMPT + before.text, `${name}: ${before.ids.length} greedy tokens streamed: ${JSON.stringify(before.text)}`);
+    // Greedy text from a barely trained model is mostly spaces; a seeded sample at temperature 1
+    // depends on every probability, so it checks the kept weights more closely.
+    const SAMPLE = { temperature: 1, 'gen-seed': 3 };
+    const sampled = await greedy(page, `${name} sampled`, SAMPLE);
     writeFileSync(join(logs, `studio-${name}.png`), await page.screenshot());
     await page.evaluate(`window.studio.persisted = 0; document.getElementById('persist').click()`);
     await page.waitFor(`window.studio.persisted === 1`, { what: `${name}: the model kept in IndexedDB` });
@@ -121,6 +131,8 @@ async function scenario(port, { name, url, expectBackend, tolerance }) {
     await page.waitFor(`window.studio?.state === 'idle' && window.studio.model?.source.startsWith('trained here')`, { what: `${name}: the kept model after a reload` });
     const after = await greedy(page, `${name} after reload`);
     check(JSON.stringify(after.ids) === JSON.stringify(before.ids), `${name}: after a reload the kept model gives the same greedy tokens`);
+    const sampledAfter = await greedy(page, `${name} sampled after reload`, SAMPLE);
+    check(JSON.stringify(sampledAfter.ids) === JSON.stringify(sampled.ids) && new Set(sampled.ids).size > 3, `${name}: and the same seeded sample: ${JSON.stringify(sampled.text)}`);
     return { name, backend, why, firstLoss: first, lastLoss: last, trainDiff, valDiff, longestTaskCpuMs: longest, longestTaskWallMs: longestWall, loadAverage: Number(load), tokensPerSecond: run.rate, firstStepMs: run.first, greedy: before.text, page };
   } catch (e) {
     await page.close();
@@ -147,6 +159,25 @@ try {
   await threads.page.waitFor(`window.studio.model && !window.studio.model.source.startsWith('trained here')`, { what: 'the CLI checkpoint to open' });
   const opened = await greedy(threads.page, 'CLI checkpoint');
   check(opened.shown === cliText, `a tessera train directory opens in the page and gives tessera generate --greedy's text: ${JSON.stringify(opened.shown)} vs ${JSON.stringify(cliText)}`);
+  const openedSample = await greedy(threads.page, 'CLI checkpoint sampled', { temperature: 1, 'gen-seed': 3 });
+  check(openedSample.shown === cliSample, `and tessera generate's seeded sample (temperature 1, seed 3): ${JSON.stringify(openedSample.shown)} vs ${JSON.stringify(cliSample)}`);
+  // Pause, sample from the paused weights, resume, stop: a long run driven by the buttons.
+  const p = threads.page;
+  await setControls(p, { steps: 100000, 'eval-every': 0 });
+  await p.evaluate(`document.getElementById('train').click()`);
+  await p.waitFor(`window.studio.state === 'training' && window.studio.train.length >= 3`, { what: 'a long run to start' });
+  await p.evaluate(`document.getElementById('pause').click()`);
+  await p.waitFor(`window.studio.state === 'paused'`, { what: 'the pause' });
+  const atPause = await p.evaluate(`window.studio.train.length`);
+  const paused = await greedy(p, 'paused');
+  const stillPaused = await p.evaluate(`({ n: window.studio.train.length, state: window.studio.state, button: document.getElementById('pause').textContent })`);
+  check(paused.ids.length === GREEDY_TOKENS && stillPaused.n === atPause && stillPaused.state === 'paused' && stillPaused.button === 'Resume', `pause holds training at step ${atPause} and the paused weights generate (${stillPaused.button} offered)`);
+  await p.evaluate(`document.getElementById('pause').click()`);
+  await p.waitFor(`window.studio.state === 'training' && window.studio.train.length > ${atPause + 2}`, { what: 'training to resume' });
+  await p.evaluate(`document.getElementById('stop').click()`);
+  await p.waitFor(`window.studio.state === 'idle'`, { what: 'the stop' });
+  const stopped = await p.evaluate(`({ n: window.studio.train.length, status: document.getElementById('train-status').textContent, model: window.studio.model.source })`);
+  check(stopped.n < 100000 && stopped.status.startsWith(`Stopped at step ${stopped.n}`) && stopped.model.includes(`${stopped.n} steps`), `resume continues and stop ends the run at step ${stopped.n}, keeping its weights (${stopped.status})`);
   await threads.page.close();
   delete threads.page;
   results.push(threads);
