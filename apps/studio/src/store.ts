@@ -3,6 +3,8 @@
  * workers and in every browser, unlike OPFS's synchronous handles), under a fixed key.
  */
 
+import { StudioIoError } from './errors.js';
+
 const DB = 'tessera-studio';
 const STORE = 'models';
 const KEY = 'current';
@@ -12,7 +14,7 @@ function open(): Promise<IDBDatabase> {
     const req = indexedDB.open(DB, 1);
     req.onupgradeneeded = () => req.result.createObjectStore(STORE);
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(new Error(`cannot open IndexedDB '${DB}': ${req.error?.message ?? 'unknown error'}`));
+    req.onerror = () => reject(new StudioIoError(`cannot open IndexedDB '${DB}': ${req.error?.message ?? 'unknown error'}`));
   });
 }
 
@@ -23,8 +25,8 @@ async function transact<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore
       const tx = db.transaction(STORE, mode);
       const req = run(tx.objectStore(STORE));
       tx.oncomplete = () => resolve(req.result);
-      tx.onerror = () => reject(new Error(`IndexedDB '${DB}' ${mode}: ${tx.error?.message ?? 'unknown error'}`));
-      tx.onabort = () => reject(new Error(`IndexedDB '${DB}' ${mode} aborted: ${tx.error?.message ?? 'quota exceeded?'}`));
+      tx.onerror = () => reject(new StudioIoError(`IndexedDB '${DB}' ${mode}: ${tx.error?.message ?? 'unknown error'}`));
+      tx.onabort = () => reject(new StudioIoError(`IndexedDB '${DB}' ${mode} aborted: ${tx.error?.message ?? 'quota exceeded?'}`));
     });
   } finally {
     db.close();

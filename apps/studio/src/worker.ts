@@ -10,6 +10,7 @@ import { createWasmBackend } from '@tessera/core';
 import { setBackend } from '@tessera/tensor';
 import { TokenPrinter, TrainLoop, decodeCorpus, encodePrompt, newModel, presetSettings, tokenizeCorpus } from '@tessera/cli/train-core';
 import { CharTokenizer, type GPT2, type SavableTokenizer } from '@tessera/models';
+import { StudioIoError, StudioStateError } from './errors.js';
 import { chooseBackend, type BackendChoice, type BackendRequest, type Environment } from './backend-choice.js';
 import { modelFilesFrom, modelFromFiles, modelToFiles, zipModel } from './model-files.js';
 import type { CorpusSource, ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
@@ -99,11 +100,11 @@ async function corpusText(c: CorpusSource): Promise<string> {
   let text: string;
   if (c.kind === 'url') {
     const res = await fetch(c.url);
-    if (!res.ok) throw new Error(`cannot load ${c.name} from ${c.url}: HTTP ${res.status}`);
+    if (!res.ok) throw new StudioIoError(`cannot load ${c.name} from ${c.url}: HTTP ${res.status}`);
     text = await res.text();
   } else if (c.kind === 'bytes') text = decodeCorpus(c.bytes, c.name).text;
   else text = c.text;
-  if (text.length === 0) throw new Error(`${c.name} is empty`);
+  if (text.length === 0) throw new StudioIoError(`${c.name} is empty`);
   return text;
 }
 
@@ -165,10 +166,10 @@ async function train(req: Extract<Request, { type: 'train' }>): Promise<void> {
 }
 
 async function generate(s: SampleSettings): Promise<void> {
-  if (!model || !tokenizer) throw new Error(model ? 'this model has no tokenizer, so a prompt cannot be encoded' : 'there is no model yet: train one, or open a saved one');
-  if (training && !training.paused) throw new Error('training is running: pause or stop it first');
+  if (!model || !tokenizer) throw new StudioStateError(model ? 'this model has no tokenizer, so a prompt cannot be encoded' : 'there is no model yet: train one, or open a saved one');
+  if (training && !training.paused) throw new StudioStateError('training is running: pause or stop it first');
   const ids = encodePrompt(tokenizer, s.prompt);
-  if (ids.length === 0) throw new Error('the prompt is empty: type at least one character');
+  if (ids.length === 0) throw new StudioStateError('the prompt is empty: type at least one character');
   const printer = new TokenPrinter(tokenizer);
   const out: number[] = [];
   const t0 = performance.now();
@@ -191,8 +192,8 @@ async function generate(s: SampleSettings): Promise<void> {
 }
 
 async function currentZip(): Promise<Uint8Array> {
-  if (!model) throw new Error('there is no model to save yet: train one, or open a saved one');
-  if (training && !training.paused) throw new Error('training is running: pause or stop it first');
+  if (!model) throw new StudioStateError('there is no model to save yet: train one, or open a saved one');
+  if (training && !training.paused) throw new StudioStateError('training is running: pause or stop it first');
   return zipModel(await modelToFiles(model, tokenizer));
 }
 
@@ -202,8 +203,8 @@ async function handle(req: Request): Promise<void> {
       backendReady = startBackend(req.backend);
       return backendReady;
     case 'train':
-      if (training) throw new Error('a training run is already in progress');
-      if (generating) throw new Error('generation is running: wait for it to finish');
+      if (training) throw new StudioStateError('a training run is already in progress');
+      if (generating) throw new StudioStateError('generation is running: wait for it to finish');
       await backendReady;
       return train(req);
     case 'pause':
@@ -245,7 +246,7 @@ async function handle(req: Request): Promise<void> {
     }
     case 'open': {
       await backendReady;
-      if (training) throw new Error('stop training before opening another model');
+      if (training) throw new StudioStateError('stop training before opening another model');
       const [only] = req.files.values();
       const files = req.files.size === 1 && /\.zip$/i.test([...req.files.keys()][0]) ? modelFilesFrom(only, req.name) : modelFilesFrom(req.files, req.name);
       const { model: m, tokenizer: tok } = modelFromFiles(files, req.name);

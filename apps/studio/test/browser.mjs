@@ -188,6 +188,34 @@ try {
     tolerance: WASM_TOLERANCE,
     expectBackend: (b, why) => check(b.kind === 'wasm' && b.threads === 1 && /not cross-origin isolated/.test(why) && /Cross-Origin-Embedder-Policy: require-corp/.test(why), `wasm-plain: one thread without the headers, and the page says why (${why})`),
   });
+  // A picked .txt file: decoded in the worker as `tessera train --data` decodes it, the same losses;
+  // a binary file is refused naming it.
+  const q = plain.page;
+  const txt = join(work, 'ishmael.txt');
+  writeFileSync(txt, 'Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse. '.repeat(30));
+  const cliTxt = join(work, 'cli-txt');
+  execFileSync(process.execPath, [cli, 'train', '--data', txt, '--preset', 'tiny', '--steps', '5', '--seed', String(SEED), '--eval-every', '0', '--sample', '0', '--out', cliTxt], { stdio: 'ignore' });
+  const txtState = JSON.parse(readFileSync(join(cliTxt, 'trainer_state.json'), 'utf8'));
+  const pick = async (file) => {
+    const { root: doc } = await q.send('DOM.getDocument');
+    const { nodeId } = await q.send('DOM.querySelector', { nodeId: doc.nodeId, selector: '#corpus-file' });
+    await q.send('DOM.setFileInputFiles', { nodeId, files: [file] });
+  };
+  await q.evaluate(`document.querySelector('input[name="corpus"][value="file"]').click()`);
+  await pick(txt);
+  // The reload above reset the form to its defaults.
+  await setControls(q, { preset: 'tiny', steps: 5, seed: SEED, 'eval-every': 0 });
+  await q.evaluate(`document.getElementById('train').click()`);
+  await q.waitFor(`window.studio.state === 'idle' && window.studio.train.length === 5`, { what: 'training on the picked file' });
+  const fileRun = await q.evaluate(`({ train: window.studio.train, corpus: document.getElementById('corpus-status').textContent })`);
+  const fileDiff = maxDiff(fileRun.train, txtState.history.train);
+  check(fileDiff <= WASM_TOLERANCE && /^the file ishmael\.txt: /.test(fileRun.corpus), `a picked .txt file (${fileRun.corpus}) trains to tessera train --data's losses (max |diff| ${fileDiff.toExponential(2)})`);
+  const bin = join(work, 'weights.bin');
+  writeFileSync(bin, Buffer.from([0x61, 0x62, 0, 0x63, 0x64]));
+  await pick(bin);
+  await q.evaluate(`window.studio.errors = []; document.getElementById('train').click()`);
+  const refused = await q.waitFor(`window.studio.errors.length > 0 && window.studio.state === 'idle' && document.getElementById('train-status').textContent`, { what: 'the binary file to be refused' });
+  check(/^the file weights\.bin looks binary, not text/.test(refused), `a binary file is refused naming it: ${JSON.stringify(refused)}`);
   await plain.page.close();
   delete plain.page;
   results.push(plain);
