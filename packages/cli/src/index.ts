@@ -18,3 +18,5 @@ export { TokenPrinter } from './ui/token-printer.js';
 export { PRESETS, PRESET_NAMES, type Preset, type PresetName } from './train/presets.js';
 export { saveCheckpoint, loadCheckpointState, TRAINER_STATE_FILE, TRAINING_STATE_FILE, LOSS_CURVE_FILE, type TrainSettings, type TrainerState } from './train/checkpoint.js';
 export { train, type TrainRun, type TrainResult } from './train/trainer.js';
+export { BETAS, TrainLoop, newModel, presetSettings, tokenizeCorpus, type SettingsOverrides, type StepHooks, type StepResult } from './train/core.js';
+export { decodeCorpus } from './data/decode.js';

@@ -3,22 +3,17 @@
 // headers: SharedArrayBuffer, so a worker pool, with the page's main thread spinning
 // instead of Atomics.wait) and once not (no SharedArrayBuffer: one thread, said in
 // `features`) — and runs split kernels on 1 and 2 threads, which must agree bit for bit.
-// Driven over the Chrome DevTools Protocol with Node's built-in WebSocket:
+// Driven over the Chrome DevTools Protocol with Node's built-in WebSocket (scripts/chromium.mjs):
 //   node --experimental-websocket packages/core/smoke/browser-threads.mjs [path/to/chromium]
 // Needs `npm run build` in packages/core and a Chromium (`.ci/webgpu-setup.sh --chromium`).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, launchChromium, openPage } from '../../../scripts/chromium.mjs';
 
 const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const chromium = process.argv[2] ?? '/usr/bin/chromium';
-if (typeof WebSocket === 'undefined') {
-  console.error('browser threads check: run with `node --experimental-websocket` (Node 20) or Node >= 22');
-  process.exit(2);
-}
+const chromium = process.argv[2] ?? CHROMIUM;
 
 // The page's check: features, then gelu (2^18 elements) and matmul (256^3) on 1 and 2 threads.
 const check = `
@@ -68,60 +63,17 @@ const server = createServer((req, res) => {
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${server.address().port}`;
 
-const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-const browser = spawn(chromium, ['--headless=new', '--no-sandbox', '--no-first-run', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-  // Its own process group, so that stopping it also stops its helper processes.
-  detached: true,
-});
 let failed = true;
+let browser;
 try {
-  const port = await new Promise((ok, fail) => {
-    let err = '';
-    const timer = setTimeout(() => fail(new Error(`chromium did not start:\n${err}`)), 30_000);
-    browser.stderr.on('data', (d) => {
-      err += d;
-      const m = err.match(/DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-    browser.on('exit', (code) => fail(new Error(`chromium exited (${code}):\n${err}`)));
-  });
+  browser = await launchChromium({ executable: chromium });
   const results = {};
   for (const mode of ['isolated', 'plain']) {
-    const target = await (await fetch(`http://127.0.0.1:${port}/json/new?${base}/${mode}/`, { method: 'PUT' })).json();
-    const ws = new WebSocket(target.webSocketDebuggerUrl);
-    await new Promise((ok, fail) => {
-      ws.onopen = ok;
-      ws.onerror = () => fail(new Error('CDP connection failed'));
-    });
-    let nextId = 1;
-    const pending = new Map();
-    ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
-      if (msg.id && pending.has(msg.id)) {
-        pending.get(msg.id)(msg);
-        pending.delete(msg.id);
-      } else if (msg.method === 'Runtime.exceptionThrown') console.error(`page exception: ${msg.params.exceptionDetails.exception?.description ?? msg.params.exceptionDetails.text}`);
-    };
-    const send = (method, params = {}) =>
-      new Promise((ok) => {
-        const id = nextId++;
-        pending.set(id, ok);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
-    await send('Runtime.enable');
-    const evaluate = async (expression) => {
-      const r = await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
-      if (r.result?.exceptionDetails) throw new Error(r.result.exceptionDetails.exception?.description ?? r.result.exceptionDetails.text);
-      return r.result?.result?.value;
-    };
-    for (let i = 0; i < 100 && !(await evaluate('window.checkReady === true')); i++) await new Promise((ok) => setTimeout(ok, 100));
-    results[mode] = await evaluate('window.runCheck()');
+    const page = await openPage(browser.port, `${base}/${mode}/`, { label: mode });
+    await page.waitFor('window.checkReady === true', { timeoutMs: 10_000, what: `the ${mode} page` });
+    results[mode] = await page.evaluate('window.runCheck()');
     console.log(`${mode}: ${JSON.stringify(results[mode])}`);
-    ws.close();
+    await page.close();
   }
   const iso = results.isolated;
   const plain = results.plain;
@@ -133,14 +85,7 @@ try {
 } catch (e) {
   console.error(`browser threads check: ${e.message}`);
 } finally {
-  const exited = browser.exitCode !== null ? Promise.resolve() : new Promise((ok) => browser.once('exit', ok));
-  try {
-    process.kill(-browser.pid, 'SIGKILL');
-  } catch {
-    // The group is already gone.
-  }
-  await exited;
+  await browser?.close();
   server.close();
-  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 process.exitCode = failed ? 1 : 0;

@@ -9,6 +9,7 @@ import { EXIT } from '../exit.js';
 import { CHECKPOINT_MARKERS, loadCheckpointState, type TrainSettings } from '../train/checkpoint.js';
 import { PRESETS, PRESET_NAMES, type PresetName } from '../train/presets.js';
 import { train as runTraining } from '../train/trainer.js';
+import { presetSettings } from '../train/core.js';
 import { checkReplaceable, findCheckpointDir } from '../data/files.js';
 import { joinTrainingGroup, launchLocalRanks, silentIo } from '../train/distributed.js';
 
@@ -69,26 +70,23 @@ const spec = defineCommand({
 const FIXED_ON_RESUME = ['data', 'tokenizer', 'layers', 'heads', 'embd', 'context', 'batch', 'steps', 'lr', 'minLr', 'warmup', 'weightDecay', 'gradClip', 'dropout', 'seed'] as const;
 
 export const train = command(spec, async ({ options: o, given }, io) => {
-  const preset = PRESETS[o.preset as PresetName];
-  const lr = o.lr ?? preset.lr;
-  const settings: TrainSettings = {
+  const settings: TrainSettings = presetSettings(o.preset as PresetName, {
     tokenizer: o.tokenizer as 'char' | 'gpt2',
     data: o.data === undefined ? null : resolve(o.data),
-    corpusSha256: '',
-    layers: o.layers ?? preset.layers,
-    heads: o.heads ?? preset.heads,
-    embd: o.embd ?? preset.embd,
-    context: o.context ?? preset.context,
-    batch: o.batch ?? preset.batch,
+    layers: o.layers,
+    heads: o.heads,
+    embd: o.embd,
+    context: o.context,
+    batch: o.batch,
     steps: o.steps,
-    lr,
-    minLr: o.minLr ?? lr / 10,
-    warmup: o.warmup ?? Math.round(o.steps / 20),
+    lr: o.lr,
+    minLr: o.minLr,
+    warmup: o.warmup,
     weightDecay: o.weightDecay,
     gradClip: o.gradClip,
     dropout: o.dropout,
     seed: o.seed,
-  };
+  });
   if (settings.embd % settings.heads !== 0) throw new UsageError(`tessera train: --embd ${settings.embd} must be divisible by --heads ${settings.heads}`, 'train');
   if (settings.warmup > settings.steps) throw new UsageError(`tessera train: --warmup ${settings.warmup} exceeds --steps ${settings.steps}`, 'train');
   if (settings.minLr > settings.lr) throw new UsageError(`tessera train: --min-lr ${settings.minLr} exceeds --lr ${settings.lr}`, 'train');

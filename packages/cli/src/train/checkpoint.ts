@@ -18,45 +18,15 @@ import { readSafetensorsFile, writeSafetensorsFile, type GPT2, type LoadedTensor
 import { CliError } from '../errors.js';
 import { readText, recoverCheckpointDir, replaceDirAtomic, writeText } from '../data/files.js';
 import type { RngState } from '../rng.js';
+import type { Cadence, History, TrainSettings } from './settings.js';
+
+export type { Cadence, History, TrainSettings } from './settings.js';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const TRAINING_STATE_FILE = 'training_state.safetensors';
 export const LOSS_CURVE_FILE = 'loss.svg';
 /** The files that show a directory is a checkpoint Tessera wrote (the only kind `--overwrite` replaces). */
 export const CHECKPOINT_MARKERS: readonly string[] = ['config.json', TRAINER_STATE_FILE];
-
-/** Everything that determines a training run's numbers. A resume must not change any of it. */
-export interface TrainSettings {
-  tokenizer: 'char' | 'gpt2';
-  /** The --data path, or null for Moby Dick. */
-  data: string | null;
-  /** SHA-256 of the corpus text, so a resume on different data is refused. */
-  corpusSha256: string;
-  layers: number;
-  heads: number;
-  embd: number;
-  context: number;
-  batch: number;
-  steps: number;
-  lr: number;
-  minLr: number;
-  warmup: number;
-  weightDecay: number;
-  /** Global gradient-norm limit; 0 turns clipping off. */
-  gradClip: number;
-  dropout: number;
-  seed: number;
-}
-
-/** How often a run validates and saves (changeable on resume: it does not affect the weights). */
-export interface Cadence {
-  evalEvery: number;
-  evalIters: number;
-  saveEvery: number;
-}
-
-/** `[step, loss]` pairs. */
-export type History = [number, number][];
 
 /** The JSON half of the training state. */
 export interface TrainerState {

@@ -10,25 +10,20 @@
  */
 
 import { createHash } from 'node:crypto';
-import { hash32 } from '@tessera/core';
-import { manualSeed, noGrad, tensor, type Tensor } from '@tessera/tensor';
-import { AdamW, WarmupCosineLR, clipGradNormSync } from '@tessera/optim';
 import { perplexityFromLosses } from '@tessera/metrics';
-import { CharTokenizer, GPT2, loadGPT2Tokenizer, restoreMasks, sparsity, type SavableTokenizer } from '@tessera/models';
+import { CharTokenizer, GPT2, restoreMasks, sparsity, type SavableTokenizer } from '@tessera/models';
 import { DistributedDataParallel, type ProcessGroup } from '@tessera/distributed';
 import type { Io } from '../command.js';
 import { CliError } from '../errors.js';
-import { loadCorpus, TokenSplit, type Batch } from '../data/corpus.js';
+import { loadCorpus } from '../data/corpus.js';
 import { recoverCheckpointDir, requireDir } from '../data/files.js';
 import { Rng } from '../rng.js';
 import { Progress, fmtDuration, fmtRate } from '../ui/progress.js';
 import { lossCurveSvg } from '../ui/svg.js';
 import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 import { loadCheckpointState, saveCheckpoint, type Cadence, type History, type TrainSettings, type TrainerState } from './checkpoint.js';
+import { newModel, tokenizeCorpus, TrainLoop, type StepHooks } from './core.js';
 import { dropoutSeed, rowBlock } from './distributed.js';
-
-/** Adam's moment decay rates (nanoGPT's choice for small character models). */
-const BETAS: [number, number] = [0.9, 0.99];
 
 /** What `train` needs beyond the settings. */
 export interface TrainRun {
@@ -65,48 +60,7 @@ export interface TrainResult {
 async function prepareData(settings: TrainSettings, tokenizer: SavableTokenizer | null) {
   const corpus = await loadCorpus(settings.data ?? undefined);
   const sha = createHash('sha256').update(corpus.text).digest('hex');
-  let tok = tokenizer;
-  if (!tok) tok = settings.tokenizer === 'char' ? CharTokenizer.fromCorpus(corpus.text) : await loadGPT2Tokenizer();
-  let ids: number[];
-  try {
-    ids = tok.encode(corpus.text);
-  } catch (e) {
-    throw new CliError(`cannot tokenize ${corpus.name} with the ${settings.tokenizer} tokenizer: ${(e as Error).message}`);
-  }
-  return { corpus, sha, tokenizer: tok, split: new TokenSplit(Int32Array.from(ids), settings.context) };
-}
-
-/** Mean validation loss over `iters` fixed batches (eval mode, no graph). */
-function evaluate(model: GPT2, split: TokenSplit, iters: number, batch: number): number {
-  model.eval();
-  const losses: number[] = [];
-  try {
-    for (let i = 0; i < iters; i++) {
-      const b = split.valBatch(i, iters, batch);
-      losses.push(noGrad(() => lossOf(model, b)));
-    }
-  } finally {
-    model.train();
-  }
-  return losses.reduce((a, c) => a + c, 0) / losses.length;
-}
-
-/** The model's loss on one batch as a number (tensors freed). */
-function lossOf(model: GPT2, b: Batch, keep?: (loss: Tensor) => void): number {
-  const x = tensor(b.x, [b.batch, b.context], 'i32');
-  const y = tensor(b.y, [b.batch, b.context], 'i32');
-  try {
-    const loss = model.loss(x, y);
-    try {
-      keep?.(loss);
-      return loss.itemSync();
-    } finally {
-      loss.dispose();
-    }
-  } finally {
-    x.dispose();
-    y.dispose();
-  }
+  return { corpus, sha, ...(await tokenizeCorpus(corpus.text, corpus.name, settings, tokenizer)) };
 }
 
 /** Resolves after pending signals and I/O had a chance to run. */
@@ -171,13 +125,10 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     evalIters: run.cadence.evalIters ?? saved?.state.cadence.evalIters ?? 10,
     saveEvery: run.cadence.saveEvery ?? (run.cadence.evalEvery === undefined ? saved?.state.cadence.saveEvery : undefined) ?? evalEvery,
   };
-  model.train();
-
-  const opt = new AdamW(model.flat.groups(settings.weightDecay), { lr: settings.lr, betas: BETAS, weightDecay: settings.weightDecay });
-  const sched = new WarmupCosineLR(opt, { warmupSteps: settings.warmup, totalSteps: settings.steps, minLr: settings.minLr });
+  const loop = new TrainLoop(model, data.split, settings);
+  const { opt, sched } = loop;
   const group = run.group;
   const lead = (group?.rank ?? 0) === 0;
-  let rng = new Rng(settings.seed);
   let step = 0;
   let tokensSeen = 0;
   let elapsedBefore = 0;
@@ -190,8 +141,8 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
       model.dispose();
       throw new CliError(`cannot resume: ${saved.dir}/trainer_state.json: ${(e as Error).message}`);
     }
-    rng = Rng.fromState(saved.state.rng);
-    step = saved.state.step;
+    loop.rng = Rng.fromState(saved.state.rng);
+    loop.step = step = saved.state.step;
     tokensSeen = saved.state.tokensSeen;
     elapsedBefore = saved.state.elapsedSeconds;
     history.train = saved.state.history.train;
@@ -240,7 +191,7 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
         step,
         settings,
         cadence,
-        rng: rng.state(),
+        rng: loop.rng.state(),
         tokensSeen,
         elapsedSeconds: elapsedBefore + runSeconds(),
         history,
@@ -252,8 +203,8 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     progress.log(`checkpoint: step ${step} saved to ${run.out} (${why})`);
   };
 
-  const validate = (): { loss: number; perplexity: number } => {
-    const loss = evaluate(model, data.split, cadence.evalIters, settings.batch);
+  const validate = async (): Promise<{ loss: number; perplexity: number }> => {
+    const loss = await loop.evaluate(cadence.evalIters);
     const perplexity = perplexityFromLosses([loss]);
     history.val.push([step, loss]);
     progress.log(`step ${step}: val loss ${loss.toFixed(4)}, perplexity ${perplexity.toFixed(2)}`);
@@ -262,36 +213,32 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
 
   let finalVal: { loss: number; perplexity: number } | undefined;
   try {
-    if (lead && step === 0 && cadence.evalEvery > 0) validate();
+    if (lead && step === 0 && cadence.evalEvery > 0) await validate();
     const end = Math.min(settings.steps, run.stopAt ?? Infinity);
+    const hooks: StepHooks = group
+      ? {
+          rows: (b) => rowBlock(b, group),
+          dropoutSeed: (seed) => dropoutSeed(seed, group),
+          // One collective: the mean gradient, the mean loss, and whether any rank was interrupted (all stop at one step).
+          reduce: async (loss) => {
+            const [mean, stop] = await ddp!.allReduceGradients([loss, interrupted ? 1 : 0]);
+            interrupted ||= stop > 0;
+            return mean;
+          },
+        }
+      : {};
     while (step < end && !interrupted) {
-      manualSeed(dropoutSeed(hash32(settings.seed, step) | 0, group));
-      const b = data.split.sample(rng, settings.batch);
-      let loss = lossOf(model, group ? rowBlock(b, group) : b, (l) => l.backward());
-      if (ddp) {
-        // One collective: the mean gradient, the mean loss, and whether any rank was interrupted (all stop at one step).
-        const [mean, stop] = await ddp.allReduceGradients([loss, interrupted ? 1 : 0]);
-        loss = mean;
-        interrupted ||= stop > 0;
-      }
-      if (!Number.isFinite(loss)) {
-        throw new CliError(`the loss became ${loss} at step ${step + 1}; lower --lr (now ${settings.lr}) or --grad-clip`);
-      }
-      if (settings.gradClip > 0) clipGradNormSync([model.flat.all], settings.gradClip);
-      opt.step();
-      model.zeroGrad();
-      const lr = opt.paramGroups[0].lr;
-      sched.step();
-      step++;
-      tokensSeen += b.batch * b.context;
-      tokensThisRun += b.batch * b.context;
+      const { loss, lr, tokens } = await loop.trainStep(hooks);
+      step = loop.step;
+      tokensSeen += tokens;
+      tokensThisRun += tokens;
       history.train.push([step, loss]);
       progress.update({ step, loss, lr, rate: tokensThisRun / runSeconds(), rateUnit: 'tok' });
-      if (lead && cadence.evalEvery > 0 && step % cadence.evalEvery === 0 && step !== settings.steps) validate();
+      if (lead && cadence.evalEvery > 0 && step % cadence.evalEvery === 0 && step !== settings.steps) await validate();
       if (lead && cadence.saveEvery > 0 && step % cadence.saveEvery === 0 && step !== settings.steps && step !== end) await checkpoint('periodic');
       await yieldToEvents();
     }
-    if (lead && step === settings.steps && !interrupted) finalVal = history.val.at(-1)?.[0] === step ? toVal(history.val.at(-1)![1]) : validate();
+    if (lead && step === settings.steps && !interrupted) finalVal = history.val.at(-1)?.[0] === step ? toVal(history.val.at(-1)![1]) : await validate();
     if (lead && lastSaved !== step) await checkpoint(interrupted ? 'interrupted' : step === settings.steps ? 'final' : `--stop-at ${run.stopAt}`);
     progress.finish();
   } finally {
@@ -313,30 +260,9 @@ export async function train(run: TrainRun, io: Io): Promise<TrainResult> {
     }
     io.stdout.write(`${printer.flush()}\n`);
   }
-  opt.dispose();
+  loop.dispose();
   model.dispose();
   return { step, interrupted, finalVal, seconds };
-}
-
-/**
- * A fresh GPT-2 for `settings`. Initial weights come from the global generator, so the seed fixes
- * them; dropout stays unseeded (the global stream, reseeded every step) so that a resumed run
- * draws the same masks as an uninterrupted one.
- */
-function newModel(settings: TrainSettings, tokenizer: SavableTokenizer): GPT2 {
-  manualSeed(settings.seed);
-  const eos = tokenizer.eosTokenId;
-  return new GPT2({
-    vocab_size: tokenizer.vocabSize,
-    n_positions: settings.context,
-    n_embd: settings.embd,
-    n_layer: settings.layers,
-    n_head: settings.heads,
-    resid_pdrop: settings.dropout,
-    embd_pdrop: settings.dropout,
-    attn_pdrop: settings.dropout,
-    ...(eos !== undefined ? { bos_token_id: eos, eos_token_id: eos } : {}),
-  });
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -33,10 +33,12 @@ export function claimChunk(i32: Int32Array, queues: number, me: number, threads:
 }
 
 /**
- * claimChunk's compiled text as worker source, named `claim`: one algorithm for both sides.
- * It must stay self-contained (parameters, Atomics and Math only) for that to work.
+ * claimChunk's compiled text as worker source, bound to `claim`: one algorithm for both sides.
+ * It must stay self-contained (parameters, Atomics and Math only) for that to work. Bound by
+ * assignment rather than by renaming the declaration, because a minifying bundler renames
+ * `claimChunk` itself.
  */
-const CLAIM_SOURCE = claimChunk.toString().replace(/^function claimChunk/, 'function claim');
+const CLAIM_SOURCE = `var claim = ${claimChunk.toString()};`;
 
 /**
  * Runs on a worker: instantiates the module over the shared memory, says 'ready', then

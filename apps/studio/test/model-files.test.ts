@@ -1,0 +1,123 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CharTokenizer, FormatError, GPT2, MissingFileError, loadGPT2Tokenizer } from '@tessera/models';
+import { manualSeed, ready } from '@tessera/tensor';
+import { zipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelFilesFrom, modelFromFiles, modelToFiles, zipModel, type ModelFiles } from '../src/model-files.js';
+
+const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely.';
+let dir: string;
+
+beforeAll(async () => {
+  await ready();
+  dir = await mkdtemp(join(tmpdir(), 'tessera-studio-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function smallModel(vocab: number, seed = 3): GPT2 {
+  manualSeed(seed);
+  return new GPT2({ vocab_size: vocab, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
+}
+
+async function weightsOf(m: GPT2): Promise<Float32Array> {
+  return (await m.flat.all.data()) as Float32Array;
+}
+
+async function readDir(path: string): Promise<ModelFiles> {
+  const files: ModelFiles = new Map();
+  for (const name of await readdir(path)) files.set(name, new Uint8Array(await readFile(join(path, name))));
+  return files;
+}
+
+describe('model files', () => {
+  it('a zip round trip gives the same weights, tokenizer and greedy tokens', async () => {
+    const tok = CharTokenizer.fromCorpus(TEXT);
+    const m = smallModel(tok.vocabSize);
+    const zip = zipModel(await modelToFiles(m, tok));
+    const { model: back, tokenizer } = modelFromFiles(modelFilesFrom(zip, 'model.zip'), 'model.zip');
+    try {
+      expect(tokenizer).toBeInstanceOf(CharTokenizer);
+      expect(tokenizer!.encode(TEXT)).toEqual(tok.encode(TEXT));
+      expect(await weightsOf(back)).toEqual(await weightsOf(m));
+      const prompt = tok.encode('Call ');
+      expect(await back.generate(prompt, { maxNewTokens: 12, temperature: 0, stopTokens: [] })).toEqual(await m.generate(prompt, { maxNewTokens: 12, temperature: 0, stopTokens: [] }));
+    } finally {
+      m.dispose();
+      back.dispose();
+    }
+  });
+
+  it('writes what savePretrained writes: the same files, byte for byte, and the CLI opens them', async () => {
+    const tok = CharTokenizer.fromCorpus(TEXT);
+    const m = smallModel(tok.vocabSize, 5);
+    const saved = join(dir, 'node');
+    await m.savePretrained(saved, { tokenizer: tok });
+    const fromNode = await readDir(saved);
+    const mine = await modelToFiles(m, tok);
+    expect([...mine.keys()].sort()).toEqual([...fromNode.keys()].sort());
+    for (const [name, bytes] of mine) expect(Buffer.from(bytes).equals(Buffer.from(fromNode.get(name)!)), name).toBe(true);
+
+    // The reverse: files made here, written as a directory, open with GPT2.fromPretrained.
+    const written = join(dir, 'page');
+    await rm(written, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(written));
+    for (const [name, bytes] of mine) await writeFile(join(written, name), bytes);
+    const back = await GPT2.fromPretrained(written);
+    try {
+      expect(await weightsOf(back)).toEqual(await weightsOf(m));
+      expect(back.tokenizer!.decode(back.tokenizer!.encode(TEXT))).toBe(TEXT);
+    } finally {
+      back.dispose();
+      m.dispose();
+    }
+  });
+
+  it('opens a directory picked with its folder name (run/config.json, ...) and a zip of its parent', async () => {
+    const tok = CharTokenizer.fromCorpus(TEXT);
+    const m = smallModel(tok.vocabSize);
+    const files = await modelToFiles(m, tok);
+    const picked = new Map([...files].map(([n, b]) => [`run/${n}`, b]));
+    picked.set('run/loss.svg', new Uint8Array([60, 47, 62]));
+    picked.set('run/step-100/config.json', new Uint8Array([123, 125]));
+    const opened = modelFilesFrom(picked, 'run');
+    expect([...opened.keys()].sort()).toEqual([...files.keys(), 'loss.svg'].sort());
+    const nested = zipSync(Object.fromEntries([...files].map(([n, b]) => [`checkpoints/run/${n}`, b])));
+    expect([...modelFilesFrom(nested, 'checkpoints.zip').keys()].sort()).toEqual([...files.keys()].sort());
+    m.dispose();
+  });
+
+  it('keeps a GPT-2 BPE tokenizer as vocab.json + merges.txt', async () => {
+    const tok = await loadGPT2Tokenizer();
+    const m = smallModel(tok.vocabSize);
+    const files = await modelToFiles(m, tok);
+    expect([...files.keys()].sort()).toEqual(['config.json', 'merges.txt', 'model.safetensors', 'vocab.json']);
+    const { model: back, tokenizer } = modelFromFiles(files, 'gpt2');
+    expect(tokenizer!.encode('Hello, whale!')).toEqual(tok.encode('Hello, whale!'));
+    back.dispose();
+    m.dispose();
+  });
+
+  it('refuses what is not a model with errors that name the source and what is wrong', async () => {
+    expect(() => modelFilesFrom(new Uint8Array([1, 2, 3, 4]), 'notes.zip')).toThrow(FormatError);
+    expect(() => modelFilesFrom(new Uint8Array([1, 2, 3, 4]), 'notes.zip')).toThrow(/^notes.zip is not a zip file/);
+    const onlyConfig: ModelFiles = new Map([['config.json', new TextEncoder().encode('{}')]]);
+    expect(() => modelFromFiles(onlyConfig, 'my-dir')).toThrow(MissingFileError);
+    expect(() => modelFromFiles(onlyConfig, 'my-dir')).toThrow(/^my-dir lacks model.safetensors .*it has config.json/);
+    expect(() => modelFromFiles(new Map(), 'empty.zip')).toThrow(/lacks config.json and model.safetensors .*it is empty/);
+    const tok = CharTokenizer.fromCorpus(TEXT);
+    const m = smallModel(tok.vocabSize);
+    const files = await modelToFiles(m, tok);
+    m.dispose();
+    files.set('config.json', new TextEncoder().encode('[1, 2]'));
+    expect(() => modelFromFiles(files, 'x')).toThrow(/^x\/config.json must hold a JSON object/);
+    files.set('config.json', new TextEncoder().encode('{"n_embd": '));
+    expect(() => modelFromFiles(files, 'x')).toThrow(FormatError);
+    const big = await modelToFiles(smallModel(tok.vocabSize), CharTokenizer.fromCorpus(`${TEXT}XYZQ`));
+    expect(() => modelFromFiles(big, 'y')).toThrow(/^y: the tokenizer has \d+ ids but config.json's vocab_size is \d+/);
+    const noVocab = await modelToFiles(smallModel(50257), await loadGPT2Tokenizer());
+    noVocab.delete('vocab.json');
+    expect(() => modelFromFiles(noVocab, 'z')).toThrow(/^z has merges.txt but no vocab.json/);
+  });
+});
