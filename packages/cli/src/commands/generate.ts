@@ -2,7 +2,7 @@
 
 import { defineCommand } from '../args.js';
 import { command } from '../command.js';
-import { CliError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { loadGenerationModel } from '../load-model.js';
 import { TokenPrinter, encodePrompt } from '../ui/token-printer.js';
 
