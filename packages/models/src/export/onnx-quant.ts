@@ -1,0 +1,140 @@
+/**
+ * Quantized weights in an ONNX export, stored quantized (never as f32 initializers), in one
+ * of two encodings:
+ *
+ * - 'matmulnbits' (the default): onnxruntime's contrib ops in the `com.microsoft` domain.
+ *   `MatMulNBits` multiplies A [..., K] by a weight B stored as uint8 [N, K / block,
+ *   block * bits / 8] with f32 scales [N, K / block] and no zero-point input, so the zero
+ *   point is its default 2^(bits-1): Tessera's symmetric int q is stored as q + 8 (int4) or
+ *   q + 128 (int8). Its int4 blobs pack values 2i and 2i+1 into byte i (low nibble first),
+ *   while Tessera keeps llama.cpp's Q4_0 order (byte t of a 32-value block holds values t
+ *   and t + 16), so the nibbles are repacked. `GatherBlockQuantized` reads the same bytes
+ *   for the token embedding (viewed as [V, C * bits / 8]), so GPT-2's tied table is stored
+ *   once for the lookup and the LM head.
+ * - 'qdq': standard ONNX only (opset 21+): an int8 / int4 initializer [N, K] and scales
+ *   [N, K / block] dequantized by `DequantizeLinear` with blocked quantization (axis 1,
+ *   block_size), feeding MatMul (through a Transpose) and the embedding's Gather. Runtimes
+ *   may fuse DQ + MatMul; any runtime with opset 21 can load it.
+ */
+
+import { UnsupportedError } from '@tessera/core';
+import type { QuantizedWeight, Tensor } from '@tessera/tensor';
+import { DataType, type OnnxGraph } from './onnx-proto.js';
+
+/** A tensor's values, read synchronously while the file is written (one weight at a time, so a model is not held twice). */
+export function hostData(name: string, t: Tensor): Float32Array | Int32Array {
+  try {
+    return t.dataSync() as Float32Array | Int32Array;
+  } catch (e) {
+    if (e instanceof UnsupportedError) {
+      throw new UnsupportedError(`ONNX export: parameter ${name} cannot be read synchronously (${e.message}); export from the wasm or reference backend`);
+    }
+    throw e;
+  }
+}
+
+/** How a quantized model's weights are written (see the module comment). */
+export type OnnxQuantFormat = 'matmulnbits' | 'qdq';
+
+export const QUANT_FORMATS: readonly OnnxQuantFormat[] = ['matmulnbits', 'qdq'];
+
+/** The contrib-op domain and its version. */
+const MS_DOMAIN = 'com.microsoft';
+const MS_VERSION = 1;
+
+/** Tessera's packed bytes of `qw` (quant.ts layout: n rows of k * bits / 8 bytes). */
+function packedBytes(name: string, qw: QuantizedWeight): Uint8Array {
+  const words = hostData(`${name} (quantized)`, qw.q) as Int32Array;
+  return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+}
+
+/** Value l (0..31) of a Q4_0-ordered 32-value block at `src[at..at+16)`, as stored (q + 8). */
+function q4Nibble(src: Uint8Array, at: number, l: number): number {
+  return l < 16 ? src[at + l] & 15 : src[at + l - 16] >> 4;
+}
+
+/** Tessera's int4 bytes (Q4_0 order, q + 8) as consecutive-pair nibbles (value 2i low, 2i+1 high), q + 8. */
+export function q4ToSequentialNibbles(src: Uint8Array, dst: Uint8Array): void {
+  for (let at = 0; at < src.length; at += 16) {
+    for (let i = 0; i < 16; i++) dst[at + i] = q4Nibble(src, at, 2 * i) | (q4Nibble(src, at, 2 * i + 1) << 4);
+  }
+}
+
+/** The weight's values as unsigned bytes with zero point 2^(bits-1), int4 in consecutive-pair order (MatMulNBits / GatherBlockQuantized uint8). */
+function writeUnsigned(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
+  const src = packedBytes(name, qw);
+  if (qw.bits === 4) q4ToSequentialNibbles(src, dst);
+  else for (let i = 0; i < src.length; i++) dst[i] = src[i] ^ 0x80; // two's complement q -> q + 128
+}
+
+/** The weight's values as signed ONNX int8, or int4 (two's complement nibbles, element 2i low). */
+function writeSigned(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
+  const src = packedBytes(name, qw);
+  if (qw.bits === 8) {
+    dst.set(src);
+    return;
+  }
+  q4ToSequentialNibbles(src, dst);
+  // Stored q + 8 in each nibble; signed int4 is q mod 16, i.e. flip bit 3 of each nibble.
+  for (let i = 0; i < dst.length; i++) dst[i] ^= 0x88;
+}
+
+/** One quantized weight [n, k] of a model in the graph, written in `format`. */
+export class QuantizedInitializers {
+  readonly #made = new Map<string, string[]>();
+
+  constructor(
+    readonly g: OnnxGraph,
+    readonly format: OnnxQuantFormat,
+  ) {}
+
+  /** Initializer names of weight `name`: [values, scales], added once. */
+  #tensors(name: string, qw: QuantizedWeight): string[] {
+    const known = this.#made.get(name);
+    if (known) return known;
+    const { n, k, bits, groupSize } = qw;
+    const blocks = k / groupSize;
+    const values =
+      this.format === 'matmulnbits'
+        ? this.g.initializer(`${name}.quantized`, DataType.UINT8, [n, blocks, (groupSize * bits) / 8], (dst) => writeUnsigned(name, qw, dst))
+        : this.g.initializer(`${name}.quantized`, bits === 8 ? DataType.INT8 : DataType.INT4, [n, k], (dst) => writeSigned(name, qw, dst));
+    const scales = this.g.initializer(`${name}.scales`, DataType.FLOAT, [n, blocks], (dst) => {
+      const s = hostData(`${name} (scales)`, qw.scales) as Float32Array;
+      dst.set(new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
+    });
+    const out = [values, scales];
+    this.#made.set(name, out);
+    return out;
+  }
+
+  /** The weight [n, k] dequantized to f32 (qdq only). */
+  #dequantized(name: string, qw: QuantizedWeight): string {
+    const [values, scales] = this.#tensors(name, qw);
+    return this.g.op('DequantizeLinear', [values, scales], { axis: { int: 1 }, block_size: { int: qw.groupSize } });
+  }
+
+  /** x [..., k] times the weight transposed: [..., n]. */
+  matmul(x: string, name: string, qw: QuantizedWeight): string {
+    if (this.format === 'qdq') return this.g.op('MatMul', [x, this.g.op('Transpose', [this.#dequantized(name, qw)], { perm: { ints: [1, 0] } })]);
+    const [values, scales] = this.#tensors(name, qw);
+    return this.g.opIn(MS_DOMAIN, MS_VERSION, 'MatMulNBits', [x, values, scales], {
+      K: { int: qw.k },
+      N: { int: qw.n },
+      bits: { int: qw.bits },
+      block_size: { int: qw.groupSize },
+    });
+  }
+
+  /** Rows `ids` of the table [n, k]: [...ids, k]. */
+  gather(name: string, qw: QuantizedWeight, ids: string): string {
+    if (this.format === 'qdq') return this.g.op('Gather', [this.#dequantized(name, qw), ids], { axis: { int: 0 } });
+    const [values, scales] = this.#tensors(name, qw);
+    const rows = this.g.op('Reshape', [values, this.g.ints([qw.n, (qw.k * qw.bits) / 8])]);
+    return this.g.opIn(MS_DOMAIN, MS_VERSION, 'GatherBlockQuantized', [rows, ids, scales], {
+      gather_axis: { int: 0 },
+      quantize_axis: { int: 1 },
+      block_size: { int: qw.groupSize },
+      bits: { int: qw.bits },
+    });
+  }
+}
