@@ -33,15 +33,16 @@ import {
 } from '../src/index.js';
 import { DataType, EXTERNAL_DATA_ALIGNMENT, EXTERNAL_DATA_THRESHOLD, MAX_PROTOBUF_BYTES, OnnxGraph, encodeOnnxModel, encodeOnnxModelExternal } from '../src/export/onnx-proto.js';
 import { SMALL } from './helpers.js';
+import { emptyPast as emptyPastOf, i64, maxDiff, presentAsPast as presentAsPastOf, type Ort } from './onnx-helpers.js';
 
-type Ort = typeof ortNode;
 type Session = ortNode.InferenceSession;
-type Feeds = Record<string, ortNode.Tensor>;
 
 const F32_TOL = 1e-4;
 const F16_TOL = 5e-3;
 const { n_layer: L = 2, n_head: H = 2, n_embd: C = 32, vocab_size: V = 64 } = SMALL;
 const D = C / H;
+const emptyPast = (ort: Ort, batch: number) => emptyPastOf(ort, batch, { layers: L, heads: H, headDim: D });
+const presentAsPast = (out: Record<string, ortNode.Tensor>) => presentAsPastOf(out, L);
 
 let lm: GPT2;
 let clf: GPT2ForSequenceClassification;
@@ -72,10 +73,6 @@ afterAll(() => {
   enc?.dispose();
 });
 
-function i64(ort: Ort, rows: number[][]): ortNode.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0].length]);
-}
-
 /** Tessera's logits [T * V] for one unpadded prompt. */
 function tesseraLogits(prompt: number[]): Float32Array {
   return noGrad(() => {
@@ -84,27 +81,6 @@ function tesseraLogits(prompt: number[]): Float32Array {
     t.dispose();
     return out;
   });
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-/** Empty past_key_values [B, H, 0, D] for a first (prompt) run. */
-function emptyPast(ort: Ort, batch: number): Feeds {
-  const feeds: Feeds = {};
-  for (let i = 0; i < L; i++) for (const p of ['key', 'value']) feeds[`past_key_values.${i}.${p}`] = new ort.Tensor('float32', new Float32Array(0), [batch, H, 0, D]);
-  return feeds;
-}
-
-/** present.* of one run as the past_key_values.* of the next. */
-function presentAsPast(out: Record<string, ortNode.Tensor>): Feeds {
-  const feeds: Feeds = {};
-  for (let i = 0; i < L; i++) for (const p of ['key', 'value']) feeds[`past_key_values.${i}.${p}`] = out[`present.${i}.${p}`];
-  return feeds;
 }
 
 /** Row `b`, positions `from..to-1` of logits [B, T, V]. */

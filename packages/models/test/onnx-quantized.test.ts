@@ -19,7 +19,19 @@ import { ModelProtoSchema } from 'onnx-buf';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GPT2, OnnxExportError, TransformerEncoderClassifier, argmaxOf, exportOnnxBytes, quantize, type OnnxQuantFormat } from '../src/index.js';
+import {
+  GPT2,
+  OnnxExportError,
+  TransformerEncoderClassifier,
+  argmaxOf,
+  exportOnnxBytes,
+  quantize,
+  quantizedBytes,
+  quantizedWeights,
+  type OnnxExportOptions,
+  type OnnxQuantFormat,
+} from '../src/index.js';
+import { DataType } from '../src/export/onnx-proto.js';
 import { SMALL } from './helpers.js';
 import { emptyPast, i64, maxDiff, presentAsPast, type Ort } from './onnx-helpers.js';
 
@@ -45,6 +57,7 @@ const caseName = (c: Case): string => `int${c.bits} g${c.groupSize} ${c.format}`
 const models = new Map<string, GPT2>();
 const files = new Map<string, Uint8Array>();
 let f32Bytes = 0;
+let enc: TransformerEncoderClassifier;
 
 beforeAll(async () => {
   await ready();
@@ -60,10 +73,16 @@ beforeAll(async () => {
     files.set(caseName(c), exportOnnxBytes(model, options));
     files.set(`${caseName(c)} kv`, exportOnnxBytes(model, { ...options, kvCache: true }));
   }
+  enc = await quantize(
+    new TransformerEncoderClassifier({ vocabSize: V, numLabels: 2, maxLength: 16, dModel: 32, numHeads: 4, numLayers: 2, dropout: 0, padTokenId: 0, seed: 9 }).eval(),
+    { bits: 4, groupSize: 32 },
+  );
+  files.set('encoder int4', exportOnnxBytes(enc));
 });
 
 afterAll(() => {
   for (const m of models.values()) m.dispose();
+  enc?.dispose();
 });
 
 const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -123,4 +142,115 @@ describe.each(runtimes)('%s runs quantized GPT-2 exports', (_name, ort) => {
       }
     });
   }
+
+  it(`an int4 TransformerEncoderClassifier (quantized Linear layers): logits with padding within ${REL_TOL} x max|logit| of Tessera's`, async () => {
+    const s = await ort.InferenceSession.create(files.get('encoder int4')!);
+    const ids = [
+      [5, 9, 2, 7, 0, 0],
+      [4, 1, 8, 3, 6, 2],
+    ];
+    const mask = ids.map((row) => row.map((t) => (t === 0 ? 0 : 1)));
+    const out = await s.run({ input_ids: i64(ort, ids), attention_mask: i64(ort, mask) });
+    const expected = noGrad(() => {
+      const t = enc.forward(tensor(ids, undefined, 'i32'), tensor(mask, undefined, 'i32'));
+      const v = t.dataSync() as Float32Array;
+      t.dispose();
+      return v;
+    });
+    expect(out.logits.dims).toEqual([2, 2]);
+    expect(maxDiff(out.logits.data as Float32Array, expected)).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
+  });
+});
+
+describe('the quantized ONNX file', () => {
+  for (const c of CASES) {
+    it(`${caseName(c)}: every quantized weight is stored as its packed values and f32 scales only (no f32 copy), the contrib domain imported iff used`, () => {
+      const model = models.get(`int${c.bits} g${c.groupSize}`)!;
+      const proto = fromBinary(ModelProtoSchema, files.get(caseName(c))!);
+      const inits = new Map(proto.graph!.initializer.map((t) => [t.name, t]));
+      const qtype = c.format === 'qdq' ? (c.bits === 8 ? DataType.INT8 : DataType.INT4) : DataType.UINT8;
+      let stored = 0;
+      for (const [name, { weight }] of quantizedWeights(model)) {
+        expect(inits.has(name), name).toBe(false);
+        const values = inits.get(`${name}.quantized`)!;
+        const scales = inits.get(`${name}.scales`)!;
+        expect(values.dataType, name).toBe(qtype);
+        expect(values.rawData.length).toBe((weight.n * weight.k * c.bits) / 8);
+        expect(scales.dataType).toBe(DataType.FLOAT);
+        expect(scales.dims.map(Number)).toEqual([weight.n, weight.k / c.groupSize]);
+        stored += values.rawData.length + scales.rawData.length;
+      }
+      // Exactly the bytes Tessera holds the quantized weights in: the tied wte is stored once.
+      expect(stored).toBe(quantizedBytes(model).quantized);
+      const ops = new Set(proto.graph!.node.map((n) => `${n.domain}:${n.opType}`));
+      const domains = proto.opsetImport.map((o) => `${o.domain}@${o.version}`);
+      if (c.format === 'matmulnbits') {
+        expect(ops).toContain('com.microsoft:MatMulNBits');
+        expect(ops).toContain('com.microsoft:GatherBlockQuantized');
+        expect(domains).toEqual(['@17', 'com.microsoft@1']);
+      } else {
+        expect(ops).toContain(':DequantizeLinear');
+        expect([...ops].some((o) => o.startsWith('com.microsoft'))).toBe(false);
+        expect(domains).toEqual(['@21']);
+      }
+      expect(Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value]))['tessera.quantized']).toBe(c.format);
+    });
+  }
+
+  it('int4 with 32-value groups is under 25% of the f32 export, int8 under 35%', () => {
+    expect(files.get('int4 g32 matmulnbits')!.length).toBeLessThan(0.25 * f32Bytes);
+    expect(files.get('int8 g32 matmulnbits')!.length).toBeLessThan(0.35 * f32Bytes);
+  });
+});
+
+describe('bad quantized-export options are OnnxExportErrors naming the value', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['a format that does not exist', () => exportOnnxBytes(models.get('int8 g32')!, { quantized: 'gptq' as OnnxQuantFormat }), /quantized "gptq" is not a format; use 'matmulnbits' or 'qdq'/],
+    ['dtype f16 with quantized weights', () => exportOnnxBytes(models.get('int8 g32')!, { dtype: 'f16' }), /dtype 'f16' with quantized weights \(transformer\.wte\.weight is int8\)/],
+    ["'qdq' below opset 21", () => exportOnnxBytes(models.get('int4 g32')!, { quantized: 'qdq', opset: 20 }), /'qdq' needs opset 21 or later .* got opset 20/],
+    [
+      'a quantized format for an f32 model',
+      () => {
+        const f32 = new GPT2(CONFIG, { seed: 1 });
+        try {
+          return exportOnnxBytes(f32, { quantized: 'matmulnbits' } as OnnxExportOptions);
+        } finally {
+          f32.dispose();
+        }
+      },
+      /quantized: 'matmulnbits' is for a quantized model, and this GPT2LMHeadModel has no quantized weights/,
+    ],
+  ];
+  for (const [what, run, message] of cases) {
+    it(what, () => {
+      expect(run).toThrow(OnnxExportError);
+      expect(run).toThrow(message);
+    });
+  }
+});
+
+const PYTHON = process.env.TESSERA_PYTHON || 'python3';
+const probe = spawnSync(PYTHON, ['-c', 'import onnx; print(onnx.__version__)'], { encoding: 'utf8' });
+const onnxVersion = probe.status === 0 ? probe.stdout.trim() : null;
+
+describe('onnx (Python)', () => {
+  it.skipIf(onnxVersion === null)(
+    `onnx.checker.check_model(full_check=True) accepts every quantized export${onnxVersion ? ` (onnx ${onnxVersion})` : ` [skipped: ${PYTHON} cannot import onnx]`}`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-qcheck-'));
+      try {
+        const paths = [...files].map(([name, bytes]) => {
+          const path = join(dir, `${name.replaceAll(' ', '-')}.onnx`);
+          writeFileSync(path, bytes);
+          return path;
+        });
+        const script = 'import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print("ok", p)';
+        const res = spawnSync(PYTHON, ['-c', script, ...paths], { encoding: 'utf8', timeout: 60_000 });
+        expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
+        expect(res.stdout.trim().split('\n')).toHaveLength(paths.length);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
