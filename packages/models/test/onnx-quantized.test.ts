@@ -4,6 +4,11 @@
  * onnxruntime-node and onnxruntime-web (wasm, in Node) compute Tessera's quantized
  * model's logits for a prompt and 8 cached decode steps, with the same greedy tokens.
  *
+ * onnxruntime fuses a QDQ export's DequantizeLinear + MatMul into MatMulNBits with
+ * accuracy_level 4 (activations quantized to int8 per block: ~3e-3 of the max logit off on
+ * these models) unless the session sets `session.qdq_matmulnbits_accuracy_level` to 0, as
+ * these tests do; the 'matmulnbits' export writes no accuracy_level (0: f32 activations).
+ *
  * Tolerance: 1e-4 of the largest |logit| of the reference. Both sides multiply f32
  * activations by the same dequantized values (q * scale, exact in f32); what differs is
  * the summation order and ORT's blocked accumulation, i.e. f32 rounding (observed ~1e-6
@@ -85,6 +90,9 @@ afterAll(() => {
   enc?.dispose();
 });
 
+/** Session options of a case: f32 activations in the fused MatMulNBits of a QDQ export (see the file comment). */
+const sessionOptions = (c: Case): ortNode.InferenceSession.SessionOptions => (c.format === 'qdq' ? { extra: { session: { qdq_matmulnbits_accuracy_level: '0' } } } : {});
+
 const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 const runtimes: [string, Ort][] = [
@@ -97,7 +105,7 @@ describe.each(runtimes)('%s runs quantized GPT-2 exports', (_name, ort) => {
     const model = (): GPT2 => models.get(`int${c.bits} g${c.groupSize}`)!;
 
     it(`${caseName(c)}, no cache: logits within ${REL_TOL} x max|logit| of Tessera's quantized forward`, async () => {
-      const s = await ort.InferenceSession.create(files.get(caseName(c))!);
+      const s = await ort.InferenceSession.create(files.get(caseName(c))!, sessionOptions(c));
       const out = await s.run({ input_ids: i64(ort, [PROMPT]), attention_mask: i64(ort, [PROMPT.map(() => 1)]), position_ids: i64(ort, [PROMPT.map((_, i) => i)]) });
       const expected = noGrad(() => {
         const t = model().forward(tensor([PROMPT], undefined, 'i32'));
@@ -110,7 +118,7 @@ describe.each(runtimes)('%s runs quantized GPT-2 exports', (_name, ort) => {
     });
 
     it(`${caseName(c)}, KV cache: prompt and ${DECODE_STEPS} decode steps within ${REL_TOL} x max|logit| of forwardCached, greedy tokens equal generate()'s`, async () => {
-      const s = await ort.InferenceSession.create(files.get(`${caseName(c)} kv`)!);
+      const s = await ort.InferenceSession.create(files.get(`${caseName(c)} kv`)!, sessionOptions(c));
       const lm = model();
       const expectedTokens = await lm.generate(PROMPT, { greedy: true, maxNewTokens: DECODE_STEPS, stopTokens: [] });
       const cache = lm.createKVCache();
@@ -177,7 +185,10 @@ describe('the quantized ONNX file', () => {
         expect(values.dataType, name).toBe(qtype);
         expect(values.rawData.length).toBe((weight.n * weight.k * c.bits) / 8);
         expect(scales.dataType).toBe(DataType.FLOAT);
-        expect(scales.dims.map(Number)).toEqual([weight.n, weight.k / c.groupSize]);
+        // MatMulNBits reads [n, k] output-major; a QDQ MatMul's B is [k, n] (blocks along axis 0).
+        const blocks = weight.k / c.groupSize;
+        expect(values.dims.map(Number)).toEqual(c.format === 'qdq' ? [weight.k, weight.n] : [weight.n, blocks, (c.groupSize * c.bits) / 8]);
+        expect(scales.dims.map(Number)).toEqual(c.format === 'qdq' ? [blocks, weight.n] : [weight.n, blocks]);
         stored += values.rawData.length + scales.rawData.length;
       }
       // Exactly the bytes Tessera holds the quantized weights in: the tied wte is stored once.

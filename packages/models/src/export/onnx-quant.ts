@@ -67,16 +67,42 @@ function writeUnsigned(name: string, qw: QuantizedWeight, dst: Uint8Array): void
   else for (let i = 0; i < src.length; i++) dst[i] = src[i] ^ 0x80; // two's complement q -> q + 128
 }
 
-/** The weight's values as signed ONNX int8, or int4 (two's complement nibbles, element 2i low). */
-function writeSigned(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
+/** Value (row j, column l) of Tessera's packed [n, k] weight as a signed integer. */
+function signedValue(src: Uint8Array, bits: 8 | 4, k: number, j: number, l: number): number {
+  if (bits === 8) return (src[j * k + l] << 24) >> 24;
+  const block = j * (k / 2) + (l >> 5) * 16;
+  return q4Nibble(src, block, l & 31) - 8;
+}
+
+/**
+ * The weight transposed to [k, n] as signed ONNX int8, or int4 (two's complement nibbles,
+ * element 2i low): the layout a MatMul's B input has, which onnxruntime fuses with its
+ * DequantizeLinear into MatMulNBits.
+ */
+function writeSignedKN(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
   const src = packedBytes(name, qw);
-  if (qw.bits === 8) {
-    dst.set(src);
+  const { n, k, bits } = qw;
+  if (bits === 8) {
+    for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) dst[l * n + j] = signedValue(src, 8, k, j, l) & 0xff;
     return;
   }
-  q4ToSequentialNibbles(src, dst);
-  // Stored q + 8 in each nibble; signed int4 is q mod 16, i.e. flip bit 3 of each nibble.
-  for (let i = 0; i < dst.length; i++) dst[i] ^= 0x88;
+  dst.fill(0);
+  for (let j = 0; j < n; j++) {
+    for (let l = 0; l < k; l++) {
+      const e = l * n + j;
+      dst[e >> 1] |= (signedValue(src, 4, k, j, l) & 15) << ((e & 1) * 4);
+    }
+  }
+}
+
+/** The scales [n, k / g] transposed to [k / g, n]. */
+function writeScalesKN(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
+  const s = hostData(`${name} (scales)`, qw.scales) as Float32Array;
+  const { n } = qw;
+  const blocks = qw.k / qw.groupSize;
+  const t = new Float32Array(s.length);
+  for (let j = 0; j < n; j++) for (let b = 0; b < blocks; b++) t[b * n + j] = s[j * blocks + b];
+  dst.set(new Uint8Array(t.buffer));
 }
 
 /** One quantized weight [n, k] of a model in the graph, written in `format`. */
@@ -94,28 +120,34 @@ export class QuantizedInitializers {
     if (known) return known;
     const { n, k, bits, groupSize } = qw;
     const blocks = k / groupSize;
-    const values =
-      this.format === 'matmulnbits'
-        ? this.g.initializer(`${name}.quantized`, DataType.UINT8, [n, blocks, (groupSize * bits) / 8], (dst) => writeUnsigned(name, qw, dst))
-        : this.g.initializer(`${name}.quantized`, bits === 8 ? DataType.INT8 : DataType.INT4, [n, k], (dst) => writeSigned(name, qw, dst));
-    const scales = this.g.initializer(`${name}.scales`, DataType.FLOAT, [n, blocks], (dst) => {
-      const s = hostData(`${name} (scales)`, qw.scales) as Float32Array;
-      dst.set(new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
-    });
-    const out = [values, scales];
+    let out: string[];
+    if (this.format === 'matmulnbits') {
+      out = [
+        this.g.initializer(`${name}.quantized`, DataType.UINT8, [n, blocks, (groupSize * bits) / 8], (dst) => writeUnsigned(name, qw, dst)),
+        this.g.initializer(`${name}.scales`, DataType.FLOAT, [n, blocks], (dst) => {
+          const s = hostData(`${name} (scales)`, qw.scales) as Float32Array;
+          dst.set(new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
+        }),
+      ];
+    } else {
+      out = [
+        this.g.initializer(`${name}.quantized`, bits === 8 ? DataType.INT8 : DataType.INT4, [k, n], (dst) => writeSignedKN(name, qw, dst)),
+        this.g.initializer(`${name}.scales`, DataType.FLOAT, [blocks, n], (dst) => writeScalesKN(name, qw, dst)),
+      ];
+    }
     this.#made.set(name, out);
     return out;
   }
 
-  /** The weight [n, k] dequantized to f32 (qdq only). */
+  /** The weight transposed, [k, n], dequantized to f32 (qdq only). */
   #dequantized(name: string, qw: QuantizedWeight): string {
     const [values, scales] = this.#tensors(name, qw);
-    return this.g.op('DequantizeLinear', [values, scales], { axis: { int: 1 }, block_size: { int: qw.groupSize } });
+    return this.g.op('DequantizeLinear', [values, scales], { axis: { int: 0 }, block_size: { int: qw.groupSize } });
   }
 
   /** x [..., k] times the weight transposed: [..., n]. */
   matmul(x: string, name: string, qw: QuantizedWeight): string {
-    if (this.format === 'qdq') return this.g.op('MatMul', [x, this.g.op('Transpose', [this.#dequantized(name, qw)], { perm: { ints: [1, 0] } })]);
+    if (this.format === 'qdq') return this.g.op('MatMul', [x, this.#dequantized(name, qw)]);
     const [values, scales] = this.#tensors(name, qw);
     return this.g.opIn(MS_DOMAIN, MS_VERSION, 'MatMulNBits', [x, values, scales], {
       K: { int: qw.k },
@@ -125,9 +157,13 @@ export class QuantizedInitializers {
     });
   }
 
-  /** Rows `ids` of the table [n, k]: [...ids, k]. */
+  /** Rows `ids` [B, T] of the table [n, k]: [B, T, k]. */
   gather(name: string, qw: QuantizedWeight, ids: string): string {
-    if (this.format === 'qdq') return this.g.op('Gather', [this.#dequantized(name, qw), ids], { axis: { int: 0 } });
+    if (this.format === 'qdq') {
+      // Columns of the [k, n] table the tied head multiplies by: [k, B, T] -> [B, T, k].
+      const columns = this.g.op('Gather', [this.#dequantized(name, qw), ids], { axis: { int: 1 } });
+      return this.g.op('Transpose', [columns], { perm: { ints: [1, 2, 0] } });
+    }
     const [values, scales] = this.#tensors(name, qw);
     const rows = this.g.op('Reshape', [values, this.g.ints([qw.n, (qw.k * qw.bits) / 8])]);
     return this.g.opIn(MS_DOMAIN, MS_VERSION, 'GatherBlockQuantized', [rows, ids, scales], {
