@@ -39,8 +39,8 @@ export interface OnnxExportOptions {
 /** Opsets the exporter writes; each is loaded by onnxruntime in the tests. */
 export const ONNX_OPSETS = { min: 17, max: 25, default: 17 } as const;
 
-/** The first opset with blocked DequantizeLinear and int4 (what the 'qdq' format needs). */
-const QDQ_MIN_OPSET = 21;
+/** The first opset with blocked DequantizeLinear and int4: what the 'qdq' format needs, and its default opset. */
+export const ONNX_QDQ_MIN_OPSET = 21;
 
 /** ONNX IR version that goes with each opset (the ONNX release that introduced it). */
 const IR_VERSION: Record<number, number> = { 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11, 24: 11, 25: 12 };
@@ -82,12 +82,12 @@ function resolveOnnxOptions(options: OnnxExportOptions, model: Module): Resolved
     throw new OnnxExportError(`exportOnnx: quantized: '${options.quantized}' is for a quantized model, and this ${model.typeName} has no quantized weights (quantize(model, { bits }) first)`);
   }
   const quantized = firstQuantized ? (options.quantized ?? 'matmulnbits') : null;
-  const { kvCache = false, opset = quantized === 'qdq' ? QDQ_MIN_OPSET : ONNX_OPSETS.default, dtype = 'f32' } = options;
+  const { kvCache = false, opset = quantized === 'qdq' ? ONNX_QDQ_MIN_OPSET : ONNX_OPSETS.default, dtype = 'f32' } = options;
   if (quantized && dtype !== 'f32') {
     throw new OnnxExportError(`exportOnnx: dtype '${dtype}' with quantized weights (${firstQuantized![0]} is int${firstQuantized![1].weight.bits}); a quantized model exports with f32 activations and scales`);
   }
-  if (quantized === 'qdq' && opset < QDQ_MIN_OPSET) {
-    throw new OnnxExportError(`exportOnnx: quantized: 'qdq' needs opset ${QDQ_MIN_OPSET} or later (blocked DequantizeLinear, int4), got opset ${opset}`);
+  if (quantized === 'qdq' && opset < ONNX_QDQ_MIN_OPSET) {
+    throw new OnnxExportError(`exportOnnx: quantized: 'qdq' needs opset ${ONNX_QDQ_MIN_OPSET} or later (blocked DequantizeLinear, int4), got opset ${opset}`);
   }
   if (typeof kvCache !== 'boolean') throw new OnnxExportError(`exportOnnx: kvCache must be true or false, got ${JSON.stringify(kvCache)}`);
   if (!Number.isInteger(opset) || opset < ONNX_OPSETS.min || opset > ONNX_OPSETS.max) {
