@@ -8,13 +8,16 @@
  *   point is its default 2^(bits-1): Tessera's symmetric int q is stored as q + 8 (int4) or
  *   q + 128 (int8). Its int4 blobs pack values 2i and 2i+1 into byte i (low nibble first),
  *   while Tessera keeps llama.cpp's Q4_0 order (byte t of a 32-value block holds values t
- *   and t + 16), so the nibbles are repacked. `GatherBlockQuantized` reads the same bytes
- *   for the token embedding (viewed as [V, C * bits / 8]), so GPT-2's tied table is stored
- *   once for the lookup and the LM head.
- * - 'qdq': standard ONNX only (opset 21+): an int8 / int4 initializer [N, K] and scales
- *   [N, K / block] dequantized by `DequantizeLinear` with blocked quantization (axis 1,
- *   block_size), feeding MatMul (through a Transpose) and the embedding's Gather. Runtimes
- *   may fuse DQ + MatMul; any runtime with opset 21 can load it.
+ *   and t + 16), so the nibbles are repacked. No accuracy_level is written (0): activations
+ *   stay f32, as in Tessera's qmatmul. `GatherBlockQuantized` reads the same bytes for the
+ *   token embedding (viewed as [V, C * bits / 8]), so GPT-2's tied table is stored once for
+ *   the lookup and the LM head.
+ * - 'qdq': standard ONNX only (opset 21+): an int8 / int4 initializer holding the weight
+ *   transposed, [K, N], with scales [K / block, N], dequantized by `DequantizeLinear` with
+ *   blocked quantization along axis 0 and fed straight to MatMul as its B, the pattern
+ *   onnxruntime fuses into MatMulNBits (with accuracy_level 4, int8 activations, unless the
+ *   session sets `session.qdq_matmulnbits_accuracy_level`). The tied embedding gathers
+ *   columns of the same dequantized table.
  */
 
 import { UnsupportedError } from '@tessera/core';
