@@ -8,8 +8,7 @@ import { GPT2, loadGgufFile, quantize, saveGgufFile } from '@tessera/models';
 import { noGrad, ready, tensor } from '@tessera/tensor';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { captureIo, tempDir } from './helpers.js';
-import { main } from '../src/main.js';
+import { runMain, tempDir } from './helpers.js';
 
 const CONFIG = { vocab_size: 40, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
 const ROW = [1, 3, 3, 8, 11, 4];
@@ -33,11 +32,7 @@ function logitsOf(model: GPT2): Float32Array {
   });
 }
 
-async function exportWith(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = captureIo();
-  const code = await main(['export', ...args], io);
-  return { code, out: io.out(), err: io.err() };
-}
+const exportWith = (args: string[]): ReturnType<typeof runMain> => runMain(['export', ...args]);
 
 async function runOnnx(path: string, options: ort.InferenceSession.SessionOptions = {}): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(path, options);

@@ -14,10 +14,6 @@
  * the summation order and ORT's blocked accumulation, i.e. f32 rounding (observed ~1e-6
  * relative on these models).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { noGrad, ready, tensor } from '@tessera/tensor';
 import { ModelProtoSchema } from 'onnx-buf';
@@ -28,7 +24,6 @@ import {
   GPT2,
   OnnxExportError,
   TransformerEncoderClassifier,
-  argmaxOf,
   exportOnnxBytes,
   quantize,
   quantizedBytes,
@@ -38,13 +33,12 @@ import {
 } from '../src/index.js';
 import { DataType } from '../src/export/onnx-proto.js';
 import { SMALL } from './helpers.js';
-import { emptyPast, i64, maxDiff, presentAsPast, type Ort } from './onnx-helpers.js';
+import { PYTHON, checkCachedDecode, expectOnnxCheckerAccepts, i64, maxDiff, onnxVersion, type Ort } from './onnx-helpers.js';
 
 const REL_TOL = 1e-4;
 // n_embd 64 so that groups of 64 divide every input dimension (64 and 4 * 64).
 const CONFIG = { ...SMALL, n_embd: 64, n_head: 2 };
-const { n_layer: L = 2, n_head: H = 2, n_embd: C = 64, vocab_size: V = 64 } = CONFIG;
-const CACHE = { layers: L, heads: H, headDim: C / H };
+const { vocab_size: V = 64 } = CONFIG;
 const PROMPT = [3, 17, 42, 5, 29];
 const DECODE_STEPS = 8;
 
@@ -119,35 +113,8 @@ describe.each(runtimes)('%s runs quantized GPT-2 exports', (_name, ort) => {
 
     it(`${caseName(c)}, KV cache: prompt and ${DECODE_STEPS} decode steps within ${REL_TOL} x max|logit| of forwardCached, greedy tokens equal generate()'s`, async () => {
       const s = await ort.InferenceSession.create(files.get(`${caseName(c)} kv`)!, sessionOptions(c));
-      const lm = model();
-      const expectedTokens = await lm.generate(PROMPT, { greedy: true, maxNewTokens: DECODE_STEPS, stopTokens: [] });
-      const cache = lm.createKVCache();
-      try {
-        const reference = (ids: number[]): Float32Array =>
-          noGrad(() => {
-            const t = lm.forwardCached(ids, cache, { allLogits: true });
-            const v = t.dataSync() as Float32Array;
-            t.dispose();
-            return v;
-          });
-        let out = await s.run({ input_ids: i64(ort, [PROMPT]), attention_mask: i64(ort, [PROMPT.map(() => 1)]), position_ids: i64(ort, [PROMPT.map((_, i) => i)]), ...emptyPast(ort, 1, CACHE) });
-        let expected = reference(PROMPT);
-        expect(maxDiff(out.logits.data as Float32Array, expected)).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
-        const tokens: number[] = [];
-        let length = PROMPT.length;
-        for (let step = 0; step < DECODE_STEPS; step++) {
-          const last = out.logits.data as Float32Array;
-          const next = argmaxOf(last.subarray(last.length - V));
-          tokens.push(next);
-          length++;
-          out = await s.run({ input_ids: i64(ort, [[next]]), attention_mask: i64(ort, [Array.from({ length }, () => 1)]), position_ids: i64(ort, [[length - 1]]), ...presentAsPast(out, L) });
-          expected = reference([next]);
-          expect(maxDiff(out.logits.data as Float32Array, expected), `step ${step}`).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
-        }
-        expect(tokens).toEqual(expectedTokens);
-      } finally {
-        cache.dispose();
-      }
+      const tolerance = (expected: Float32Array): number => REL_TOL * maxAbs(expected);
+      await checkCachedDecode({ ort, session: s, model: model(), prompt: PROMPT, steps: DECODE_STEPS, tolerance, greedy: true });
     });
   }
 
@@ -240,28 +207,11 @@ describe('bad quantized-export options are OnnxExportErrors naming the value', (
   }
 });
 
-const PYTHON = process.env.TESSERA_PYTHON || 'python3';
-const probe = spawnSync(PYTHON, ['-c', 'import onnx; print(onnx.__version__)'], { encoding: 'utf8' });
-const onnxVersion = probe.status === 0 ? probe.stdout.trim() : null;
-
 describe('onnx (Python)', () => {
   it.skipIf(onnxVersion === null)(
     `onnx.checker.check_model(full_check=True) accepts every quantized export${onnxVersion ? ` (onnx ${onnxVersion})` : ` [skipped: ${PYTHON} cannot import onnx]`}`,
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-qcheck-'));
-      try {
-        const paths = [...files].map(([name, bytes]) => {
-          const path = join(dir, `${name.replaceAll(' ', '-')}.onnx`);
-          writeFileSync(path, bytes);
-          return path;
-        });
-        const script = 'import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print("ok", p)';
-        const res = spawnSync(PYTHON, ['-c', script, ...paths], { encoding: 'utf8', timeout: 60_000 });
-        expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
-        expect(res.stdout.trim().split('\n')).toHaveLength(paths.length);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+    async () => {
+      await expectOnnxCheckerAccepts(files);
     },
   );
 });
