@@ -14,16 +14,21 @@
  * the summation order and ORT's blocked accumulation, i.e. f32 rounding (observed ~1e-6
  * relative on these models).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
-import { noGrad, ready, tensor } from '@tessera/tensor';
+import { noGrad, ready, tensor, tidy } from '@tessera/tensor';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GPT2,
+  GPT2ForSequenceClassification,
   OnnxExportError,
   TransformerEncoderClassifier,
+  exportOnnx,
   exportOnnxBytes,
   quantize,
   quantizedBytes,
@@ -56,7 +61,7 @@ const caseName = (c: Case): string => `int${c.bits} g${c.groupSize} ${c.format}`
 const models = new Map<string, GPT2>();
 const files = new Map<string, Uint8Array>();
 let f32Bytes = 0;
-let enc: TransformerEncoderClassifier;
+const classifiers = new Map<string, TransformerEncoderClassifier | GPT2ForSequenceClassification>();
 
 beforeAll(async () => {
   await ready();
@@ -72,20 +77,29 @@ beforeAll(async () => {
     files.set(caseName(c), exportOnnxBytes(model, options));
     files.set(`${caseName(c)} kv`, exportOnnxBytes(model, { ...options, kvCache: true }));
   }
-  enc = await quantize(
-    new TransformerEncoderClassifier({ vocabSize: V, numLabels: 2, maxLength: 16, dModel: 32, numHeads: 4, numLayers: 2, dropout: 0, padTokenId: 0, seed: 9 }).eval(),
-    { bits: 4, groupSize: 32 },
+  classifiers.set(
+    'encoder int4',
+    await quantize(new TransformerEncoderClassifier({ vocabSize: V, numLabels: 2, maxLength: 16, dModel: 32, numHeads: 4, numLayers: 2, dropout: 0, padTokenId: 0, seed: 9 }).eval(), {
+      bits: 4,
+      groupSize: 32,
+    }),
   );
-  files.set('encoder int4', exportOnnxBytes(enc));
+  classifiers.set('gpt2-cls int8 g64', await quantize(new GPT2ForSequenceClassification({ ...CONFIG, pad_token_id: 0 }, { numLabels: 2, seed: 8 }).eval(), { bits: 8, groupSize: 64 }));
+  for (const [name, model] of classifiers) files.set(name, exportOnnxBytes(model));
 });
 
 afterAll(() => {
   for (const m of models.values()) m.dispose();
-  enc?.dispose();
+  for (const m of classifiers.values()) m.dispose();
 });
 
 /** Session options of a case: f32 activations in the fused MatMulNBits of a QDQ export (see the file comment). */
 const sessionOptions = (c: Case): ortNode.InferenceSession.SessionOptions => (c.format === 'qdq' ? { extra: { session: { qdq_matmulnbits_accuracy_level: '0' } } } : {});
+
+/** Tessera's logits of PROMPT. */
+function logitsOf(model: GPT2): Float32Array {
+  return tidy(() => noGrad(() => model.forward(tensor([PROMPT], undefined, 'i32')).dataSync() as Float32Array));
+}
 
 const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
@@ -101,12 +115,7 @@ describe.each(runtimes)('%s runs quantized GPT-2 exports', (_name, ort) => {
     it(`${caseName(c)}, no cache: logits within ${REL_TOL} x max|logit| of Tessera's quantized forward`, async () => {
       const s = await ort.InferenceSession.create(files.get(caseName(c))!, sessionOptions(c));
       const out = await s.run({ input_ids: i64(ort, [PROMPT]), attention_mask: i64(ort, [PROMPT.map(() => 1)]), position_ids: i64(ort, [PROMPT.map((_, i) => i)]) });
-      const expected = noGrad(() => {
-        const t = model().forward(tensor([PROMPT], undefined, 'i32'));
-        const v = t.dataSync() as Float32Array;
-        t.dispose();
-        return v;
-      });
+      const expected = logitsOf(model());
       expect(out.logits.dims).toEqual([1, PROMPT.length, V]);
       expect(maxDiff(out.logits.data as Float32Array, expected)).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
     });
@@ -118,22 +127,34 @@ describe.each(runtimes)('%s runs quantized GPT-2 exports', (_name, ort) => {
     });
   }
 
-  it(`an int4 TransformerEncoderClassifier (quantized Linear layers): logits with padding within ${REL_TOL} x max|logit| of Tessera's`, async () => {
-    const s = await ort.InferenceSession.create(files.get('encoder int4')!);
-    const ids = [
-      [5, 9, 2, 7, 0, 0],
-      [4, 1, 8, 3, 6, 2],
-    ];
-    const mask = ids.map((row) => row.map((t) => (t === 0 ? 0 : 1)));
-    const out = await s.run({ input_ids: i64(ort, ids), attention_mask: i64(ort, mask) });
-    const expected = noGrad(() => {
-      const t = enc.forward(tensor(ids, undefined, 'i32'), tensor(mask, undefined, 'i32'));
-      const v = t.dataSync() as Float32Array;
-      t.dispose();
-      return v;
+  for (const name of ['encoder int4', 'gpt2-cls int8 g64'] as const) {
+    it(`${name} classifier: logits with padding within ${REL_TOL} x max|logit| of Tessera's forward(ids, mask)`, async () => {
+      const model = classifiers.get(name)!;
+      const s = await ort.InferenceSession.create(files.get(name)!);
+      const ids = [
+        [5, 9, 2, 7, 0, 0],
+        [4, 1, 8, 3, 6, 2],
+      ];
+      const mask = ids.map((row) => row.map((t) => (t === 0 ? 0 : 1)));
+      const out = await s.run({ input_ids: i64(ort, ids), attention_mask: i64(ort, mask) });
+      const expected = tidy(() => noGrad(() => model.forward(tensor(ids, undefined, 'i32'), tensor(mask, undefined, 'i32')).dataSync() as Float32Array));
+      expect(out.logits.dims).toEqual([2, 2]);
+      expect(maxDiff(out.logits.data as Float32Array, expected)).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
     });
-    expect(out.logits.dims).toEqual([2, 2]);
-    expect(maxDiff(out.logits.data as Float32Array, expected)).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
+  }
+
+  it('int4 g32 with external data, loaded from its path: logits within 1e-4 x max|logit|', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-qext-'));
+    try {
+      const written = await exportOnnx(models.get('int4 g32')!, join(dir, 'q.onnx'), { externalData: true });
+      expect(written.dataPath).not.toBeNull();
+      const s = await ort.InferenceSession.create(ort === ortNode ? written.path : readFileSync(written.path), ort === ortNode ? {} : { externalData: [{ path: 'q.onnx.data', data: readFileSync(written.dataPath!) }] });
+      const out = await s.run({ input_ids: i64(ort, [PROMPT]), attention_mask: i64(ort, [PROMPT.map(() => 1)]), position_ids: i64(ort, [PROMPT.map((_, i) => i)]) });
+      const expected = logitsOf(models.get('int4 g32')!);
+      expect(maxDiff(out.logits.data as Float32Array, expected)).toBeLessThanOrEqual(REL_TOL * maxAbs(expected));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
