@@ -20,7 +20,7 @@
  *   columns of the same dequantized table.
  */
 
-import { UnsupportedError } from '@tessera/core';
+import { UnsupportedError, quantizedValue } from '@tessera/core';
 import type { QuantizedWeight, Tensor } from '@tessera/tensor';
 import { DataType, type OnnxGraph } from './onnx-proto.js';
 
@@ -45,55 +45,48 @@ export const QUANT_FORMATS: readonly OnnxQuantFormat[] = ['matmulnbits', 'qdq'];
 const MS_DOMAIN = 'com.microsoft';
 const MS_VERSION = 1;
 
-/** Tessera's packed bytes of `qw` (quant.ts layout: n rows of k * bits / 8 bytes). */
-function packedBytes(name: string, qw: QuantizedWeight): Uint8Array {
-  const words = hostData(`${name} (quantized)`, qw.q) as Int32Array;
-  return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+/** Tessera's packed words of `qw` (quant.ts layout), read synchronously. */
+function packedWords(name: string, qw: QuantizedWeight): Int32Array {
+  return hostData(`${name} (quantized)`, qw.q) as Int32Array;
 }
 
-/** Value l (0..31) of a Q4_0-ordered 32-value block at `src[at..at+16)`, as stored (q + 8). */
-function q4Nibble(src: Uint8Array, at: number, l: number): number {
-  return l < 16 ? src[at + l] & 15 : src[at + l - 16] >> 4;
-}
-
-/** Tessera's int4 bytes (Q4_0 order, q + 8) as consecutive-pair nibbles (value 2i low, 2i+1 high), q + 8. */
-export function q4ToSequentialNibbles(src: Uint8Array, dst: Uint8Array): void {
-  for (let at = 0; at < src.length; at += 16) {
-    for (let i = 0; i < 16; i++) dst[at + i] = q4Nibble(src, at, 2 * i) | (q4Nibble(src, at, 2 * i + 1) << 4);
-  }
-}
-
-/** The weight's values as unsigned bytes with zero point 2^(bits-1), int4 in consecutive-pair order (MatMulNBits / GatherBlockQuantized uint8). */
+/**
+ * The weight [n, k] as MatMulNBits / GatherBlockQuantized bytes: unsigned with zero point
+ * 2^(bits-1), row-major, int4 two to a byte with value 2i in the low nibble.
+ */
 function writeUnsigned(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
-  const src = packedBytes(name, qw);
-  if (qw.bits === 4) q4ToSequentialNibbles(src, dst);
-  else for (let i = 0; i < src.length; i++) dst[i] = src[i] ^ 0x80; // two's complement q -> q + 128
-}
-
-/** Value (row j, column l) of Tessera's packed [n, k] weight as a signed integer. */
-function signedValue(src: Uint8Array, bits: 8 | 4, k: number, j: number, l: number): number {
-  if (bits === 8) return (src[j * k + l] << 24) >> 24;
-  const block = j * (k / 2) + (l >> 5) * 16;
-  return q4Nibble(src, block, l & 31) - 8;
+  const words = packedWords(name, qw);
+  const { n, k, bits } = qw;
+  if (bits === 8) {
+    // int8 rows are plain bytes in value order: two's complement q -> q + 128.
+    const src = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+    for (let i = 0; i < src.length; i++) dst[i] = src[i] ^ 0x80;
+    return;
+  }
+  for (let j = 0; j < n; j++) {
+    for (let l = 0; l < k; l += 2) {
+      dst[(j * k + l) >> 1] = (quantizedValue(words, 0, 4, k, j, l) + 8) | ((quantizedValue(words, 0, 4, k, j, l + 1) + 8) << 4);
+    }
+  }
 }
 
 /**
  * The weight transposed to [k, n] as signed ONNX int8, or int4 (two's complement nibbles,
- * element 2i low): the layout a MatMul's B input has, which onnxruntime fuses with its
+ * element 2i low): the layout of a MatMul's B input, which onnxruntime fuses with its
  * DequantizeLinear into MatMulNBits.
  */
 function writeSignedKN(name: string, qw: QuantizedWeight, dst: Uint8Array): void {
-  const src = packedBytes(name, qw);
+  const words = packedWords(name, qw);
   const { n, k, bits } = qw;
   if (bits === 8) {
-    for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) dst[l * n + j] = signedValue(src, 8, k, j, l) & 0xff;
+    for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) dst[l * n + j] = quantizedValue(words, 0, 8, k, j, l) & 0xff;
     return;
   }
   dst.fill(0);
   for (let j = 0; j < n; j++) {
     for (let l = 0; l < k; l++) {
       const e = l * n + j;
-      dst[e >> 1] |= (signedValue(src, 4, k, j, l) & 15) << ((e & 1) * 4);
+      dst[e >> 1] |= (quantizedValue(words, 0, 4, k, j, l) & 15) << ((e & 1) * 4);
     }
   }
 }
