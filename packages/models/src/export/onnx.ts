@@ -1,6 +1,7 @@
 /**
  * ONNX export of GPT-2 (language model, optionally with a KV cache), GPT-2 sequence
- * classification and the Transformer encoder classifier, as the bytes of one `.onnx` file.
+ * classification and the Transformer encoder classifier, f32 or f16, or with quantized
+ * weights kept quantized (onnx-quant.ts), as the bytes of one `.onnx` file.
  * Browser-safe: nothing here touches the file system (see `exportOnnx` in onnx-node.ts).
  */
 
@@ -139,6 +140,7 @@ export function buildOnnx(model: Module, options: OnnxExportOptions): BuiltOnnx 
  * `kvCache`, also `past_key_values.{i}.key` / `.value` inputs and `present.{i}.key` /
  * `.value` outputs, [batch, n_head, length, head_dim] float32, as Optimum names them.
  * Classifiers take `input_ids`, `attention_mask` and give `logits` [batch, numLabels].
+ * A quantized model's int8 / int4 weights stay quantized (see OnnxExportOptions.quantized).
  * Parameters are read synchronously (wasm or reference backend). One buffer holds the
  * whole file, so it is limited to protobuf's 2 GiB (exportOnnx can write external data).
  * @example const bytes = exportOnnxBytes(model, { kvCache: true }); await ort.InferenceSession.create(bytes)
