@@ -10,8 +10,7 @@ import { noGrad, ready, tensor, type Tensor } from '@tessera/tensor';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createClassifier } from '../src/classify/model.js';
-import { main } from '../src/main.js';
-import { captureIo, runCli, tempDir } from './helpers.js';
+import { runCli, runMain, tempDir } from './helpers.js';
 
 const TINY = { vocab_size: 40, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
 const IDS = [
@@ -38,11 +37,7 @@ function read(t: Tensor): Float32Array {
   return v;
 }
 
-async function exportWith(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = captureIo();
-  const code = await main(['export', ...args], io);
-  return { code, out: io.out(), err: io.err() };
-}
+const exportWith = (args: string[]): ReturnType<typeof runMain> => runMain(['export', ...args]);
 
 let root: string;
 let lmDir: string;

@@ -47,3 +47,11 @@ export function captureIo(): Io & { out: () => string; err: () => string } {
     err: () => err,
   };
 }
+
+/** Runs `main(args)` in process with captured streams (the CLI is imported on first use: most users of these helpers spawn the binary). */
+export async function runMain(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../src/main.js');
+  const io = captureIo();
+  const code = await main(args, io);
+  return { code, out: io.out(), err: io.err() };
+}

@@ -149,5 +149,5 @@ export {
 } from './gpt2/sequence-classification.js';
 export { TransformerEncoderClassifier, type TransformerEncoderClassifierOptions } from './classifiers/transformer-encoder-classifier.js';
 export { OnnxExportError } from './export/errors.js';
-export { ONNX_OPSETS, exportOnnxBytes, type OnnxDType, type OnnxExportOptions } from './export/onnx.js';
+export { ONNX_OPSETS, ONNX_QDQ_MIN_OPSET, exportOnnxBytes, type OnnxDType, type OnnxExportOptions, type OnnxQuantFormat } from './export/onnx.js';
 export { exportOnnx, type OnnxFileOptions, type OnnxFiles } from './export/onnx-node.js';

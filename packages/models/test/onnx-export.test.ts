@@ -9,8 +9,7 @@
  * imports `onnx` ($TESSERA_PYTHON or python3), onnx.checker.check_model(full_check=True)
  * accepts every export.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
@@ -26,22 +25,22 @@ import {
   ONNX_OPSETS,
   OnnxExportError,
   TransformerEncoderClassifier,
-  argmaxOf,
   exportOnnx,
   exportOnnxBytes,
   type OnnxExportOptions,
 } from '../src/index.js';
 import { DataType, EXTERNAL_DATA_ALIGNMENT, EXTERNAL_DATA_THRESHOLD, MAX_PROTOBUF_BYTES, OnnxGraph, encodeOnnxModel, encodeOnnxModelExternal } from '../src/export/onnx-proto.js';
 import { SMALL } from './helpers.js';
+import { PYTHON, checkCachedDecode, emptyPast as emptyPastOf, expectOnnxCheckerAccepts, i64, maxDiff, onnxVersion, presentAsPast as presentAsPastOf, type Ort } from './onnx-helpers.js';
 
-type Ort = typeof ortNode;
 type Session = ortNode.InferenceSession;
-type Feeds = Record<string, ortNode.Tensor>;
 
 const F32_TOL = 1e-4;
 const F16_TOL = 5e-3;
 const { n_layer: L = 2, n_head: H = 2, n_embd: C = 32, vocab_size: V = 64 } = SMALL;
 const D = C / H;
+const emptyPast = (ort: Ort, batch: number) => emptyPastOf(ort, batch, { layers: L, heads: H, headDim: D });
+const presentAsPast = (out: Record<string, ortNode.Tensor>) => presentAsPastOf(out, L);
 
 let lm: GPT2;
 let clf: GPT2ForSequenceClassification;
@@ -72,10 +71,6 @@ afterAll(() => {
   enc?.dispose();
 });
 
-function i64(ort: Ort, rows: number[][]): ortNode.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0].length]);
-}
-
 /** Tessera's logits [T * V] for one unpadded prompt. */
 function tesseraLogits(prompt: number[]): Float32Array {
   return noGrad(() => {
@@ -84,27 +79,6 @@ function tesseraLogits(prompt: number[]): Float32Array {
     t.dispose();
     return out;
   });
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-/** Empty past_key_values [B, H, 0, D] for a first (prompt) run. */
-function emptyPast(ort: Ort, batch: number): Feeds {
-  const feeds: Feeds = {};
-  for (let i = 0; i < L; i++) for (const p of ['key', 'value']) feeds[`past_key_values.${i}.${p}`] = new ort.Tensor('float32', new Float32Array(0), [batch, H, 0, D]);
-  return feeds;
-}
-
-/** present.* of one run as the past_key_values.* of the next. */
-function presentAsPast(out: Record<string, ortNode.Tensor>): Feeds {
-  const feeds: Feeds = {};
-  for (let i = 0; i < L; i++) for (const p of ['key', 'value']) feeds[`past_key_values.${i}.${p}`] = out[`present.${i}.${p}`];
-  return feeds;
 }
 
 /** Row `b`, positions `from..to-1` of logits [B, T, V]. */
@@ -152,45 +126,8 @@ describe.each(runtimes)('%s runs the exports', (_name, ort) => {
       expect(s.inputNames.slice(0, 3)).toEqual(['input_ids', 'attention_mask', 'position_ids']);
       expect(s.inputNames.slice(3)).toEqual(Array.from({ length: L }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat());
       expect(s.outputNames).toEqual(['logits', ...Array.from({ length: L }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()]);
-      const expectedTokens = await lm.generate(PROMPT, { greedy: true, maxNewTokens: DECODE_STEPS, stopTokens: [] });
-      const cache = lm.createKVCache();
-      try {
-        const reference = (ids: number[]): Float32Array =>
-          noGrad(() => {
-            const t = lm.forwardCached(ids, cache, { allLogits: true });
-            const out = t.dataSync() as Float32Array;
-            t.dispose();
-            return out;
-          });
-        let out = await s.run({
-          input_ids: i64(ort, [PROMPT]),
-          attention_mask: i64(ort, [PROMPT.map(() => 1)]),
-          position_ids: i64(ort, [PROMPT.map((_, i) => i)]),
-          ...emptyPast(ort, 1),
-        });
-        expect(out['present.0.key'].dims).toEqual([1, H, PROMPT.length, D]);
-        expect(maxDiff(out.logits.data as Float32Array, reference(PROMPT))).toBeLessThanOrEqual(tol);
-        const tokens: number[] = [];
-        let length = PROMPT.length;
-        for (let step = 0; step < DECODE_STEPS; step++) {
-          const last = out.logits.data as Float32Array;
-          const next = argmaxOf(last.subarray(last.length - V));
-          tokens.push(next);
-          length++;
-          out = await s.run({
-            input_ids: i64(ort, [[next]]),
-            attention_mask: i64(ort, [Array.from({ length }, () => 1)]),
-            position_ids: i64(ort, [[length - 1]]),
-            ...presentAsPast(out),
-          });
-          expect(out['present.1.value'].dims).toEqual([1, H, length, D]);
-          expect(maxDiff(out.logits.data as Float32Array, reference([next])), `step ${step}`).toBeLessThanOrEqual(tol);
-        }
-        // The f16 export's tokens may part from the f32 model's where two logits are within its rounding.
-        if (greedy) expect(tokens).toEqual(expectedTokens);
-      } finally {
-        cache.dispose();
-      }
+      // The f16 export's tokens may part from the f32 model's where two logits are within its rounding.
+      await checkCachedDecode({ ort, session: s, model: lm, prompt: PROMPT, steps: DECODE_STEPS, tolerance: () => tol, greedy: greedy !== '' });
     });
   }
 
@@ -425,29 +362,11 @@ describe('bad options and models are OnnxExportErrors naming the value', () => {
   });
 });
 
-const PYTHON = process.env.TESSERA_PYTHON || 'python3';
-const probe = spawnSync(PYTHON, ['-c', 'import onnx; print(onnx.__version__)'], { encoding: 'utf8' });
-const onnxVersion = probe.status === 0 ? probe.stdout.trim() : null;
-
 describe('onnx (Python)', () => {
   it.skipIf(onnxVersion === null)(
     `onnx.checker.check_model(full_check=True) accepts every export, external data included${onnxVersion ? ` (onnx ${onnxVersion})` : ` [skipped: ${PYTHON} cannot import onnx]`}`,
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'tessera-onnx-check-'));
-      try {
-        const paths = [...files].map(([name, bytes]) => {
-          const path = join(dir, `${name}.onnx`);
-          writeFileSync(path, bytes);
-          return path;
-        });
-        paths.push((await exportOnnx(lm, join(dir, 'gpt2-kv-external.onnx'), { kvCache: true, externalData: true })).path);
-        const script = 'import onnx, sys\nfor p in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(p), full_check=True)\n    print("ok", p)';
-        const res = spawnSync(PYTHON, ['-c', script, ...paths], { encoding: 'utf8', timeout: 60_000 });
-        expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
-        expect(res.stdout.trim().split('\n')).toHaveLength(paths.length);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      await expectOnnxCheckerAccepts(files, async (dir) => [(await exportOnnx(lm, join(dir, 'gpt2-kv-external.onnx'), { kvCache: true, externalData: true })).path]);
     },
   );
 });

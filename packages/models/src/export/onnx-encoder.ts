@@ -15,7 +15,7 @@ export function encoderClassifierGraph(net: OnnxNet, model: TransformerEncoderCl
   const { dModel: C, numHeads: H } = model.options;
   const { batch, sequence } = ONNX_DIMS;
   net.g.inputs.push(tensorValueInfo('input_ids', DataType.INT64, [batch, sequence]), tensorValueInfo('attention_mask', DataType.INT64, [batch, sequence]));
-  const tokens = net.op('Gather', [net.weight('tokens.weight', model.tokens.weight), 'input_ids']); // [B, T, C]
+  const tokens = net.embedding('tokens.weight', model.tokens, 'input_ids'); // [B, T, C]
   const x = net.op('Add', [tokens, net.firstPositions(net.weight('positions.weight', model.positions.weight), 'input_ids')]);
   const keep = net.keyMask('attention_mask'); // [B, 1, 1, T]
   // The Linear layers run on rows [B*T, C]; attention needs [B, T, C] back.

@@ -68,13 +68,18 @@ export function gpt2LMGraph(net: OnnxNet, model: GPT2, kvCache: boolean): void {
       past.push({ k: net.toCompute(`past_key_values.${i}.key`), v: net.toCompute(`past_key_values.${i}.value`) });
     }
   }
-  const wte = net.weight('transformer.wte.weight', body.wte.weight);
-  const x = net.op('Add', [net.op('Gather', [wte, 'input_ids']), net.op('Gather', [net.weight('transformer.wpe.weight', body.wpe.weight), 'position_ids'])]); // [B, T, C]
+  const wteName = 'transformer.wte.weight';
+  const x = net.op('Add', [net.embedding(wteName, body.wte, 'input_ids'), net.op('Gather', [net.weight('transformer.wpe.weight', body.wpe.weight), 'position_ids'])]); // [B, T, C]
   const { hidden, present } = gpt2Blocks(net, body, x, net.causalKeyMask('input_ids', 'attention_mask'), past);
-  // Tied head as one Gemm over rows (wte [V, C] is stored once, read transposed).
-  const rows = net.op('Reshape', [hidden, net.g.ints([-1, C])]);
-  const logitsShape = net.op('Concat', [net.op('Shape', ['input_ids']), net.g.ints([V])], { axis: { int: 0 } });
-  net.toOutput(net.op('Reshape', [net.op('Gemm', [rows, wte], { transB: { int: 1 } }), logitsShape]), 'logits');
+  if (body.wte.quantizedWeight) {
+    // Tied head over the same quantized table the lookup reads.
+    net.toOutput(net.matmulT(hidden, wteName, body.wte), 'logits');
+  } else {
+    // Tied head as one Gemm over rows (wte [V, C] is stored once, read transposed).
+    const rows = net.op('Reshape', [hidden, net.g.ints([-1, C])]);
+    const logitsShape = net.op('Concat', [net.op('Shape', ['input_ids']), net.g.ints([V])], { axis: { int: 0 } });
+    net.toOutput(net.op('Reshape', [net.op('Gemm', [rows, net.weight(wteName, body.wte.weight)], { transB: { int: 1 } }), logitsShape]), 'logits');
+  }
   net.g.outputs.push(tensorValueInfo('logits', DataType.FLOAT, [batch, sequence, V]));
   if (kvCache) {
     present.forEach((kv, i) => {
@@ -95,8 +100,7 @@ export function gpt2ClassifierGraph(net: OnnxNet, model: GPT2ForSequenceClassifi
   const C = model.config.n_embd;
   const { batch, sequence } = ONNX_DIMS;
   idsInputs(net, sequence);
-  const wte = net.weight('transformer.wte.weight', body.wte.weight);
-  const x = net.op('Add', [net.op('Gather', [wte, 'input_ids']), net.firstPositions(net.weight('transformer.wpe.weight', body.wpe.weight), 'input_ids')]);
+  const x = net.op('Add', [net.embedding('transformer.wte.weight', body.wte, 'input_ids'), net.firstPositions(net.weight('transformer.wpe.weight', body.wpe.weight), 'input_ids')]);
   const { hidden } = gpt2Blocks(net, body, x, net.causalKeyMask('input_ids', 'attention_mask'));
   // Last real position: argmax over t of (mask != 0) * t, [B, 1].
   const real = net.op('Cast', [net.op('Cast', ['attention_mask'], { to: { int: DataType.BOOL } })], { to: { int: DataType.FLOAT } });

@@ -10,9 +10,16 @@
  */
 
 import { UnsupportedError, fmtShape } from '@tessera/core';
-import type { Tensor } from '@tessera/tensor';
+import type { QuantizedWeight, Tensor } from '@tessera/tensor';
 import { f32BitsToF16Bits } from '../io/half.js';
 import { DataType, type AttrValue, OnnxGraph } from './onnx-proto.js';
+import { QuantizedInitializers, hostData, type OnnxQuantFormat } from './onnx-quant.js';
+
+/** A layer whose weight may be quantized (Linear, Conv1D, Embedding): `weight` throws once it is. */
+interface MaybeQuantized {
+  readonly quantizedWeight: QuantizedWeight | null;
+  readonly weight: Tensor;
+}
 
 /** Weight and compute precision of an export. */
 export type OnnxDType = 'f32' | 'f16';
@@ -41,10 +48,38 @@ export class OnnxNet {
   /** ONNX element type of the compute type. */
   readonly float: DataType;
   readonly #weights = new Set<string>();
+  /** How quantized weights are written; null for a model without any. */
+  readonly #quant: QuantizedInitializers | null;
 
-  constructor(readonly dtype: OnnxDType) {
+  constructor(
+    readonly dtype: OnnxDType,
+    quant: OnnxQuantFormat | null = null,
+  ) {
     if (!LITTLE_ENDIAN) throw new UnsupportedError('ONNX export: raw tensor data is little-endian and this host is big-endian');
     this.float = dtype === 'f16' ? DataType.FLOAT16 : DataType.FLOAT;
+    this.#quant = quant === null ? null : new QuantizedInitializers(this.g, quant);
+  }
+
+  /** The quantized-weight writer of `layer`'s weight `name`, or null when the layer is f32. */
+  #quantized(name: string, layer: MaybeQuantized): QuantizedInitializers | null {
+    if (!layer.quantizedWeight) return null;
+    // buildOnnx picks a format whenever the model has a quantized weight.
+    if (!this.#quant) throw new UnsupportedError(`ONNX export: ${name} is quantized but no quantized format was chosen`);
+    return this.#quant;
+  }
+
+  /** x [..., k] times a weight [n, k] (Linear's layout, a tied head): [..., n]. */
+  matmulT(x: string, name: string, layer: MaybeQuantized): string {
+    const q = this.#quantized(name, layer);
+    if (q) return q.matmul(x, name, layer.quantizedWeight!);
+    return this.op('MatMul', [x, this.op('Transpose', [this.weight(name, layer.weight)], { perm: { ints: [1, 0] } })]);
+  }
+
+  /** Rows `ids` [...] of an embedding table [n, C]: [..., C]. */
+  embedding(name: string, layer: MaybeQuantized, ids: string): string {
+    const q = this.#quantized(name, layer);
+    if (q) return q.gather(name, layer.quantizedWeight!, ids);
+    return this.op('Gather', [this.weight(name, layer.weight), ids]);
   }
 
   op(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue> = {}, output?: string): string {
@@ -59,7 +94,7 @@ export class OnnxNet {
     if (this.#weights.has(name)) return name;
     if (t.dtype !== 'f32') throw new UnsupportedError(`ONNX export: parameter ${name} ${fmtShape(t.shape)} is ${t.dtype}, expected f32`);
     const dtype = this.dtype;
-    this.g.initializer(name, this.float, t.shape, (dst) => writeFloats(hostValues(name, t), dtype, dst));
+    this.g.initializer(name, this.float, t.shape, (dst) => writeFloats(hostData(name, t) as Float32Array, dtype, dst));
     this.#weights.add(name);
     return name;
   }
@@ -93,12 +128,20 @@ export class OnnxNet {
   }
 
   /** GPT-2's Conv1D: x [..., in] @ weight [in, out] + bias [out]. */
-  conv1d(x: string, prefix: string, layer: { weight: Tensor; bias: Tensor }): string {
-    return this.op('Add', [this.op('MatMul', [x, this.weight(`${prefix}.weight`, layer.weight)]), this.weight(`${prefix}.bias`, layer.bias)]);
+  conv1d(x: string, prefix: string, layer: MaybeQuantized & { bias: Tensor }): string {
+    const name = `${prefix}.weight`;
+    // A quantized Conv1D weight is held output-major ([out, in]), as Linear's.
+    const y = this.#quantized(name, layer) ? this.matmulT(x, name, layer) : this.op('MatMul', [x, this.weight(name, layer.weight)]);
+    return this.op('Add', [y, this.weight(`${prefix}.bias`, layer.bias)]);
   }
 
   /** nn.Linear on rows: x [N, in] -> x weight^T + bias, weight [out, in] kept in its layout (Gemm transB). */
-  linear(x: string, prefix: string, layer: { weight: Tensor; bias: Tensor | null }): string {
+  linear(x: string, prefix: string, layer: MaybeQuantized & { bias: Tensor | null }): string {
+    const name = `${prefix}.weight`;
+    if (this.#quantized(name, layer)) {
+      const y = this.matmulT(x, name, layer);
+      return layer.bias ? this.op('Add', [y, this.weight(`${prefix}.bias`, layer.bias)]) : y;
+    }
     const inputs = [x, this.weight(`${prefix}.weight`, layer.weight)];
     if (layer.bias) inputs.push(this.weight(`${prefix}.bias`, layer.bias));
     return this.op('Gemm', inputs, { transB: { int: 1 } });
@@ -173,17 +216,5 @@ export class OnnxNet {
   splitQkv(qkv: string, C: number): [string, string, string] {
     const [q, k, v] = this.g.opN('Split', [qkv, this.g.ints([C, C, C])], 3, { axis: { int: 2 } });
     return [q, k, v];
-  }
-}
-
-/** A parameter's values, read synchronously while the file is written (one at a time, so a model is not held twice). */
-function hostValues(name: string, t: Tensor): Float32Array {
-  try {
-    return t.dataSync() as Float32Array;
-  } catch (e) {
-    if (e instanceof UnsupportedError) {
-      throw new UnsupportedError(`ONNX export: parameter ${name} cannot be read synchronously (${e.message}); export from the wasm or reference backend`);
-    }
-    throw e;
   }
 }

@@ -60,7 +60,16 @@ const BYTES_PER_ELEMENT: Partial<Record<TensorProto_DataType, number>> = {
   [TensorProto_DataType.FLOAT16]: 2,
   [TensorProto_DataType.INT64]: 8,
   [TensorProto_DataType.BOOL]: 1,
+  [TensorProto_DataType.UINT8]: 1,
+  [TensorProto_DataType.INT8]: 1,
 };
+
+/** Bytes of `count` elements of `dataType`: int4 packs two per byte (ONNX's raw_data layout, element 0 in the low nibble). */
+function dataBytes(dataType: TensorProto_DataType, count: number): number | undefined {
+  if (dataType === TensorProto_DataType.INT4) return Math.ceil(count / 2);
+  const size = BYTES_PER_ELEMENT[dataType];
+  return size === undefined ? undefined : count * size;
+}
 
 function attribute(name: string, value: AttrValue): AttributeProto {
   if ('int' in value) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(value.int) });
@@ -93,6 +102,8 @@ export class OnnxGraph {
   readonly initializers: Initializer[] = [];
   readonly inputs: ValueInfoProto[] = [];
   readonly outputs: ValueInfoProto[] = [];
+  /** Operator domains other than the default one that nodes use, with their opset versions. */
+  readonly domains = new Map<string, number>();
   #count = 0;
   readonly #names = new Set<string>();
   readonly #constants = new Map<string, string>();
@@ -100,6 +111,19 @@ export class OnnxGraph {
   /** Adds a node with one output; returns the output's name. */
   op(opType: string, inputs: readonly string[], attributes: Record<string, AttrValue> = {}, output?: string): string {
     return this.opN(opType, inputs, 1, attributes, output === undefined ? undefined : [output])[0];
+  }
+
+  /**
+   * A node of an operator outside the default domain (`com.microsoft` for onnxruntime's
+   * contrib ops), with one output; the model then imports that domain at `version`.
+   */
+  opIn(domain: string, version: number, opType: string, inputs: readonly string[], attributes: Record<string, AttrValue> = {}): string {
+    const known = this.domains.get(domain);
+    if (known !== undefined && known !== version) throw new OnnxExportError(`ONNX export: domain ${domain} imported at versions ${known} and ${version}`);
+    this.domains.set(domain, version);
+    const [out] = this.opN(opType, inputs, 1, attributes);
+    this.nodes[this.nodes.length - 1].domain = domain;
+    return out;
   }
 
   /** Adds a node with `n` outputs; returns their names. */
@@ -122,10 +146,9 @@ export class OnnxGraph {
   initializer(name: string, dataType: TensorProto_DataType, dims: readonly number[], fill: (dst: Uint8Array) => void): string {
     if (this.#names.has(name)) throw new OnnxExportError(`ONNX export: initializer ${name} added twice`);
     this.#names.add(name);
-    const count = dims.reduce((a, b) => a * b, 1);
-    const size = BYTES_PER_ELEMENT[dataType];
-    if (size === undefined) throw new OnnxExportError(`ONNX export: initializer ${name} has unsupported data type ${TensorProto_DataType[dataType]}`);
-    this.initializers.push({ proto: create(TensorProtoSchema, { name, dataType, dims: dims.map(BigInt) }), byteLength: count * size, fill });
+    const byteLength = dataBytes(dataType, dims.reduce((a, b) => a * b, 1));
+    if (byteLength === undefined) throw new OnnxExportError(`ONNX export: initializer ${name} has unsupported data type ${TensorProto_DataType[dataType]}`);
+    this.initializers.push({ proto: create(TensorProtoSchema, { name, dataType, dims: dims.map(BigInt) }), byteLength, fill });
     return name;
   }
 
@@ -185,6 +208,8 @@ export interface ModelInfo {
   producerVersion: string;
   docString: string;
   metadata: Record<string, string>;
+  /** Other operator domains the graph uses (OnnxGraph.domains), with their versions. */
+  domains?: ReadonlyMap<string, number>;
 }
 
 function modelHead(info: ModelInfo): ModelProto {
@@ -193,7 +218,7 @@ function modelHead(info: ModelInfo): ModelProto {
     producerName: info.producerName,
     producerVersion: info.producerVersion,
     docString: info.docString,
-    opsetImport: [{ domain: '', version: BigInt(info.opset) }],
+    opsetImport: [{ domain: '', version: BigInt(info.opset) }, ...[...(info.domains ?? [])].map(([domain, version]) => ({ domain, version: BigInt(version) }))],
     metadataProps: Object.entries(info.metadata).map(([key, value]) => ({ key, value })),
   });
 }
