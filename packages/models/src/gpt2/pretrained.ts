@@ -7,6 +7,7 @@
  * `node:fs` is imported on first use, so the package entry stays loadable in browsers.
  */
 
+import { ArgumentError } from '@tessera/core';
 import type { Tensor } from '@tessera/tensor';
 import type { Module, StateDictValue } from '../nn/module.js';
 import { FormatError, fileError } from '../io/errors.js';
@@ -220,6 +221,9 @@ export function buildPretrained<M extends Module>(
   build: (config: Record<string, unknown>, how: { quantized: boolean; weights: SafetensorsReader }) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): M {
+  const config: unknown = files?.config;
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ArgumentError(`${source.label}: the config must be config.json's object, got ${Array.isArray(config) ? 'an array' : String(config)}`);
+  if (typeof (files.weights as Partial<SafetensorsReader> | undefined)?.names !== 'function') throw new ArgumentError(`${source.label}: the weights must be an opened model.safetensors (openSafetensors(bytes)), got ${String(files.weights)}`);
   const vocab = files.config.vocab_size;
   if (files.tokenizer && typeof vocab === 'number' && files.tokenizer.vocabSize > vocab) {
     throw new ConfigError(
