@@ -69,8 +69,15 @@ function status(id: string, text: string, error = false): void {
 function showModel(info: ModelInfo | null): void {
   studio.model = info;
   $('model-info').textContent = info
-    ? `${info.source}: GPT-2, ${info.layers} layer${info.layers === 1 ? '' : 's'}, ${info.heads} heads, ${info.embd} wide, context ${info.context}, ${(info.parameters / 1e6).toFixed(2)}M parameters, ${info.tokenizer} tokenizer (${info.vocab} tokens)`
+    ? `${info.source}: GPT-2, ${info.layers} layer${info.layers === 1 ? '' : 's'}, ${info.heads} heads, ${info.embd} wide, context ${info.context}, ${(info.parameters / 1e6).toFixed(2)}M parameters${info.quantized ? `, quantized (${info.quantized})` : ''}, ${info.tokenizer} tokenizer (${info.vocab} tokens)`
     : 'No model yet.';
+  // Training never continues the open model (Train builds a new one from the preset), but a
+  // quantized one could not be trained anyway: say so where Train is, before anyone tries.
+  const note = $('quantized-note');
+  note.hidden = !info?.quantized;
+  note.textContent = info?.quantized
+    ? `The open model is quantized (${info.quantized.split(':')[0]}): it generates and saves, but cannot be trained, since its int weights have no gradient. Train starts a new f32 model from the preset and replaces it; to fine-tune, dequantize it outside the page (dequantize() in @tessera/models).`
+    : '';
 }
 
 function download(name: string, bytes: Uint8Array, type = 'application/octet-stream'): void {

@@ -6,8 +6,10 @@
  * for storage in IndexedDB.
  *
  * `@tessera/models` reads and writes these directories through `node:fs`; this module is the
- * browser's side of the same layout, built from the package's format pieces (config JSON,
- * safetensors, tokenizers, checkpoint key normalisation), not a second format.
+ * browser's side of the same layout, built from the package's byte-level halves of
+ * `savePretrained` / `fromPretrained` (`gpt2PretrainedTensors`, `GPT2.fromFiles`), so quantized
+ * directories (`tessera quantize --out`) open and save quantized here too. A `.gguf` file
+ * opens with the package's `gpt2FromGguf`.
  */
 
 import {
@@ -15,17 +17,13 @@ import {
   FormatError,
   GPT2,
   GPT2Tokenizer,
-  HF_BUFFER,
   MODEL_FILES,
   MissingFileError,
   TOKENIZER_FILES,
-  checkpointStateDict,
-  gpt2Config,
-  gpt2ConfigToJson,
+  gpt2FromGguf,
+  gpt2PretrainedTensors,
   openSafetensors,
-  parametersToSave,
   serializeSafetensors,
-  type GPT2ConfigInput,
   type SavableTokenizer,
 } from '@tessera/models';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
@@ -33,11 +31,15 @@ import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 /** File name → bytes (names are base names: a directory's files). */
 export type ModelFiles = Map<string, Uint8Array>;
 
-/** The files of `model` with `tokenizer`, as `model.savePretrained(dir, { tokenizer })` writes them. */
+/**
+ * The files of `model` with `tokenizer`, as `model.savePretrained(dir, { tokenizer })` writes
+ * them: a quantized model stays quantized (int8 / int4 values, their scales and a
+ * `quantization_config`).
+ */
 export async function modelToFiles(model: GPT2, tokenizer: SavableTokenizer | null): Promise<ModelFiles> {
   const files: ModelFiles = new Map();
-  files.set(MODEL_FILES.config, strToU8(`${JSON.stringify(gpt2ConfigToJson(model.config, ['GPT2LMHeadModel']), null, 2)}\n`));
-  const tensors = await parametersToSave(model.namedParameters(), model.flat);
+  const { config, tensors } = await gpt2PretrainedTensors(model, 'GPT2LMHeadModel');
+  files.set(MODEL_FILES.config, strToU8(`${JSON.stringify(config, null, 2)}\n`));
   files.set(MODEL_FILES.weights, serializeSafetensors(tensors, { format: 'pt' }));
   if (tokenizer instanceof CharTokenizer) files.set(TOKENIZER_FILES.char, strToU8(`${JSON.stringify(tokenizer)}\n`));
   else if (tokenizer) {
@@ -65,37 +67,59 @@ function tokenizerOf(files: ModelFiles, where: string): SavableTokenizer | null 
 }
 
 /**
- * Builds the GPT-2 that `files` describe. Throws `MissingFileError` naming what is missing,
- * `FormatError` for a bad config.json, and the models package's errors for bad weights or a
- * tokenizer larger than the vocabulary. `where` names the source in messages.
+ * Builds the GPT-2 that `files` describe, as `GPT2.fromPretrained` builds it from a directory
+ * (quantized checkpoints load quantized). Throws `MissingFileError` naming what is missing,
+ * `FormatError` for a bad config.json or quantization_config, and the models package's errors
+ * for bad weights or a tokenizer larger than the vocabulary. `where` names the source in messages.
  */
 export function modelFromFiles(files: ModelFiles, where: string): { model: GPT2; tokenizer: SavableTokenizer | null } {
   const missing = [MODEL_FILES.config, MODEL_FILES.weights].filter((f) => !files.has(f));
   if (missing.length > 0) {
     const has = files.size > 0 ? `it has ${[...files.keys()].join(', ')}` : 'it is empty';
-    throw new MissingFileError(`${where} lacks ${missing.join(' and ')} (a Hugging Face model directory with safetensors weights is expected; ${has})`, where, missing);
+    throw new MissingFileError(`${where} lacks ${missing.join(' and ')} (a Hugging Face model directory with safetensors weights, or a .gguf file, is expected; ${has})`, where, missing);
   }
-  let json: unknown;
+  const configPath = `${where}/${MODEL_FILES.config}`;
+  let config: unknown;
   try {
-    json = JSON.parse(strFromU8(files.get(MODEL_FILES.config)!));
+    config = JSON.parse(strFromU8(files.get(MODEL_FILES.config)!));
   } catch (e) {
-    throw new FormatError(`${where}/${MODEL_FILES.config} is not valid JSON: ${(e as Error).message}`);
+    throw new FormatError(`${configPath} is not valid JSON: ${(e as Error).message}`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new FormatError(`${where}/${MODEL_FILES.config} must hold a JSON object`);
-  const config = gpt2Config(json as GPT2ConfigInput, { allowUnknown: true });
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new FormatError(`${configPath} must hold a JSON object`);
   const tokenizer = tokenizerOf(files, where);
-  if (tokenizer && tokenizer.vocabSize > config.vocab_size) {
-    throw new FormatError(`${where}: the tokenizer has ${tokenizer.vocabSize} ids but config.json's vocab_size is ${config.vocab_size}`);
-  }
   const weights = openSafetensors(files.get(MODEL_FILES.weights)!);
-  const model = new GPT2(config, { init: false });
+  const model = GPT2.fromFiles({ config: config as Record<string, unknown>, weights, tokenizer }, { label: where, config: configPath, weights: `${where}/${MODEL_FILES.weights}` });
+  return { model, tokenizer };
+}
+
+/**
+ * The GPT-2 of a gpt2 GGUF file (`tessera quantize --gguf`, llama.cpp's converter): Q8_0 /
+ * Q4_0 matrices load as int8 / int4 weights. Its tokenizer, when the file has one. Errors are
+ * the package's `GgufFormatError`s, with `where` put before the message.
+ */
+export function modelFromGguf(bytes: Uint8Array, where: string): { model: GPT2; tokenizer: SavableTokenizer | null } {
+  let model: GPT2;
   try {
-    model.loadStateDict(checkpointStateDict(weights, HF_BUFFER));
+    model = gpt2FromGguf(bytes);
   } catch (e) {
-    model.dispose();
+    if (e instanceof Error) e.message = `${where}: ${e.message}`;
     throw e;
   }
-  return { model, tokenizer };
+  return { model, tokenizer: model.tokenizer };
+}
+
+/**
+ * Opens what the page was given: one `.zip` (a model directory, or its parent), one `.gguf`
+ * file, or the files of a directory (picked one by one or as a folder, paths such as
+ * `run/config.json`). `where` names the source in messages.
+ */
+export function openModel(source: ReadonlyMap<string, Uint8Array>, where: string): { model: GPT2; tokenizer: SavableTokenizer | null } {
+  if (source.size === 1) {
+    const [[name, bytes]] = source;
+    if (/\.gguf$/i.test(name)) return modelFromGguf(bytes, where);
+    if (/\.zip$/i.test(name)) return modelFromFiles(modelFilesFrom(bytes, where), where);
+  }
+  return modelFromFiles(modelFilesFrom(source, where), where);
 }
 
 /** The files as one zip (stored, not deflated: safetensors weights do not compress). */

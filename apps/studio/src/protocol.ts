@@ -36,8 +36,9 @@ export type Request =
 
 /** A description of the model the worker holds. */
 export interface ModelInfo {
-  /** Where it came from: "trained here (tiny, 30 steps)", "model.zip", ... */
+  /** Where it came from: "trained here (tiny, 30 steps)", "model.zip", "gpt2.Q8_0.gguf", ... */
   source: string;
+  /** Every weight, the quantized ones counted by their values. */
   parameters: number;
   layers: number;
   heads: number;
@@ -45,6 +46,11 @@ export interface ModelInfo {
   context: number;
   vocab: number;
   tokenizer: 'char' | 'gpt2' | 'none';
+  /**
+   * A quantized model's weights ("int8, groups of 32: 14 weights, 0.52 MB"), null for f32. Such
+   * a model generates but cannot be trained (its quantized weights have no gradient).
+   */
+  quantized: string | null;
 }
 
 /** Worker → page. */

@@ -9,10 +9,10 @@
 import { createWasmBackend } from '@tessera/core';
 import { setBackend } from '@tessera/tensor';
 import { TokenPrinter, TrainLoop, decodeCorpus, encodePrompt, newModel, presetSettings, tokenizeCorpus } from '@tessera/cli/train-core';
-import { CharTokenizer, type GPT2, type SavableTokenizer } from '@tessera/models';
+import { CharTokenizer, quantizedBytes, quantizedWeights, type GPT2, type SavableTokenizer } from '@tessera/models';
 import { StudioIoError, StudioStateError } from './errors.js';
 import { chooseBackend, type BackendChoice, type BackendRequest, type Environment } from './backend-choice.js';
-import { modelFilesFrom, modelFromFiles, modelToFiles, zipModel } from './model-files.js';
+import { modelFilesFrom, modelFromFiles, modelToFiles, openModel, zipModel } from './model-files.js';
 import type { CorpusSource, ModelInfo, Reply, Request, SampleSettings } from './protocol.js';
 import { loadSavedModel, saveModel } from './store.js';
 
@@ -73,17 +73,27 @@ const yieldToMessages = (): Promise<void> =>
     channel.port2.postMessage(0);
   });
 
+/** A quantized model's weights in words, or null for an f32 model. */
+function quantization(m: GPT2): string | null {
+  const [first] = quantizedWeights(m).values();
+  if (!first) return null;
+  const b = quantizedBytes(m);
+  return `int${first.weight.bits}, groups of ${first.weight.groupSize}: ${b.weights} weight${b.weights === 1 ? '' : 's'}, ${(b.quantized / 1e6).toFixed(2)} MB (${(b.f32 / 1e6).toFixed(2)} MB in f32)`;
+}
+
 function describe(m: GPT2, tok: SavableTokenizer | null, source: string): ModelInfo {
   const c = m.config;
   return {
     source,
-    parameters: m.numParameters(),
+    // A quantized weight is no parameter any more (it has no gradient); count its values.
+    parameters: m.numParameters() + quantizedBytes(m).f32 / 4,
     layers: c.n_layer,
     heads: c.n_head,
     embd: c.n_embd,
     context: c.n_positions,
     vocab: c.vocab_size,
     tokenizer: tok === null ? 'none' : tok instanceof CharTokenizer ? 'char' : 'gpt2',
+    quantized: quantization(m),
   };
 }
 
@@ -247,9 +257,7 @@ async function handle(req: Request): Promise<void> {
     case 'open': {
       await backendReady;
       if (training) throw new StudioStateError('stop training before opening another model');
-      const [only] = req.files.values();
-      const files = req.files.size === 1 && /\.zip$/i.test([...req.files.keys()][0]) ? modelFilesFrom(only, req.name) : modelFilesFrom(req.files, req.name);
-      const { model: m, tokenizer: tok } = modelFromFiles(files, req.name);
+      const { model: m, tokenizer: tok } = openModel(req.files, req.name);
       setModel(m, tok, req.name);
       return;
     }

@@ -4,7 +4,9 @@
 //   1. wasm worker pool (isolated page): train 30 steps of `tiny` on Moby Dick, the loss falls and
 //      equals `tessera train`'s for the same seed (1e-5), the main thread never blocks 100 ms,
 //      generate 20 greedy tokens, keep the model in IndexedDB, reload, get the same tokens; then
-//      open the CLI's checkpoint directory in the page and get `tessera generate --greedy`'s text;
+//      open the CLI's checkpoint directory in the page and get `tessera generate --greedy`'s text,
+//      then the same checkpoint quantized by `tessera quantize --bits 4` (its generate text and
+//      sample), kept in IndexedDB and reopened quantized after a reload;
 //      pause a long run, sample from the paused weights, resume, stop;
 //   2. the same page without the headers: one thread, and the page says why; same losses;
 //   3. WebGPU on Chromium's software adapter (SwiftShader), chosen by 'auto'.
@@ -53,9 +55,14 @@ const work = mkdtempSync(join(tmpdir(), 'tessera-studio-test-'));
 const cliRun = join(work, 'cli-run');
 execFileSync(process.execPath, [cli, 'train', '--preset', 'tiny', '--steps', String(STEPS), '--seed', String(SEED), '--eval-every', String(EVAL_EVERY), '--eval-iters', '10', '--sample', '0', '--out', cliRun], { stdio: ['ignore', 'ignore', 'inherit'] });
 const cliState = JSON.parse(readFileSync(join(cliRun, 'trainer_state.json'), 'utf8'));
-const cliGenerate = (...flags) => execFileSync(process.execPath, [cli, 'generate', '--model', cliRun, '--max-tokens', String(GREEDY_TOKENS), '--prompt', PROMPT, ...flags], { encoding: 'utf8' }).replace(/\n$/, '');
-const cliText = cliGenerate('--greedy');
-const cliSample = cliGenerate('--temperature', '1', '--top-k', '0', '--top-p', '1', '--seed', '3');
+const cliGenerate = (model, ...flags) => execFileSync(process.execPath, [cli, 'generate', '--model', model, '--max-tokens', String(GREEDY_TOKENS), '--prompt', PROMPT, ...flags], { encoding: 'utf8' }).replace(/\n$/, '');
+const cliText = cliGenerate(cliRun, '--greedy');
+const cliSample = cliGenerate(cliRun, '--temperature', '1', '--top-k', '0', '--top-p', '1', '--seed', '3');
+// The same checkpoint quantized to int4 by `tessera quantize`, and what `tessera generate` makes of it.
+const cliInt4 = join(work, 'cli-run-int4');
+execFileSync(process.execPath, [cli, 'quantize', '--model', cliRun, '--bits', '4', '--out', cliInt4], { stdio: ['ignore', 'ignore', 'inherit'] });
+const int4Text = cliGenerate(cliInt4, '--greedy');
+const int4Sample = cliGenerate(cliInt4, '--temperature', '1', '--top-k', '0', '--top-p', '1', '--seed', '3');
 
 const server = await serveStudio(dist);
 const base = server.base;
@@ -161,9 +168,27 @@ try {
   check(opened.shown === cliText, `a tessera train directory opens in the page and gives tessera generate --greedy's text: ${JSON.stringify(opened.shown)} vs ${JSON.stringify(cliText)}`);
   const openedSample = await greedy(threads.page, 'CLI checkpoint sampled', { temperature: 1, 'gen-seed': 3 });
   check(openedSample.shown === cliSample, `and tessera generate's seeded sample (temperature 1, seed 3): ${JSON.stringify(openedSample.shown)} vs ${JSON.stringify(cliSample)}`);
+  // The int4 directory of `tessera quantize`, opened the same way: quantized in the page, tessera
+  // generate's text and sample, and the page says it cannot be trained.
+  const int4Files = readdirSync(cliInt4).filter((f) => /\.(json|safetensors)$/.test(f)).map((f) => join(cliInt4, f));
+  await threads.page.send('DOM.setFileInputFiles', { nodeId, files: int4Files });
+  const int4Model = await threads.page.waitFor(`window.studio.model?.quantized && window.studio.model`, { what: 'the int4 checkpoint to open' });
+  const note = await threads.page.evaluate(`(() => { const n = document.getElementById('quantized-note'); return n.hidden ? null : n.textContent; })()`);
+  check(/^int4, groups of 32: 5 weights/.test(int4Model.quantized) && /cannot be trained/.test(note ?? ''), `a tessera quantize --bits 4 directory opens quantized (${int4Model.quantized}) and the page says it cannot be trained: ${JSON.stringify(note)}`);
+  const int4Opened = await greedy(threads.page, 'int4 checkpoint');
+  check(int4Opened.shown === int4Text, `it gives tessera generate --greedy's text on that directory: ${JSON.stringify(int4Opened.shown)} vs ${JSON.stringify(int4Text)}`);
+  const int4Sampled = await greedy(threads.page, 'int4 checkpoint sampled', { temperature: 1, 'gen-seed': 3 });
+  check(int4Sampled.shown === int4Sample && int4Sample !== cliSample, `and its seeded sample, which differs from the f32 model's: ${JSON.stringify(int4Sampled.shown)} vs ${JSON.stringify(int4Sample)}`);
+  // Kept in IndexedDB, it comes back quantized after a reload, with the same sample.
+  await threads.page.evaluate(`window.studio.persisted = 0; document.getElementById('persist').click()`);
+  await threads.page.waitFor(`window.studio.persisted === 1`, { what: 'the int4 model kept in IndexedDB' });
+  await threads.page.send('Page.reload', { ignoreCache: true });
+  const kept = await threads.page.waitFor(`window.studio?.state === 'idle' && window.studio.model?.quantized && window.studio.model`, { what: 'the kept int4 model after a reload' });
+  const keptSample = await greedy(threads.page, 'kept int4 checkpoint sampled', { temperature: 1, 'gen-seed': 3 });
+  check(kept.quantized === int4Model.quantized && keptSample.shown === int4Sample, `kept in this browser, it reopens quantized after a reload (${kept.quantized}) with the same sample`);
   // Pause, sample from the paused weights, resume, stop: a long run driven by the buttons.
   const p = threads.page;
-  await setControls(p, { steps: 100000, 'eval-every': 0 });
+  await setControls(p, { preset: 'tiny', steps: 100000, 'eval-every': 0 }); // the reload reset the form
   await p.evaluate(`document.getElementById('train').click()`);
   await p.waitFor(`window.studio.state === 'training' && window.studio.train.length >= 3`, { what: 'a long run to start' });
   await p.evaluate(`document.getElementById('pause').click()`);
@@ -242,6 +267,6 @@ try {
   await server.close();
   rmSync(work, { recursive: true, force: true });
 }
-writeFileSync(join(logs, 'studio-browser.json'), `${JSON.stringify({ cli: { train: cliState.history.train, val: cliState.history.val, greedy: cliText }, results, failures }, null, 2)}\n`);
+writeFileSync(join(logs, 'studio-browser.json'), `${JSON.stringify({ cli: { train: cliState.history.train, val: cliState.history.val, greedy: cliText, int4Greedy: int4Text }, results, failures }, null, 2)}\n`);
 console.log(failures.length === 0 ? `studio browser test: ok (${results.length} scenarios; screenshots in ci-logs/)` : `studio browser test: FAILED (${failures.length})`);
 process.exitCode = failures.length === 0 ? 0 : 1;

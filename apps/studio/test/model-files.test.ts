@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CharTokenizer, FormatError, GPT2, MissingFileError, loadGPT2Tokenizer } from '@tessera/models';
+import { CharTokenizer, FormatError, GPT2, GgufFormatError, MissingFileError, gpt2ToGguf, loadGPT2Tokenizer, quantize, quantizedWeights, type GPT2Tokenizer } from '@tessera/models';
 import { manualSeed, ready } from '@tessera/tensor';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelFilesFrom, modelFromFiles, modelToFiles, zipModel, type ModelFiles } from '../src/model-files.js';
+import { modelFilesFrom, modelFromFiles, modelToFiles, openModel, zipModel, type ModelFiles } from '../src/model-files.js';
 
 const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely.';
 let dir: string;
@@ -119,5 +119,89 @@ describe('model files', () => {
     const noVocab = await modelToFiles(smallModel(50257), await loadGPT2Tokenizer());
     noVocab.delete('vocab.json');
     expect(() => modelFromFiles(noVocab, 'z')).toThrow(/^z has merges.txt but no vocab.json/);
+  });
+});
+
+/** A GPT-2 whose matrices (k = 32 or 128) fit 32-value quantization groups. */
+function quantizableModel(vocab: number, seed: number): GPT2 {
+  manualSeed(seed);
+  return new GPT2({ vocab_size: vocab, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2 });
+}
+
+const GREEDY = { maxNewTokens: 16, temperature: 0, stopTokens: [] };
+
+/** The int bits and group size of every quantized weight, by name. */
+const quantization = (m: GPT2): Record<string, string> => Object.fromEntries([...quantizedWeights(m)].map(([n, { weight }]) => [n, `int${weight.bits}/g${weight.groupSize}`]));
+
+describe('quantized models', () => {
+  for (const bits of [8, 4] as const) {
+    it(`an int${bits} directory written by savePretrained opens through the page's loader, quantized, with the same greedy tokens`, async () => {
+      const tok = CharTokenizer.fromCorpus(TEXT);
+      const m = await quantize(quantizableModel(tok.vocabSize, 11), { bits, groupSize: 32 });
+      const saved = join(dir, `q${bits}`);
+      await m.savePretrained(saved, { tokenizer: tok });
+      // As the directory input gives them: paths under the folder's name, plus a file that is not the model's.
+      const picked = new Map([...(await readDir(saved))].map(([n, b]) => [`q${bits}/${n}`, b]));
+      picked.set(`q${bits}/trainer_state.json`, new TextEncoder().encode('{}'));
+      const { model: back, tokenizer } = openModel(picked, `q${bits}`);
+      try {
+        expect(Object.keys(quantization(back)).length).toBe(2 * 4 + 1); // per block c_attn, c_proj, c_fc, mlp c_proj; the tied wte
+        expect(quantization(back)).toEqual(quantization(m));
+        const prompt = tok.encode('Call ');
+        const want = await m.generate(prompt, GREEDY);
+        expect(await back.generate(prompt, GREEDY)).toEqual(want);
+        expect(tokenizer!.decode(want)).toBe(tok.decode(want));
+        // Saving it again from the page keeps it quantized: savePretrained's bytes, and a zip that reopens quantized.
+        const files = await modelToFiles(back, tokenizer);
+        const fromNode = await readDir(saved);
+        expect([...files.keys()].sort()).toEqual([...fromNode.keys()].sort());
+        for (const [name, bytes] of files) expect(Buffer.from(bytes).equals(Buffer.from(fromNode.get(name)!)), name).toBe(true);
+        const { model: again } = openModel(new Map([['model.zip', zipModel(files)]]), 'model.zip');
+        expect(quantization(again)).toEqual(quantization(m));
+        expect(await again.generate(prompt, GREEDY)).toEqual(want);
+        again.dispose();
+      } finally {
+        m.dispose();
+        back.dispose();
+      }
+    });
+  }
+
+  for (const type of ['Q8_0', 'Q4_0'] as const) {
+    it(`a ${type} GGUF file opens through the page's loader with its tokenizer and the in-process model's greedy tokens`, async () => {
+      const tok: GPT2Tokenizer = await loadGPT2Tokenizer();
+      const m = await quantize(quantizableModel(tok.vocabSize, 13), { bits: type === 'Q8_0' ? 8 : 4, groupSize: 32, f16Scales: true });
+      const bytes = await gpt2ToGguf(m, { tokenizer: tok });
+      const { model: back, tokenizer } = openModel(new Map([[`tiny.${type}.gguf`, bytes]]), `tiny.${type}.gguf`);
+      try {
+        expect(quantization(back)).toEqual(quantization(m));
+        const prompt = tok.encode('The whale ');
+        expect(tokenizer!.encode('The whale ')).toEqual(prompt);
+        const want = await m.generate(prompt, GREEDY);
+        expect(await back.generate(prompt, GREEDY)).toEqual(want);
+        // A GGUF model saves as a quantized directory (int, groups of 32) that reopens to the same tokens.
+        const { model: saved } = modelFromFiles(await modelToFiles(back, tokenizer), 'saved');
+        expect(quantization(saved)).toEqual(quantization(m));
+        expect(await saved.generate(prompt, GREEDY)).toEqual(want);
+        saved.dispose();
+      } finally {
+        m.dispose();
+        back.dispose();
+      }
+    });
+  }
+
+  it('bad quantized files are refused naming the source and what is wrong', async () => {
+    const tok = CharTokenizer.fromCorpus(TEXT);
+    const m = await quantize(quantizableModel(tok.vocabSize, 17), { bits: 8 });
+    const files = await modelToFiles(m, tok);
+    m.dispose();
+    const config = JSON.parse(new TextDecoder().decode(files.get('config.json')));
+    files.set('config.json', new TextEncoder().encode(JSON.stringify({ ...config, quantization_config: { ...config.quantization_config, bits: 3 } })));
+    expect(() => modelFromFiles(files, 'q')).toThrow(FormatError);
+    expect(() => modelFromFiles(files, 'q')).toThrow(/^q\/config.json: quantization_config.bits is 3; the format has 8 and 4/);
+    const junk = new Map([['broken.gguf', new Uint8Array([71, 71, 85, 70, 9, 0, 0, 0])]]);
+    expect(() => openModel(junk, 'broken.gguf')).toThrow(GgufFormatError);
+    expect(() => openModel(junk, 'broken.gguf')).toThrow(/^broken.gguf: /);
   });
 });

@@ -115,7 +115,9 @@ export * from './gguf/index.js';
 export * from './prune/index.js';
 export {
   HF_BUFFER,
+  buildGPT2FromFiles,
   gpt2CheckpointParams,
+  gpt2PretrainedTensors,
   loadGPT2Directory,
   normalizeGPT2Keys,
   saveGPT2Directory,
@@ -131,13 +133,16 @@ export { generateTokens, streamTokens, type CausalLM, type GenerateOptions } fro
 export { BatchedDecoder, DecodeSequence, decodeStepHidden, type BatchedCausalLM, type DecodeEvent, type DecodeFinish } from './gpt2/batched-decoder.js';
 export {
   MODEL_FILES,
+  buildPretrained,
   checkpointStateDict,
   loadModelDirectory,
   parametersToSave,
+  pretrainedTensors,
   readPretrained,
   saveModelDirectory,
   writePretrained,
   type PretrainedFiles,
+  type PretrainedSource,
   type SavableTokenizer,
 } from './gpt2/pretrained.js';
 export {

@@ -6,6 +6,7 @@
  */
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ArgumentError } from '@tessera/core';
 import { noGrad, ready } from '@tessera/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,10 @@ import {
   GPT2ForSequenceClassification,
   MissingFileError,
   StateDictError,
+  gpt2PretrainedTensors,
+  openSafetensors,
   openSafetensorsFile,
+  serializeSafetensors,
   writeSafetensorsFile,
   type TensorToSave,
 } from '../src/index.js';
@@ -190,5 +194,33 @@ describe('savePretrained / fromPretrained', () => {
     const x = ids([[5, 6, 7, 0, 0]]);
     noGrad(() => expect(values(again.forward(x))).toEqual(values(clf.forward(x))));
     for (const m of [lm, clf, again]) m.dispose();
+  });
+});
+
+describe('GPT2.fromFiles (model files in memory, any runtime)', () => {
+  it('builds from gpt2PretrainedTensors what fromPretrained builds from the directory, and refuses what is not files', async () => {
+    const m = new GPT2(SMALL, { seed: 21 });
+    const dir = join(tmp(), 'mem');
+    await m.savePretrained(dir, { tokenizer: null });
+    const { config, tensors } = await gpt2PretrainedTensors(m, 'GPT2LMHeadModel');
+    const bytes = serializeSafetensors(tensors, { format: 'pt' });
+    expect(Buffer.from(bytes).equals(await readFile(join(dir, 'model.safetensors')))).toBe(true);
+    const back = GPT2.fromFiles({ config, weights: openSafetensors(bytes), tokenizer: null });
+    const disk = await GPT2.fromPretrained(dir);
+    try {
+      expect(back.tokenizer).toBeNull();
+      expect(await back.flat.all.data()).toEqual(await disk.flat.all.data());
+      expect(back.config).toEqual(disk.config);
+      const bad = (files: unknown) => () => GPT2.fromFiles(files as Parameters<typeof GPT2.fromFiles>[0], { label: 'mem', config: 'mem/config.json', weights: 'mem/model.safetensors' });
+      expect(bad({ config: [1], weights: openSafetensors(bytes), tokenizer: null })).toThrow(ArgumentError);
+      expect(bad({ config: null, weights: openSafetensors(bytes), tokenizer: null })).toThrow(/^mem: the config must be config.json's object, got null/);
+      expect(bad({ config, weights: bytes, tokenizer: null })).toThrow(/^mem: the weights must be an opened model.safetensors/);
+      expect(bad({ config: { ...config, n_layer: 3 }, weights: openSafetensors(bytes), tokenizer: null })).toThrow(ConfigError);
+      expect(bad({ config: { ...config, n_layer: 3 }, weights: openSafetensors(bytes), tokenizer: null })).toThrow(/^mem: config.json n_layer = 3 but model.safetensors holds 2 layer/);
+    } finally {
+      m.dispose();
+      back.dispose();
+      disk.dispose();
+    }
   });
 });

@@ -150,7 +150,7 @@ export class TransformerEncoderClassifier extends Module {
       { tokenizer: false },
       (c, how) => {
         const options = encoderOptionsFromConfig(dir, c);
-        checkLayerCount(dir, how.weights, /^encoder\.layers\.(\d+)\./, 'numLayers', options.numLayers!);
+        checkLayerCount(`model directory ${dir}`, how.weights, /^encoder\.layers\.(\d+)\./, 'numLayers', options.numLayers!);
         return new TransformerEncoderClassifier(options);
       },
       (m, dict) => m.loadStateDict(dict, { strict: true }),

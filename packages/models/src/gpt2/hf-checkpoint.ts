@@ -9,7 +9,8 @@ import type { Module, StateDictInput, StateDictValue } from '../nn/module.js';
 import type { FlatParameters } from '../nn/parameters.js';
 import { StateDictError } from '../nn/errors.js';
 import { gpt2Config, gpt2ConfigToJson, type GPT2Config, type GPT2ConfigInput } from './config.js';
-import { checkLayerCount, loadModelDirectory, saveModelDirectory, type SavableTokenizer } from './pretrained.js';
+import { buildPretrained, checkLayerCount, loadModelDirectory, pretrainedTensors, writePretrained, type PretrainedFiles, type PretrainedSource, type SavableTokenizer } from './pretrained.js';
+import type { SafetensorsReader, TensorToSave } from '../io/safetensors.js';
 
 /** Keys HF checkpoints may carry that are not parameters here: causal-mask buffers. */
 export const HF_BUFFER = /(^|\.)h\.\d+\.attn\.(bias|masked_bias)$/;
@@ -64,6 +65,16 @@ export interface GPT2PretrainedModel extends Module {
   tokenizer: SavableTokenizer | null;
 }
 
+/** `build` of a GPT-2 directory: config.json's object (its quantization_config aside) as a GPT2Config, the layer count checked against the weights. */
+function gpt2Build<M extends GPT2PretrainedModel>(label: string, build: (config: GPT2Config, how: { quantized: boolean }) => M) {
+  return (json: Record<string, unknown>, how: { quantized: boolean; weights: SafetensorsReader }): M => {
+    const { quantization_config: _, ...rest } = json;
+    const config = gpt2Config(rest as GPT2ConfigInput, { allowUnknown: true });
+    checkLayerCount(label, how.weights, /^(?:transformer\.)?h\.(\d+)\./, 'n_layer', config.n_layer);
+    return build(config, how);
+  };
+}
+
 /**
  * Loads a Hugging Face GPT-2 directory into the model `build` makes from its
  * config (unknown config keys kept, so they are written back): `load` gets the
@@ -76,25 +87,43 @@ export async function loadGPT2Directory<M extends GPT2PretrainedModel>(
   build: (config: GPT2Config, how: { quantized: boolean }) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
 ): Promise<M> {
-  const { model, tokenizer } = await loadModelDirectory(
-    dir,
-    { tokenizer: options.tokenizer, skip: HF_BUFFER },
-    (json, how) => {
-      const { quantization_config: _, ...rest } = json;
-      const config = gpt2Config(rest as GPT2ConfigInput, { allowUnknown: true });
-      checkLayerCount(dir, how.weights, /^(?:transformer\.)?h\.(\d+)\./, 'n_layer', config.n_layer);
-      return build(config, how);
-    },
-    load,
-  );
+  const { model, tokenizer } = await loadModelDirectory(dir, { tokenizer: options.tokenizer, skip: HF_BUFFER }, gpt2Build(`model directory ${dir}`, build), load);
   model.tokenizer = tokenizer;
   return model;
 }
 
 /**
- * Saves a GPT-2-bodied model as a Hugging Face directory: config.json with HF's
- * keys and `architectures: [architecture]` (plus `extraConfig`), the parameters by
- * their HF names, and `tokenizer` (undefined: the model's own; null: none).
+ * `loadGPT2Directory` for files already opened (config.json's object, an opened
+ * model.safetensors, the tokenizer or null), in any runtime: the same checks, quantized
+ * checkpoints included. `source` names them in messages.
+ */
+export function buildGPT2FromFiles<M extends GPT2PretrainedModel>(
+  files: PretrainedFiles,
+  source: PretrainedSource,
+  build: (config: GPT2Config, how: { quantized: boolean }) => M,
+  load: (model: M, dict: Map<string, StateDictValue>) => void,
+): M {
+  const model = buildPretrained(files, source, { skip: HF_BUFFER }, gpt2Build(source.label, build), load);
+  model.tokenizer = files.tokenizer;
+  return model;
+}
+
+/**
+ * What a GPT-2-bodied model's directory holds besides the tokenizer, in memory: config.json's
+ * object with HF's keys and `architectures: [architecture]` (plus `extraConfig`; a
+ * `quantization_config` when quantized) and the tensors of model.safetensors by HF name.
+ */
+export function gpt2PretrainedTensors(
+  model: GPT2PretrainedModel,
+  architecture: string,
+  extraConfig: Record<string, unknown> = {},
+): Promise<{ config: Record<string, unknown>; tensors: Record<string, TensorToSave> }> {
+  return pretrainedTensors(model, { config: { ...gpt2ConfigToJson(model.config, [architecture]), ...extraConfig }, flat: model.flat });
+}
+
+/**
+ * Saves a GPT-2-bodied model as a Hugging Face directory: `gpt2PretrainedTensors` and
+ * `tokenizer` (undefined: the model's own; null: none).
  */
 export async function saveGPT2Directory(
   dir: string,
@@ -102,9 +131,8 @@ export async function saveGPT2Directory(
   architecture: string,
   options: { tokenizer?: SavableTokenizer | null; extraConfig?: Record<string, unknown> } = {},
 ): Promise<void> {
-  await saveModelDirectory(dir, model, {
-    config: { ...gpt2ConfigToJson(model.config, [architecture]), ...options.extraConfig },
-    flat: model.flat,
+  await writePretrained(dir, {
+    ...(await gpt2PretrainedTensors(model, architecture, options.extraConfig)),
     tokenizer: options.tokenizer === undefined ? model.tokenizer : options.tokenizer,
   });
 }

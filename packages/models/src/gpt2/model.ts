@@ -14,8 +14,8 @@ import { checkGpt2Size, gpt2Config, gpt2ParameterCounts, type GPT2Config, type G
 import { decodeStepHidden } from './batched-decoder.js';
 import { generateTokens, streamTokens, type GenerateOptions } from './generate.js';
 import { KVCache } from './kv-cache.js';
-import { gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
-import type { SavableTokenizer } from './pretrained.js';
+import { buildGPT2FromFiles, gpt2CheckpointParams, loadGPT2Directory, saveGPT2Directory } from './hf-checkpoint.js';
+import { MODEL_FILES, type PretrainedFiles, type PretrainedSource, type SavableTokenizer } from './pretrained.js';
 import { GPT2Model, checkIds } from './transformer.js';
 
 /** Options of the GPT2 constructor. */
@@ -273,7 +273,24 @@ export class GPT2 extends Module {
    * @example const model = await GPT2.fromPretrained('models/gpt2'); model.tokenizer!.encode('Hi')
    */
   static fromPretrained(dir: string, options: { tokenizer?: boolean } = {}): Promise<GPT2> {
-    return loadGPT2Directory(dir, options, (config, how) => new GPT2(config, { init: false, placeholders: how.quantized }), (model, dict) => model.loadStateDict(dict));
+    return loadGPT2Directory(dir, options, GPT2.buildEmpty, (model, dict) => model.loadStateDict(dict));
+  }
+
+  /**
+   * `fromPretrained` for the files of a model directory already in memory, in any runtime
+   * (a browser with a picked folder or a zip): `config` is config.json's object, `weights`
+   * model.safetensors opened with `openSafetensors(bytes)`, `tokenizer` the tokenizer or
+   * null (set as `model.tokenizer`). Quantized checkpoints load quantized, as there.
+   * `source` names the files in messages (default: "model files").
+   * @example GPT2.fromFiles({ config: JSON.parse(text), weights: openSafetensors(bytes), tokenizer: null })
+   */
+  static fromFiles(files: PretrainedFiles, source: PretrainedSource = { label: 'model files', config: MODEL_FILES.config, weights: MODEL_FILES.weights }): GPT2 {
+    return buildGPT2FromFiles(files, source, GPT2.buildEmpty, (model, dict) => model.loadStateDict(dict));
+  }
+
+  /** An uninitialised GPT-2 for a checkpoint to fill (placeholders where the weights come quantized). */
+  private static buildEmpty(config: GPT2Config, how: { quantized: boolean }): GPT2 {
+    return new GPT2(config, { init: false, placeholders: how.quantized });
   }
 
   /**

@@ -7,6 +7,7 @@
  * `node:fs` is imported on first use, so the package entry stays loadable in browsers.
  */
 
+import { ArgumentError } from '@tessera/core';
 import type { Tensor } from '@tessera/tensor';
 import type { Module, StateDictValue } from '../nn/module.js';
 import { FormatError, fileError } from '../io/errors.js';
@@ -187,35 +188,50 @@ export function checkpointStateDict(weights: SafetensorsReader, skip?: RegExp, e
   return dict;
 }
 
+/** Where opened model files came from, for messages: the source and its two files' paths. */
+export interface PretrainedSource {
+  /** e.g. `model directory checkpoints/run`, or the name of a zip. */
+  label: string;
+  config: string;
+  weights: string;
+}
+
+/** The names a model directory's messages use: `model directory <dir>` and its files' paths. */
+async function directorySource(dir: string): Promise<PretrainedSource> {
+  const { join } = await import('node:path');
+  return { label: `model directory ${dir}`, config: join(dir, MODEL_FILES.config), weights: join(dir, MODEL_FILES.weights) };
+}
+
 /**
- * Builds a model from a model directory: opens it (see `readPretrained`), calls
- * `build` with config.json's object, then `load` with the weights as a state dict
- * (names matching `skip` left out). A model whose loading throws is disposed before
- * the error propagates. Returns the model and the directory's tokenizer (null when
- * it has none or `tokenizer: false`).
+ * Builds a model from opened model files (config.json's object, the opened model.safetensors
+ * and the tokenizer; no file system, so a browser holding the bytes uses it too): calls `build`
+ * with the config, then `load` with the weights as a state dict (names matching `skip` left
+ * out). A model whose loading throws is disposed before the error propagates.
  *
- * A quantized directory (config.json has a `quantization_config`, see quant/checkpoint.ts):
+ * A quantized checkpoint (config has a `quantization_config`, see quant/checkpoint.ts):
  * `build` is told `{ quantized: true }` (a model that can builds placeholders instead of
  * f32 weights), the quantized weights are checked and installed straight from their int8 /
  * int4 tensors, and `load` gets the f32 parameters left. No f32 copy of a quantized weight
  * is ever made.
  */
-export async function loadModelDirectory<M extends Module>(
-  dir: string,
-  options: { tokenizer?: boolean; skip?: RegExp },
+export function buildPretrained<M extends Module>(
+  files: PretrainedFiles,
+  source: PretrainedSource,
+  options: { skip?: RegExp },
   build: (config: Record<string, unknown>, how: { quantized: boolean; weights: SafetensorsReader }) => M,
   load: (model: M, dict: Map<string, StateDictValue>) => void,
-): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
-  const files = await readPretrained(dir, { tokenizer: options.tokenizer });
+): M {
+  const config: unknown = files?.config;
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ArgumentError(`${source.label}: the config must be config.json's object, got ${Array.isArray(config) ? 'an array' : String(config)}`);
+  if (typeof (files.weights as Partial<SafetensorsReader> | undefined)?.names !== 'function') throw new ArgumentError(`${source.label}: the weights must be an opened model.safetensors (openSafetensors(bytes)), got ${String(files.weights)}`);
   const vocab = files.config.vocab_size;
   if (files.tokenizer && typeof vocab === 'number' && files.tokenizer.vocabSize > vocab) {
     throw new ConfigError(
-      `model directory ${dir}: the tokenizer has ${files.tokenizer.vocabSize} ids but config.json's vocab_size is ${vocab}; ids ${vocab} and up would have no embedding row (load it with { tokenizer: false } and pass a tokenizer that fits)`,
+      `${source.label}: the tokenizer has ${files.tokenizer.vocabSize} ids but config.json's vocab_size is ${vocab}; ids ${vocab} and up would have no embedding row (load it with { tokenizer: false } and pass a tokenizer that fits)`,
     );
   }
-  const { join } = await import('node:path');
-  const qc = parseQuantizationConfig(files.config, join(dir, MODEL_FILES.config));
-  const matrices = qc ? readQuantizedMatrices(files.weights, qc, join(dir, MODEL_FILES.weights)) : null;
+  const qc = parseQuantizationConfig(files.config, source.config);
+  const matrices = qc ? readQuantizedMatrices(files.weights, qc, source.weights) : null;
   const model = build(files.config, { quantized: qc !== null, weights: files.weights });
   try {
     if (matrices) {
@@ -232,6 +248,22 @@ export async function loadModelDirectory<M extends Module>(
     model.dispose();
     throw e;
   }
+  return model;
+}
+
+/**
+ * Builds a model from a model directory: opens it (see `readPretrained`), then
+ * `buildPretrained`. Returns the model and the directory's tokenizer (null when it has none
+ * or `tokenizer: false`).
+ */
+export async function loadModelDirectory<M extends Module>(
+  dir: string,
+  options: { tokenizer?: boolean; skip?: RegExp },
+  build: (config: Record<string, unknown>, how: { quantized: boolean; weights: SafetensorsReader }) => M,
+  load: (model: M, dict: Map<string, StateDictValue>) => void,
+): Promise<{ model: M; tokenizer: SavableTokenizer | null }> {
+  const files = await readPretrained(dir, { tokenizer: options.tokenizer });
+  const model = buildPretrained(files, await directorySource(dir), { skip: options.skip }, build, load);
   return { model, tokenizer: files.tokenizer };
 }
 
@@ -241,31 +273,42 @@ export async function loadModelDirectory<M extends Module>(
  * building 100,000 layers to learn that the file has 2 takes minutes. Weights without any
  * layer-indexed name are left to the state-dict check.
  */
-export function checkLayerCount(dir: string, weights: SafetensorsReader, pattern: RegExp, key: string, layers: number): void {
+export function checkLayerCount(label: string, weights: SafetensorsReader, pattern: RegExp, key: string, layers: number): void {
   let count = 0;
   for (const name of weights.names()) {
     const m = pattern.exec(name);
     if (m) count = Math.max(count, Number(m[1]) + 1);
   }
   if (count > 0 && count !== layers) {
-    throw new ConfigError(`model directory ${dir}: config.json ${key} = ${layers} but ${MODEL_FILES.weights} holds ${count} layer(s) (indices 0..${count - 1})`);
+    throw new ConfigError(`${label}: config.json ${key} = ${layers} but ${MODEL_FILES.weights} holds ${count} layer(s) (indices 0..${count - 1})`);
   }
 }
 
 /**
- * Saves `model` as a model directory: `config`, every parameter by its dotted name
- * (read from `flat` in one transfer when the model keeps its parameters there) and
- * the tokenizer when one is given; see `writePretrained`.
+ * What a model directory of `model` holds, in memory: `config` (with a `quantization_config`
+ * when the model is quantized) and the tensors of model.safetensors: every f32 parameter by
+ * its dotted name (read from `flat` in one transfer when the model keeps its parameters
+ * there) and a quantized model's int8 / int4 values with their scales.
+ */
+export async function pretrainedTensors(
+  model: Module,
+  files: { config: Record<string, unknown>; flat?: FlatParameters },
+): Promise<{ config: Record<string, unknown>; tensors: Record<string, TensorToSave> }> {
+  const qc = quantizationConfigOf(model);
+  return {
+    config: qc ? { ...files.config, quantization_config: qc } : files.config,
+    tensors: { ...(await parametersToSave(model.namedParameters(), files.flat)), ...(qc ? await quantizedTensorsToSave(model) : {}) },
+  };
+}
+
+/**
+ * Saves `model` as a model directory: `pretrainedTensors` and the tokenizer when one is
+ * given; see `writePretrained`.
  */
 export async function saveModelDirectory(
   dir: string,
   model: Module,
   files: { config: Record<string, unknown>; flat?: FlatParameters; tokenizer?: SavableTokenizer | null },
 ): Promise<void> {
-  const qc = quantizationConfigOf(model);
-  await writePretrained(dir, {
-    config: qc ? { ...files.config, quantization_config: qc } : files.config,
-    tensors: { ...(await parametersToSave(model.namedParameters(), files.flat)), ...(qc ? await quantizedTensorsToSave(model) : {}) },
-    tokenizer: files.tokenizer ?? null,
-  });
+  await writePretrained(dir, { ...(await pretrainedTensors(model, files)), tokenizer: files.tokenizer ?? null });
 }
