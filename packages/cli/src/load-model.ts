@@ -18,21 +18,29 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
+ * The GPT-2 of `--model <path>` when `path` is a regular file (a gpt2 GGUF file), or null when it
+ * is not a file; a CliError naming the path when the file is not a GGUF model Tessera reads.
+ */
+export async function loadGgufModel(path: string, options: { tokenizer?: boolean } = {}): Promise<GPT2 | null> {
+  if (!(await isFile(path))) return null;
+  await ready();
+  try {
+    return await loadGgufFile(path, options);
+  } catch (e) {
+    if (e instanceof TesseraError) throw new CliError(`cannot load --model ${path}: not a directory, and not a GGUF model Tessera reads (${e.message})`);
+    throw e;
+  }
+}
+
+/**
  * The GPT-2 in `dir` (a `tessera train` checkpoint, recovered first if a save was killed, a
  * Hugging Face directory, quantized or not, or a gpt2 GGUF file) in eval mode, with its
  * tokenizer; a CliError naming the path when either is missing or the file is not a GGUF
  * model Tessera reads. The caller disposes the model.
  */
 export async function loadGenerationModel(dir: string): Promise<{ model: GPT2; tokenizer: Tokenizer }> {
-  if (await isFile(dir)) {
-    await ready();
-    let model: GPT2;
-    try {
-      model = await loadGgufFile(dir);
-    } catch (e) {
-      if (e instanceof TesseraError) throw new CliError(`cannot load --model ${dir} as a GGUF model: ${e.message}`);
-      throw e;
-    }
+  const model = await loadGgufModel(dir);
+  if (model) {
     if (!model.tokenizer) {
       model.dispose();
       throw new CliError(`${dir} has no tokenizer (tokenizer.ggml.* keys); Tessera needs its GPT-2 BPE tokenizer to generate text`);
@@ -43,13 +51,13 @@ export async function loadGenerationModel(dir: string): Promise<{ model: GPT2; t
   await recoverCheckpointDir(dir);
   await requireDir(dir, 'cannot read --model');
   await ready();
-  const model = await GPT2.fromPretrained(dir);
-  const tokenizer = model.tokenizer;
+  const loaded = await GPT2.fromPretrained(dir);
+  const tokenizer = loaded.tokenizer;
   if (!tokenizer) {
-    model.dispose();
+    loaded.dispose();
     throw new CliError(`${dir} has no tokenizer files (tokenizer.json, vocab.json + merges.txt, or char_tokenizer.json)`);
   }
-  return { model: model.eval(), tokenizer };
+  return { model: loaded.eval(), tokenizer };
 }
 
 /**

@@ -113,6 +113,6 @@ describe('tessera export of quantized models', () => {
     expect(f32.err).toMatch(/has no quantized weights/);
     const notGguf = await exportWith(['--model', join(f32Dir, 'config.json'), '--out', join(root, 'z.onnx')]);
     expect(notGguf.code).toBe(1);
-    expect(notGguf.err).toMatch(/cannot load --model .*config\.json as a GGUF model/);
+    expect(notGguf.err).toMatch(/cannot load --model .*config\.json: not a directory, and not a GGUF model/);
   });
 });

@@ -92,7 +92,7 @@ describe('tessera quantize', () => {
       [['quantize', '--model', charCk, '--bits', '8', '--out', join(root, 'x.gguf')], 1, /has a character-level tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer/],
       [['quantize', '--model', charCk, '--bits', '8', '--group-size', '64', '--out', join(root, 'y')], 1, /not a multiple of groupSize 64/],
       [['quantize', '--bits', '8', '--out', join(root, 'x')], 1, /needs --model/],
-      [['generate', '--model', join(root, 'mine', 'notes.txt')], 1, /cannot load --model .* as a GGUF model: GGUF: header\.magic/],
+      [['generate', '--model', join(root, 'mine', 'notes.txt')], 1, /cannot load --model .*notes\.txt: not a directory, and not a GGUF model Tessera reads \(GGUF: header\.magic/],
     ];
     for (const [args, code, message] of cases) {
       const r = await runCli(args);

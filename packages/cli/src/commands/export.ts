@@ -1,6 +1,5 @@
 /** `tessera export`: write a model directory as an ONNX file. */
 
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TesseraError } from '@tessera/core';
 import {
@@ -10,7 +9,6 @@ import {
   ONNX_QDQ_MIN_OPSET,
   TransformerEncoderClassifier,
   exportOnnx,
-  loadGgufFile,
   quantizedWeights,
   type Module,
   type OnnxFiles,
@@ -22,6 +20,7 @@ import { loadClassifier } from '../classify/model.js';
 import { command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { describeFsError, readText, recoverCheckpointDir, requireDir } from '../data/files.js';
+import { loadGgufModel } from '../load-model.js';
 
 const spec = defineCommand({
   name: 'export',
@@ -48,14 +47,8 @@ const spec = defineCommand({
 
 /** The model in `dir`, by its config.json's architecture (or model_type), or the GPT-2 of a GGUF file. */
 async function loadModel(dir: string): Promise<Module> {
-  if ((await stat(dir).catch(() => null))?.isFile()) {
-    try {
-      return await loadGgufFile(dir, { tokenizer: false });
-    } catch (e) {
-      if (e instanceof TesseraError) throw new CliError(`cannot load --model ${dir} as a GGUF model: ${e.message}`);
-      throw e;
-    }
-  }
+  const gguf = await loadGgufModel(dir, { tokenizer: false });
+  if (gguf) return gguf;
   // A checkpoint whose save was killed between its renames is taken back, and debris removed, as every command that opens one does.
   await recoverCheckpointDir(dir);
   await requireDir(dir, 'cannot read --model');
