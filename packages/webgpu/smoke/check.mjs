@@ -120,12 +120,19 @@ async function kernelTour(gpu, wasm) {
   run('sgdStep', (s) => ({ param: D(pm, s), grad: D(pg, s), momentumBuf: D(mom, s), n: 63, lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0.01, firstStep: true }), [pm, mom]);
   run('adamStep', (s) => ({ param: D(pm, s), grad: D(pg, s), m: D(mm, s), v: D(vv, s), n: 63, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled: true, amsgrad: false, step: 3 }), [pm, mm, vv]);
 
-  // Weight-only quantized products, int8 and 4-bit: x [3, 64] times 5 rows of 64 in groups of 32.
+  // Weight-only quantized products, int8 and 4-bit: x [3, 64] (the decode GEMV) and [9, 64] (the
+  // tiled prompt kernel) times 5 rows of 64 in groups of 32; and the quantized embedding lookup of
+  // 4 rows (one repeated) of the same table.
   for (const bits of [8, 4]) {
-    const [qm, qn, qk] = [3, 5, 64];
+    const [qn, qk] = [5, 64];
     const qw = quantizeMatrix(Float32Array.from({ length: qn * qk }, () => r() * 2 - 1), qn, qk, { bits, groupSize: 32 });
-    const qx = both(qm * qk), qq = bothOf(qw.q, 'i32'), qs = bothOf(qw.scales, 'f32'), qo = both(qm * qn);
-    run('qmatmul', (s) => ({ x: D(qx, s), q: D(qq, s), scales: D(qs, s), out: D(qo, s), m: qm, n: qn, k: qk, bits, groupSize: 32 }), [qo]);
+    const qq = bothOf(qw.q, 'i32'), qs = bothOf(qw.scales, 'f32');
+    for (const qm of [3, 9]) {
+      const qx = both(qm * qk), qo = both(qm * qn);
+      run('qmatmul', (s) => ({ x: D(qx, s), q: D(qq, s), scales: D(qs, s), out: D(qo, s), m: qm, n: qn, k: qk, bits, groupSize: 32 }), [qo]);
+    }
+    const rows = bothOf(Int32Array.from([4, 0, 2, 4]), 'i32'), qe = both(4 * qk);
+    run('qembedding', (s) => ({ q: D(qq, s), scales: D(qs, s), indices: D(rows, s), out: D(qe, s), count: 4, n: qn, k: qk, bits, groupSize: 32 }), [qe]);
   }
 
   const covered = new Set(outputs.map(([name]) => name));
