@@ -36,6 +36,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RELAXED_FLAG, relaxedFlags } from './relaxed-simd.mjs';
+import { wasmPeakGflops } from './wasm-peak.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const here = dirname(SELF);
@@ -253,19 +254,6 @@ async function child(threads) {
   );
   for (const c of tessera) c.model.dispose();
   for (const p of peers) await p.release();
-}
-
-/** Register-only f32 relaxed-SIMD peak of one thread in GFLOPS (matmul_peak_probe), best of 10. */
-function wasmPeakGflops(be) {
-  const { matmul_peak_probe: probe, matmul_peak_flops: flops } = be.ctx.exports;
-  for (const t0 = performance.now(); performance.now() - t0 < 300; ) probe(1e6, 1);
-  let peak = 0;
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    probe(1e6, 1);
-    peak = Math.max(peak, (1e6 * flops()) / ((performance.now() - t0) / 1e3) / 1e9);
-  }
-  return peak;
 }
 
 // =============================================================================================

@@ -34,6 +34,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpt2Feeds, gpt2Model, matMulModel } from './onnx-graph.mjs';
 import { relaxedFlags } from './relaxed-simd.mjs';
+import { wasmPeakGflops } from './wasm-peak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -60,7 +61,6 @@ function batchTokens(i) {
   const rand = lcg(1000 + i);
   return Int32Array.from({ length: BATCH * (SEQ + 1) }, () => Math.floor((rand() + 0.5) * GPT2_CONFIG.vocab_size));
 }
-
 
 // =============================================================================================
 // Peers.
@@ -113,22 +113,6 @@ async function ortRuntime(lib, threads) {
 
 // =============================================================================================
 // Children: one (library, threads) pair each; print one JSON line on stdout.
-
-/**
- * Register-only f32 SIMD peak of one thread in GFLOPS (matmul_peak_probe, packages/core/
- * assembly/matmul.ts): best of a few samples after a warm-up that lets V8 tier it up.
- */
-function wasmPeakGflops(be) {
-  const { matmul_peak_probe: probe, matmul_peak_flops: flops } = be.ctx.exports;
-  for (const t0 = performance.now(); performance.now() - t0 < 300; ) probe(1e6, 1);
-  let peak = 0;
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    probe(1e6, 1);
-    peak = Math.max(peak, (1e6 * flops()) / ((performance.now() - t0) / 1e3) / 1e9);
-  }
-  return peak;
-}
 
 /**
  * Floating-point operations of a GPT-2 forward over `batch` sequences of `T` tokens as the
@@ -379,7 +363,6 @@ function tfjsGpt2(tf) {
     },
   };
 }
-
 
 // ---- GPT-2 124M forward over a 64-token prompt, full logits read back.
 
