@@ -24,6 +24,19 @@ import type { MatmulParams } from '@tessera/core';
 import type { GpuContext } from '../runtime/context.js';
 import { bufferOf } from '../storage.js';
 
+/**
+ * The inner step of the 64 x 64 tiled products (f32 matmul and the quantized prompt kernel): each
+ * invocation's 4 x 4 accumulators take one 16-deep slab of the staged A (As) and B (Bs) tiles.
+ */
+export const TILE_FMA = `for (var kk = 0; kk < 16; kk++) {
+      let a = As[kk * 16 + ty];
+      let b = Bs[kk * 16 + tx];
+      acc0 = acc0 + a.x * b;
+      acc1 = acc1 + a.y * b;
+      acc2 = acc2 + a.z * b;
+      acc3 = acc3 + a.w * b;
+    }`;
+
 /** A matmul on raw buffers (also used by attention with alpha = scale). */
 export interface MatmulJob {
   a: { buffer: GPUBuffer; offset: number };
@@ -133,14 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     ${loadA}
     ${loadB}
     workgroupBarrier();
-    for (var kk = 0; kk < 16; kk++) {
-      let a = As[kk * 16 + ty];
-      let b = Bs[kk * 16 + tx];
-      acc0 = acc0 + a.x * b;
-      acc1 = acc1 + a.y * b;
-      acc2 = acc2 + a.z * b;
-      acc3 = acc3 + a.w * b;
-    }
+    ${TILE_FMA}
     workgroupBarrier();
   }
   let gc = col0 + tx * 4;

@@ -21,6 +21,7 @@
 import { UnsupportedError, type QMatmulParams } from '@tessera/core';
 import { grid2d, type GpuContext } from '../runtime/context.js';
 import { bufferOf } from '../storage.js';
+import { TILE_FMA } from './matmul.js';
 import { ENTRY_ARGS, GLOBAL_ID } from '../wgsl/math.js';
 
 const WG = 64;
@@ -113,14 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       for (var c = 0; c < 4; c++) { Bs[(kq + c) * 16 + r / 4][r % 4] = wv[c]; }
     }
     workgroupBarrier();
-    for (var kk = 0; kk < 16; kk++) {
-      let a = As[kk * 16 + ty];
-      let b = Bs[kk * 16 + tx];
-      acc0 = acc0 + a.x * b;
-      acc1 = acc1 + a.y * b;
-      acc2 = acc2 + a.z * b;
-      acc3 = acc3 + a.w * b;
-    }
+    ${TILE_FMA}
     workgroupBarrier();
   }
   let gc = col0 + tx * 4;
