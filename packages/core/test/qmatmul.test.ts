@@ -2,14 +2,14 @@
 // (conformance/qmatmul.ts, which states the tolerance), rows computed alone or in the
 // kernel's 4-row tiles giving the same bits, and 1 vs 3 threads (every call split) giving
 // the same bits. The quantization format itself is tested in quant.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend, QMatmulParams } from '../src/backend.js';
 import * as errors from '../src/errors.js';
 import { quantizeActivations, quantizeMatrix, quantizedValue, type QuantBits } from '../src/quant.js';
 import { ReferenceBackend } from '../src/reference/backend.js';
-import { createWasmBackend, type WasmBackend } from '../src/wasm/backend.js';
+import type { WasmBackend } from '../src/wasm/backend.js';
 import { checkQMatmul, qmatmulCases, qmatmulConformance } from './conformance/qmatmul.js';
-import { BUILDS, Twin, describeBuilds, expectBitsEqual, randF32, rng } from './helpers.js';
+import { Twin, describeBuilds, describeThreadPairs, expectBitsEqual, randF32, rng } from './helpers.js';
 
 /** Uploads x and a quantized random weight to `be` and returns a runner of out = x @ W^T. */
 function setup(be: Backend, m: number, n: number, k: number, bits: QuantBits, seed: number, activations: 'f32' | 'int8' = 'f32') {
@@ -144,40 +144,26 @@ describeBuilds('qmatmul', (twin) => {
   });
 });
 
-const threadsAvailable = typeof SharedArrayBuffer !== 'undefined';
-for (const build of BUILDS) {
-  const d = build.supported && threadsAvailable ? describe : describe.skip;
-  d(`qmatmul: 3 threads vs 1, bit for bit [${build.name}]`, () => {
-    let one: WasmBackend;
-    let many: WasmBackend;
-    beforeAll(async () => {
-      one = await createWasmBackend({ simd: build.simd, threads: 1 });
-      many = await createWasmBackend({ simd: build.simd, threads: 3 });
-      many.ctx.splitAlways = true;
-    });
-    afterAll(() => {
-      one.dispose();
-      many.dispose();
-    });
-
-    it('every shape of the conformance suite, int8 and int4', () => {
-      let seed = 50;
-      for (const c of qmatmulCases()) {
-        if (c.k === 0) continue;
-        for (const activations of ['f32', 'int8'] as const) {
-          const a = setup(one, c.m, c.n, c.k, c.bits, seed, activations)();
-          const b = setup(many, c.m, c.n, c.k, c.bits, seed, activations)();
-          expectBitsEqual(b, a, `int${c.bits} m=${c.m} n=${c.n} k=${c.k} ${activations} activations`);
-        }
-        seed++;
+describeThreadPairs('qmatmul', 3, (pair) => {
+  it('every shape of the conformance suite, int8 and int4', () => {
+    const { one, many } = pair();
+    let seed = 50;
+    for (const c of qmatmulCases()) {
+      if (c.k === 0) continue;
+      for (const activations of ['f32', 'int8'] as const) {
+        const a = setup(one, c.m, c.n, c.k, c.bits, seed, activations)();
+        const b = setup(many, c.m, c.n, c.k, c.bits, seed, activations)();
+        expectBitsEqual(b, a, `int${c.bits} m=${c.m} n=${c.n} k=${c.k} ${activations} activations`);
       }
-    });
-
-    it('the threaded backend also passes the conformance checks', async () => {
-      const t = new Twin(new ReferenceBackend(), many, errors);
-      await checkQMatmul(t, { m: 17, n: 33, k: 160, bits: 4, groupSize: 32 }, 7);
-      await checkQMatmul(t, { m: 1, n: 65, k: 256, bits: 8, groupSize: 128 }, 8);
-      await checkQMatmul(t, { m: 17, n: 33, k: 160, bits: 4, groupSize: 32, activations: 'int8' }, 9);
-    });
+      seed++;
+    }
   });
-}
+
+  it('the threaded backend also passes the conformance checks', async () => {
+    const { many } = pair();
+    const t = new Twin(new ReferenceBackend(), many, errors);
+    await checkQMatmul(t, { m: 17, n: 33, k: 160, bits: 4, groupSize: 32 }, 7);
+    await checkQMatmul(t, { m: 1, n: 65, k: 256, bits: 8, groupSize: 128 }, 8);
+    await checkQMatmul(t, { m: 17, n: 33, k: 160, bits: 4, groupSize: 32, activations: 'int8' }, 9);
+  });
+});
