@@ -16,6 +16,7 @@
 
 import { UnsupportedError } from './errors.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from './ops.js';
+import type { QuantActivations } from './quant.js';
 import { VALIDATORS } from './validate.js';
 
 /** Element types a storage can be read as. */
@@ -450,7 +451,7 @@ export interface QMatmulParams {
    * half an activation step per term: |out - out_f32| <= sum_g sx[i, g] / 2 * sum_{l in g}
    * |w[j, l]| plus f32 rounding (the wasm tests check that bound).
    */
-  activations?: 'f32' | 'int8';
+  activations?: QuantActivations;
 }
 
 /**
@@ -601,6 +602,28 @@ export interface Backend extends Kernels {
   prepackMatmulB?(p: PrepackMatmulBParams): void;
   /** f32 elements `prepackMatmulB` writes for a B of [k, n]. */
   prepackedMatmulBElements?(k: number, n: number): number;
+
+  /**
+   * Where the backend's optional kernels pay off, for the tensor layer's choices between
+   * modes that a caller allows (see KernelPolicy). Absent: every entry at its default.
+   */
+  readonly kernelPolicy?: Partial<KernelPolicy>;
+}
+
+/**
+ * A backend's word on when an allowed cheaper mode of a kernel is worth it; the tensor
+ * layer reads it (`int8ActivationRows`) so nothing above it names a backend. The precedent
+ * is onnxruntime's MatMulNBits `accuracy_level`: the caller states the least accuracy it
+ * accepts, and each backend computes more accurately where that is not slower.
+ */
+export interface KernelPolicy {
+  /**
+   * Up to how many rows of x (m) `qmatmul` with `activations: 'int8'` is faster than with
+   * f32 activations on this backend, so a weight that allows int8 activations gets them
+   * for m <= this and f32 activations above. 0 (the default): never, as on a backend
+   * without an int8 kernel (WebGPU) where the mode would be refused or no faster.
+   */
+  qmatmulInt8Rows: number;
 }
 
 /**
@@ -624,6 +647,16 @@ export function missingPrimitives(kernels: object): PrimitiveKernelName[] {
 export function fusedKernel<K extends OptionalKernelName>(be: Backend, name: K): ((p: ParamsOf<K>) => void) | undefined {
   const k = be[name] as ((p: ParamsOf<K>) => void) | undefined;
   return typeof k === 'function' ? k.bind(be) : undefined;
+}
+
+/**
+ * The most rows of x for which `be`'s `qmatmul` takes int8 activations when a weight allows
+ * them (KernelPolicy.qmatmulInt8Rows; 0 where it has no qmatmul kernel or declares none).
+ */
+export function int8ActivationRows(be: Backend): number {
+  if (!fusedKernel(be, 'qmatmul')) return 0;
+  const rows = be.kernelPolicy?.qmatmulInt8Rows ?? 0;
+  return Number.isSafeInteger(rows) && rows > 0 ? rows : 0;
 }
 
 /** `be`'s fused kernel `name`, bound to it; an UnsupportedError naming the kernel and `op` where it has none. */

@@ -37,6 +37,26 @@ export type QuantBits = 8 | 4;
 export const QUANT_GROUP_SIZES = [32, 64, 128] as const;
 export type QuantGroupSize = (typeof QUANT_GROUP_SIZES)[number];
 
+/**
+ * How qmatmul may treat its f32 activations: 'f32' as given, 'int8' quantized per row and
+ * group first (`quantizeActivations`; QMatmulParams.activations says the arithmetic).
+ */
+export type QuantActivations = 'f32' | 'int8';
+/** Every QuantActivations, in order (for checking a value read from a file or a flag). */
+export const QUANT_ACTIVATIONS: readonly QuantActivations[] = ['f32', 'int8'];
+
+/**
+ * Up to how many rows the wasm backend's qmatmul is faster with int8 activations than with
+ * f32 ones (KernelPolicy.qmatmulInt8Rows). Measured at GPT-2 124M shapes on one thread
+ * (docs/benchmarks.md, "int8 activations: where they pay"): the integer kernel wins at 1
+ * and 2 rows for int8 and int4 on both wasm builds; at 4 rows it still wins for int8 but
+ * loses for int4 on the relaxed-SIMD build, and from 8 rows the f32 path's packed GEMM over
+ * dequantized panels wins everywhere, since the integer kernel re-widens each weight for
+ * every row. The reference backend declares the same number, so both pick the same mode
+ * for a product and agree on its integers.
+ */
+export const QMATMUL_INT8_ROWS = 2;
+
 /** Largest |q| a scale maps max|w| to: 127 (int8), 7 (int4). */
 export function quantMax(bits: QuantBits): number {
   return bits === 8 ? 127 : 7;

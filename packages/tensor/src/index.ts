@@ -45,7 +45,7 @@ export const { gather, indexSelect, embedding } = guardOps(indexing);
 export const { softmax, logSoftmax, layerNorm, dropout, crossEntropy, mse } = guardOps(nn);
 export const { scaledDotProductAttention } = guardOps(attention);
 export const { quantizeWeight, dequantizeWeight, quantizedMatmul, quantizedEmbedding, quantizedWeightFromHost, quantizedWeightToHost } = guardOps(quantized);
-export { QuantizedWeight } from './ops/quantized.js';
+export { QuantizedWeight, checkQuantActivations } from './ops/quantized.js';
 export { variance as var };
 export type { CreateOptions, TensorLike, RandomOptions } from './ops/creation.js';
 export type { SliceRange } from './ops/shape.js';

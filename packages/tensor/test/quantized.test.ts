@@ -3,7 +3,7 @@
 // (no gradient, shapes, a backend without the qmatmul kernel) and dequantizeWeight within
 // half a step of the original. Tolerance: |got - want| <= 1e-5 * sum_l |x_l w_l| + 1e-7
 // per output, as core's qmatmul conformance suite states it.
-import { DTypeError, IndexError, ReferenceBackend, ShapeError, UnsupportedError, createWasmBackend, withoutFusedKernels, type Backend } from '@tessera/core';
+import { ArgumentError, DTypeError, IndexError, ReferenceBackend, ShapeError, UnsupportedError, createWasmBackend, int8ActivationRows, quantizeActivations, withoutFusedKernels, type Backend, type QuantActivations, type QuantizedMatrix } from '@tessera/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   AutogradError,
@@ -37,6 +37,76 @@ const backends: [string, () => Promise<Backend>][] = [
   ['reference', async () => new ReferenceBackend()],
   ['wasm', () => createWasmBackend({ threads: 2 })],
 ];
+
+/** x quantized per row and group as qmatmul's int8 mode does, then scaled back: xq * sx. */
+function dequantizedActivations(x: Float32Array, m: number, k: number, groupSize: number): Float64Array {
+  const { xq, scales } = quantizeActivations(x, m, k, groupSize);
+  return Float64Array.from(xq, (v, l) => v * scales[Math.floor(l / groupSize)]);
+}
+
+/** The backend's qmatmul called directly on host data in `mode`: what quantizedMatmul must give bit for bit. */
+function kernelProduct(be: Backend, x: Float32Array, m: number, qm: QuantizedMatrix, mode: QuantActivations): Float32Array {
+  const put = (a: Float32Array | Int32Array) => {
+    const s = be.alloc(Math.max(a.length, 1) * 4);
+    be.write(s, a);
+    return { storage: s, offset: 0 };
+  };
+  const [X, Q, S, O] = [put(x), put(qm.q), put(qm.scales), put(new Float32Array(m * qm.n))];
+  be.qmatmul({ x: X, q: Q, scales: S, out: O, m, n: qm.n, k: qm.k, bits: qm.bits, groupSize: qm.groupSize, activations: mode });
+  const out = be.readSync(O.storage, 'f32');
+  [X, Q, S, O].forEach((d) => be.free(d.storage));
+  return out;
+}
+
+function expectBitsEqual(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) expect.fail(`${what}: element ${i} is ${got[i]}, the kernel gives ${want[i]}`);
+}
+
+/**
+ * int8 activations through quantizedMatmul on `make()`'s backend, checked against the same
+ * backend's kernel called directly: rows up to the backend's int8ActivationRows take the
+ * int8 mode (and differ from the f32 mode, so the mode really changed), more rows the f32
+ * mode, both bit for bit. n = 33 and k = 3 groups miss every SIMD block width. Returns the
+ * products (by case) for a cross-backend check.
+ */
+async function checkInt8Activations(make: () => Promise<Backend>): Promise<Map<string, { got: Float32Array; mag: Float64Array }>> {
+  const be = await setBackend(await make());
+  const rows = int8ActivationRows(be);
+  expect(rows).toBe(2);
+  const n = 33;
+  const out = new Map<string, { got: Float32Array; mag: Float64Array }>();
+  for (const bits of [8, 4] as const) {
+    for (const groupSize of [32, 64, 128] as const) {
+      const k = 3 * groupSize;
+      const w = randn([n, k], { seed: bits * 1000 + groupSize });
+      const qw = await quantizeWeight(w, { bits, groupSize, transposed: true, activations: 'int8' });
+      expect(qw.activations).toBe('int8');
+      const host = await quantizedWeightToHost(qw);
+      for (const m of [1, 2, 3, 17]) {
+        const x = randn([m, k], { seed: m * 31 + groupSize });
+        const xs = x.dataSync();
+        const got = noGrad(() => quantizedMatmul(x, qw));
+        const g = got.dataSync();
+        const what = `${be.name} int${bits} g${groupSize} m=${m}`;
+        const mode: QuantActivations = m <= rows ? 'int8' : 'f32';
+        expectBitsEqual(g, kernelProduct(be, xs, m, host, mode), `${what} (${mode} activations)`);
+        if (mode === 'int8') expect(Array.from(g)).not.toEqual(Array.from(kernelProduct(be, xs, m, host, 'f32')));
+        // sum_l |a_l w_l| per output, a = the activations the mode multiplies (int8: xq * sx,
+        // which both backends compute to the same integers): the scale of f32 rounding.
+        const a = mode === 'int8' ? dequantizedActivations(xs, m, k, groupSize) : xs;
+        const wd = (await dequantizeWeight(qw, { transposed: true })).dataSync();
+        const mag = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) mag[i * n + j] += Math.abs(a[i * k + l] * wd[j * k + l]);
+        out.set(what.slice(be.name.length + 1), { got: g, mag });
+        [x, got].forEach((t) => t.dispose());
+      }
+      w.dispose();
+      qw.dispose();
+    }
+  }
+  return out;
+}
 
 for (const [name, make] of backends) {
   describe(`quantizedMatmul [${name}]`, () => {
@@ -116,6 +186,48 @@ for (const [name, make] of backends) {
     });
   });
 }
+
+describe('quantizedMatmul with a weight that allows int8 activations', () => {
+  afterAll(async () => {
+    await setBackend('reference');
+  });
+
+  it('reference and wasm (1 and 2 threads): int8 mode up to int8ActivationRows rows, f32 mode above, each bit for bit the kernel\'s; wasm within f32 rounding of the reference', async () => {
+    const ref = await checkInt8Activations(async () => new ReferenceBackend());
+    for (const threads of [1, 2]) {
+      const wasm = await checkInt8Activations(() => createWasmBackend({ threads }));
+      // Both backends quantize x to the same integers (core's quant tests check that bit for
+      // bit), so their products differ only by f32 vs float64 accumulation: within 1e-5 of
+      // the summed |terms| + 1e-7, the file's tolerance, in either mode.
+      for (const [key, r] of ref) {
+        const w = wasm.get(key)!;
+        for (let i = 0; i < r.got.length; i++) {
+          const tol = 1e-5 * r.mag[i] + 1e-7;
+          if (!(Math.abs(w.got[i] - r.got[i]) <= tol)) expect.fail(`${threads} thread(s) ${key} element ${i}: wasm ${w.got[i]} vs reference ${r.got[i]}`);
+        }
+      }
+    }
+  });
+
+  it('a backend that declares no int8 rows (or lacks qmatmul) gets f32 activations; bad activations are ArgumentErrors', async () => {
+    const be = new ReferenceBackend();
+    const none = Object.assign(Object.create(be) as ReferenceBackend, { kernelPolicy: { qmatmulInt8Rows: 0 } });
+    expect(int8ActivationRows(none)).toBe(0);
+    expect(int8ActivationRows(withoutFusedKernels(be, ['qmatmul']))).toBe(0);
+    await setBackend(be);
+    const qw = await quantizeWeight(randn([5, 64], { seed: 7 }), { bits: 4, transposed: true, activations: 'int8' });
+    const x = randn([1, 64], { seed: 8 });
+    const host = await quantizedWeightToHost(qw);
+    const q2 = quantizedWeightFromHost(host, { activations: 'int8' });
+    expect(q2.activations).toBe('int8');
+    expect(quantizedWeightFromHost(host).activations).toBe('f32');
+    expectBitsEqual(quantizedMatmul(x, q2).dataSync(), kernelProduct(be, x.dataSync(), 1, host, 'int8'), 'reference m=1');
+    await expect(quantizeWeight(randn([5, 64]), { bits: 8, transposed: true, activations: 'int4' as QuantActivations })).rejects.toThrow(ArgumentError);
+    await expect(quantizeWeight(randn([5, 64]), { bits: 8, transposed: true, activations: 'int4' as QuantActivations })).rejects.toThrow(/quantizeWeight: activations must be 'f32' or 'int8', got 'int4'/);
+    expect(() => quantizedWeightFromHost(host, { activations: 'fp16' as QuantActivations })).toThrow(/quantizedWeightFromHost: activations must be 'f32' or 'int8', got 'fp16'/);
+    [qw, q2].forEach((q) => q.dispose());
+  });
+});
 
 describe('quantizedMatmul on a backend without the qmatmul kernel', () => {
   afterAll(async () => {

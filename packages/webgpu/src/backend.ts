@@ -28,6 +28,7 @@ import {
   type Features,
   type FullKernelTable,
   type KernelName,
+  type KernelPolicy,
   type Storage,
 } from '@tessera/core';
 import * as attn from './kernels/attention.js';
@@ -93,6 +94,8 @@ export interface WebGPUBackend extends AllKernels {}
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
   readonly features: WebGPUFeatures;
+  /** No int8 activations: the qmatmul shaders refuse them (WGSL division is not correctly rounded, so the quantizer could not match the reference's integers). */
+  readonly kernelPolicy: Partial<KernelPolicy> = { qmatmulInt8Rows: 0 };
   readonly adapterInfo: WebGPUAdapterInfo;
   readonly device: GPUDevice;
   private gpu: GPU | null;

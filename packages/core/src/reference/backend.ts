@@ -1,6 +1,7 @@
-import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
+import type { AllKernels, ArrayFor, Backend, DType, Features, KernelPolicy, Storage } from '../backend.js';
 import { ArgumentError, DisposedError, OutOfMemoryError } from '../errors.js';
 import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
+import { QMATMUL_INT8_ROWS } from '../quant.js';
 import * as val from '../validate.js';
 import * as attn from './attention.js';
 import * as ew from './elementwise.js';
@@ -51,6 +52,8 @@ export class ReferenceBackend implements Backend, Views {
   readonly name = 'reference';
   readonly maxBytes = MAX_BYTES;
   readonly features: Features = { simd: false, relaxedSimd: false, threads: false, numThreads: 1, f16: false, syncRead: true };
+  /** The wasm backend's int8-activation rows, so the oracle picks the modes wasm does. */
+  readonly kernelPolicy: Partial<KernelPolicy> = { qmatmulInt8Rows: QMATMUL_INT8_ROWS };
   /** True when f32 data is held in float64 (see ReferenceBackendOptions). */
   readonly float64: boolean;
   private nextId = 1;

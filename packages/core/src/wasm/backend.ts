@@ -1,7 +1,8 @@
 import type * as B from '../backend.js';
-import type { AllKernels, ArrayFor, Backend, DType, Features, Storage } from '../backend.js';
+import type { AllKernels, ArrayFor, Backend, DType, Features, KernelPolicy, Storage } from '../backend.js';
 import { ArgumentError, UnsupportedError } from '../errors.js';
 import { bindKernels, kernelsOf, type FullKernelTable } from '../kernel-table.js';
+import { QMATMUL_INT8_ROWS } from '../quant.js';
 import * as val from '../validate.js';
 import { ALIGN, Allocator, MAX_WASM_BYTES, PAGE } from './allocator.js';
 import { WasmContext, WasmStorage } from './context.js';
@@ -155,6 +156,8 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm';
   readonly maxBytes = MAX_WASM_BYTES;
   readonly features: Features;
+  /** int8 activations pay in qmatmul up to QMATMUL_INT8_ROWS rows (see there). */
+  readonly kernelPolicy: Partial<KernelPolicy> = { qmatmulInt8Rows: QMATMUL_INT8_ROWS };
   /** Kernel context (exports, memory views, scratch); public for kernel families and tests. */
   readonly ctx: WasmContext;
   readonly memory: WebAssembly.Memory;

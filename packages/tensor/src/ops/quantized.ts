@@ -2,7 +2,9 @@
  * Weight-only quantized matrix products: a weight quantized to int8 or int4 with one f32
  * scale per group of 32/64/128 values along its input dimension (the format of
  * `@tessera/core`'s quant.ts), multiplied by f32 activations with the backend's `qmatmul`
- * kernel. Inference only: there is no gradient through a quantized weight.
+ * kernel. A weight may allow int8 activations (`activations: 'int8'`): the least accuracy
+ * its user accepts, which the backend takes only where it says that pays (core's
+ * `int8ActivationRows`). Inference only: there is no gradient through a quantized weight.
  */
 
 import {
@@ -12,10 +14,13 @@ import {
   dequantizeMatrix,
   fmtShape,
   checkQuantFormat,
+  int8ActivationRows,
+  QUANT_ACTIVATIONS,
   quantizeMatrix,
   quantizedElements,
   requireFusedKernel,
   type QuantizedMatrix,
+  type QuantActivations,
   type QuantBits,
   type QuantGroupSize,
 } from '@tessera/core';
@@ -40,12 +45,25 @@ export interface QuantizeWeightOptions {
   transposed: boolean;
   /** Round every scale to f16 and quantize with it (see core's quantizeMatrix): what a GGUF Q8_0 / Q4_0 block holds exactly. */
   f16Scales?: boolean;
+  /** The activations products with this weight may use (QuantizedWeight.activations); default 'f32'. */
+  activations?: QuantActivations;
+}
+
+/** `activations` checked (undefined: 'f32'); an ArgumentError naming `op` and the value otherwise. */
+export function checkQuantActivations(activations: unknown, op: string): QuantActivations {
+  if (activations === undefined) return 'f32';
+  if (!(QUANT_ACTIVATIONS as readonly unknown[]).includes(activations)) {
+    throw new ArgumentError(`${op}: activations must be ${QUANT_ACTIVATIONS.map((a) => `'${a}'`).join(' or ')}, got ${typeof activations === 'string' ? `'${activations}'` : String(activations)}`);
+  }
+  return activations as QuantActivations;
 }
 
 /**
  * A quantized [n, k] weight on one backend: `q` holds the packed values (i32 elements,
  * n * k * bits / 32 of them), `scales` the [n, k / groupSize] f32 scales. Both are kept
- * (outside every tidy scope) until `dispose()`.
+ * (outside every tidy scope) until `dispose()`. `activations` is the least accuracy its
+ * products accept: 'f32' (the default) keeps x as given; 'int8' lets a backend quantize x
+ * per row and group to int8 where it declares that faster (see quantizedMatmul).
  */
 export class QuantizedWeight {
   constructor(
@@ -57,6 +75,7 @@ export class QuantizedWeight {
     readonly k: number,
     readonly bits: QuantBits,
     readonly groupSize: QuantGroupSize,
+    readonly activations: QuantActivations = 'f32',
   ) {}
 
   /** Bytes the weight takes on its backend: packed values plus scales. */
@@ -87,6 +106,7 @@ export async function quantizeWeight(w: Tensor, options: QuantizeWeightOptions):
   if (w.rank !== 2) throw new ShapeError(`quantizeWeight: expected a 2-D weight, got ${fmtShape(w.shape)}`);
   const { bits, transposed } = options;
   const groupSize = options.groupSize ?? 32;
+  const activations = checkQuantActivations(options.activations, 'quantizeWeight');
   const [n, k] = transposed ? w.shape : [w.shape[1], w.shape[0]];
   const values = await w.data();
   const m = quantizeMatrix(values, n, k, { bits, groupSize, layout: transposed ? 'nk' : 'kn', f16Scales: options.f16Scales });
@@ -94,17 +114,19 @@ export async function quantizeWeight(w: Tensor, options: QuantizeWeightOptions):
   const scales = keep(empty(be, [n, k / groupSize], 'f32', false));
   writeHost(q, m.q);
   writeHost(scales, m.scales);
-  return new QuantizedWeight(q, scales, n, k, bits, groupSize);
+  return new QuantizedWeight(q, scales, n, k, bits, groupSize, activations);
 }
 
 /**
  * A QuantizedWeight on the current backend from host data in core's quant.ts layout (a
  * quantized checkpoint's tensors): no f32 weight is ever made. Throws an ArgumentError /
  * ShapeError naming the mismatch when the arrays do not fit [n, k] at `bits` / `groupSize`.
- * @example const qw = quantizedWeightFromHost({ bits: 8, groupSize: 32, n, k, q, scales })
+ * `options.activations` as in quantizeWeight (default 'f32').
+ * @example const qw = quantizedWeightFromHost({ bits: 8, groupSize: 32, n, k, q, scales }, { activations: 'int8' })
  */
-export function quantizedWeightFromHost(m: QuantizedMatrix): QuantizedWeight {
+export function quantizedWeightFromHost(m: QuantizedMatrix, options: { activations?: QuantActivations } = {}): QuantizedWeight {
   const { bits, groupSize, n, k } = m;
+  const activations = checkQuantActivations(options.activations, 'quantizedWeightFromHost');
   checkQuantFormat(bits, groupSize, k, 'quantizedWeightFromHost');
   if (!Number.isSafeInteger(n) || n < 0) throw new ArgumentError(`quantizedWeightFromHost: n must be a non-negative integer, got ${n}`);
   if (m.q.length !== quantizedElements(n, k, bits)) {
@@ -118,7 +140,7 @@ export function quantizedWeightFromHost(m: QuantizedMatrix): QuantizedWeight {
   const scales = keep(empty(be, [n, k / groupSize], 'f32', false));
   writeHost(q, m.q);
   writeHost(scales, m.scales);
-  return new QuantizedWeight(q, scales, n, k, bits, groupSize);
+  return new QuantizedWeight(q, scales, n, k, bits, groupSize, activations);
 }
 
 /** A QuantizedWeight's values read back to the host (core's quant.ts layout), e.g. to save them. */
@@ -144,7 +166,11 @@ export async function dequantizeWeight(qw: QuantizedWeight, options: { transpose
 /**
  * x [..., k] @ dequant(qw)^T -> [..., n] (f32) with the backend's `qmatmul` kernel (an
  * UnsupportedError naming it on a backend without one). No gradient: an AutogradError when
- * x requires grad while gradients are on.
+ * x requires grad while gradients are on. A weight with `activations: 'int8'` runs the
+ * kernel's int8-activation mode when x has at most `int8ActivationRows(backend)` rows (the
+ * rows where the backend declares it faster: decode steps on wasm, never on WebGPU) and f32
+ * activations otherwise, so a prompt and a decode step of the same model may differ in
+ * mode; the result is then the kernel's for that mode bit for bit.
  * @example const y = quantizedMatmul(x, qw) // x [B, T, 768], qw 3072 x 768 -> [B, T, 3072]
  */
 export function quantizedMatmul(x: Tensor, qw: QuantizedWeight): Tensor {
@@ -161,7 +187,8 @@ export function quantizedMatmul(x: Tensor, qw: QuantizedWeight): Tensor {
   const m = outShape.slice(0, -1).reduce((a, b) => a * b, 1);
   const out = empty(be, outShape, 'f32');
   if (out.size === 0) return out;
-  withDense([x], (xd) => kernel({ x: xd, q: dense(qw.q), scales: dense(qw.scales), out: dense(out), m, n: qw.n, k: qw.k, bits: qw.bits, groupSize: qw.groupSize }));
+  const activations = qw.activations === 'int8' && m <= int8ActivationRows(be) ? 'int8' : 'f32';
+  withDense([x], (xd) => kernel({ x: xd, q: dense(qw.q), scales: dense(qw.scales), out: dense(out), m, n: qw.n, k: qw.k, bits: qw.bits, groupSize: qw.groupSize, activations }));
   return out;
 }
 
