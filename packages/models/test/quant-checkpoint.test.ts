@@ -29,10 +29,10 @@ describe('quantized checkpoints (wasm backend)', () => {
     await setBackend('reference');
   });
 
-  for (const [bits, groupSize] of [[8, 32], [4, 32], [4, 64]] as const) {
-    it(`GPT-2 int${bits} group ${groupSize}: save, load, same packed values, scales and logits; no f32 weight allocated`, async () => {
+  for (const [bits, groupSize, activations] of [[8, 32, 'f32'], [4, 32, 'f32'], [4, 64, 'f32'], [4, 32, 'int8']] as const) {
+    it(`GPT-2 int${bits} group ${groupSize} ${activations} activations: save, load, same packed values, scales, activations and logits; no f32 weight allocated`, async () => {
       const config = { ...SMALL, n_embd: groupSize === 64 ? 64 : 32 };
-      const model = await quantize(new GPT2(config, { seed: 3 }), { bits, groupSize });
+      const model = await quantize(new GPT2(config, { seed: 3 }), { bits, groupSize, activations });
       const dir = join(tmp(), `gpt2-q${bits}-${groupSize}`);
       await model.savePretrained(dir, { tokenizer: null });
       const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
@@ -42,6 +42,7 @@ describe('quantized checkpoints (wasm backend)', () => {
         bits,
         group_size: groupSize,
         symmetric: true,
+        activations,
         quantized_weights: [...quantizedWeights(model).keys()],
       });
       expect(json.quantization_config.quantized_weights).toContain('transformer.wte.weight');
@@ -63,7 +64,7 @@ describe('quantized checkpoints (wasm backend)', () => {
       expect([...b.keys()]).toEqual([...a.keys()]);
       for (const [name, { weight }] of a) {
         const other = b.get(name)!.weight;
-        expect([other.bits, other.groupSize, other.n, other.k]).toEqual([weight.bits, weight.groupSize, weight.n, weight.k]);
+        expect([other.bits, other.groupSize, other.n, other.k, other.activations]).toEqual([weight.bits, weight.groupSize, weight.n, weight.k, activations]);
         expect(Array.from(other.q.dataSync()), name).toEqual(Array.from(weight.q.dataSync()));
         expect(Array.from(other.scales.dataSync()), name).toEqual(Array.from(weight.scales.dataSync()));
       }
@@ -133,6 +134,7 @@ describe('quantized checkpoints (wasm backend)', () => {
       ['bits 3', { ...config.quantization_config, bits: 3 }, null, /quantization_config\.bits is 3; the format has 8 and 4/],
       ['group 48', { ...config.quantization_config, group_size: 48 }, null, /quantization_config\.group_size is 48/],
       ['method', { ...config.quantization_config, quant_method: 'gptq' }, null, /quantization_config\.quant_method is "gptq"/],
+      ['activations', { ...config.quantization_config, activations: 'int4' }, null, /quantization_config\.activations is "int4"; Tessera has "f32" and "int8"/],
       ['missing scale', config.quantization_config, (() => { const t = tensors(); delete t['transformer.h.1.mlp.c_fc.weight_scale']; return t; })(), /no tensor "transformer\.h\.1\.mlp\.c_fc\.weight_scale"/],
       ['scale shape', config.quantization_config, (() => { const t = tensors(); t['transformer.h.0.attn.c_proj.weight_scale'] = { dtype: 'F32', shape: [32, 2], data: new Float32Array(64) }; return t; })(), /"transformer\.h\.0\.attn\.c_proj\.weight_scale" is F32 \[32, 2\]; the scales of .* are F32 \[32, 1\]/],
       ['values dtype', config.quantization_config, (() => { const t = tensors(); t['transformer.h.0.attn.c_proj.weight'] = { dtype: 'U8', shape: [32, 32], data: new Uint8Array(1024) }; return t; })(), /"transformer\.h\.0\.attn\.c_proj\.weight" is U8; int8 values are stored as I8/],
@@ -147,5 +149,12 @@ describe('quantized checkpoints (wasm backend)', () => {
       await expect(GPT2.fromPretrained(dir, { tokenizer: false }), what).rejects.toThrow(message);
     }
     expect(memory().numBytes).toBe(baseline);
+    // A config written before the activations key existed loads with f32 activations.
+    const { activations: _, ...older } = config.quantization_config;
+    await writeFile(configPath, JSON.stringify({ ...config, quantization_config: older }));
+    await writeFile(weightsPath, original);
+    const old = await GPT2.fromPretrained(dir, { tokenizer: false });
+    expect([...quantizedWeights(old).values()].every(({ weight }) => weight.activations === 'f32')).toBe(true);
+    old.dispose();
   });
 });

@@ -8,8 +8,11 @@
  *   point is its default 2^(bits-1): Tessera's symmetric int q is stored as q + 8 (int4) or
  *   q + 128 (int8). Its int4 blobs pack values 2i and 2i+1 into byte i (low nibble first),
  *   while Tessera keeps llama.cpp's Q4_0 order (byte t of a 32-value block holds values t
- *   and t + 16), so the nibbles are repacked. No accuracy_level is written (0): activations
- *   stay f32, as in Tessera's qmatmul. `GatherBlockQuantized` reads the same bytes for the
+ *   and t + 16), so the nibbles are repacked. `accuracy_level` says the activations the
+ *   weight allows: none written (0, f32 activations) for a weight quantized with
+ *   activations 'f32', 4 (int8 activations, onnxruntime's blocked int8 GEMM) for one
+ *   quantized with activations 'int8' — the same least-accuracy contract as Tessera's.
+ *   `GatherBlockQuantized` reads the same bytes for the
  *   token embedding (viewed as [V, C * bits / 8]), so GPT-2's tied table is stored once for
  *   the lookup and the LM head.
  * - 'qdq': standard ONNX only (opset 21+): an int8 / int4 initializer holding the weight
@@ -101,6 +104,9 @@ function writeScalesKN(name: string, qw: QuantizedWeight, dst: Uint8Array): void
   dst.set(new Uint8Array(t.buffer));
 }
 
+/** MatMulNBits' `accuracy_level` for int8 activations (onnxruntime: 1 f32, 2 f16, 3 bf16, 4 int8; 0 unset = f32). */
+export const ACCURACY_INT8 = 4;
+
 /** One quantized weight [n, k] of a model in the graph, written in `format`. */
 export class QuantizedInitializers {
   readonly #made = new Map<string, string[]>();
@@ -150,6 +156,7 @@ export class QuantizedInitializers {
       N: { int: qw.n },
       bits: { int: qw.bits },
       block_size: { int: qw.groupSize },
+      ...(qw.activations === 'int8' ? { accuracy_level: { int: ACCURACY_INT8 } } : {}),
     });
   }
 

@@ -235,7 +235,7 @@ export function buildPretrained<M extends Module>(
   const model = build(files.config, { quantized: qc !== null, weights: files.weights });
   try {
     if (matrices) {
-      const uploaded = uploadQuantized(matrices);
+      const uploaded = uploadQuantized(matrices, qc?.activations);
       try {
         installQuantized(model, uploaded);
       } catch (e) {

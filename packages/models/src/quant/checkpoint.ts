@@ -2,7 +2,9 @@
  * Quantized checkpoints in the Hugging Face directory layout: `model.safetensors` holds each
  * quantized weight under its f32 parameter's name with its packed values, plus an F32 scale
  * tensor under the same name with `_scale` appended, and config.json a
- * `quantization_config` naming the method, format and weights. The f32 parameters left
+ * `quantization_config` naming the method, format and weights, and the activations the
+ * products accept (`activations`: "f32", or "int8" where a backend finds that faster; a
+ * config without the key is "f32"). The f32 parameters left
  * (biases, norms, position embedding) are stored as usual.
  *
  * - `<name>`: int8 as I8 [n, k]; int4 as U8 [n, k / 2] (two values per byte, llama.cpp's
@@ -16,7 +18,7 @@
  * submodule named `scales`; the format id keeps a reader from taking these for theirs.
  */
 
-import { ArgumentError, QUANT_GROUP_SIZES, quantizedElements, type QuantBits, type QuantGroupSize, type QuantizedMatrix } from '@tessera/core';
+import { ArgumentError, QUANT_ACTIVATIONS, QUANT_GROUP_SIZES, quantizedElements, type QuantActivations, type QuantBits, type QuantGroupSize, type QuantizedMatrix } from '@tessera/core';
 import { quantizedWeightFromHost, quantizedWeightToHost, type QuantizedWeight } from '@tessera/tensor';
 import { FormatError } from '../io/errors.js';
 import type { SafetensorsReader, TensorToSave } from '../io/safetensors.js';
@@ -37,26 +39,30 @@ export interface QuantizationConfig {
   bits: QuantBits;
   group_size: QuantGroupSize;
   symmetric: true;
+  /** The activations products may use (QuantizeOptions.activations); absent in older checkpoints, read as 'f32'. */
+  activations: QuantActivations;
   /** The quantized weights' names (their f32 parameters' dotted names). */
   quantized_weights: string[];
 }
 
 /**
  * The `quantization_config` of a quantized model, or null when it has no quantized weight.
- * Every weight must share bits and group size (what `quantize` makes): an ArgumentError otherwise.
+ * Every weight must share bits, group size and activations (what `quantize` makes): an ArgumentError otherwise.
  */
 export function quantizationConfigOf(model: Module): QuantizationConfig | null {
   const q = quantizedWeights(model);
   if (q.size === 0) return null;
   const [first] = q.values();
   for (const [name, { weight }] of q) {
-    if (weight.bits !== first.weight.bits || weight.groupSize !== first.weight.groupSize) {
+    const [w, f] = [weight, first.weight];
+    if (w.bits !== f.bits || w.groupSize !== f.groupSize || w.activations !== f.activations) {
       throw new ArgumentError(
-        `savePretrained: ${name} is int${weight.bits} group ${weight.groupSize} but other weights are int${first.weight.bits} group ${first.weight.groupSize}; a checkpoint holds one quantization`,
+        `savePretrained: ${name} is int${w.bits} group ${w.groupSize} ${w.activations} activations but other weights are int${f.bits} group ${f.groupSize} ${f.activations} activations; a checkpoint holds one quantization`,
       );
     }
   }
-  return { quant_method: QUANT_METHOD, format: QUANT_FORMAT, bits: first.weight.bits, group_size: first.weight.groupSize, symmetric: true, quantized_weights: [...q.keys()] };
+  const f = first.weight;
+  return { quant_method: QUANT_METHOD, format: QUANT_FORMAT, bits: f.bits, group_size: f.groupSize, symmetric: true, activations: f.activations, quantized_weights: [...q.keys()] };
 }
 
 /** The bytes of packed words (little-endian elements; see core's quant.ts). */
@@ -78,8 +84,9 @@ export async function quantizedTensorsToSave(model: Module): Promise<Record<stri
 
 /**
  * Checks config.json's `quantization_config` (null when there is none): a FormatError naming
- * the key and value Tessera cannot read (another method or format, bits or group size
- * outside the format, no weight list). `where` names the file for messages.
+ * the key and value Tessera cannot read (another method or format, bits, group size or
+ * activations outside the format, no weight list). `where` names the file for messages.
+ * A config without `activations` (written before the key existed) reads as 'f32'.
  */
 export function parseQuantizationConfig(config: Record<string, unknown>, where: string): QuantizationConfig | null {
   const qc = config.quantization_config;
@@ -94,10 +101,12 @@ export function parseQuantizationConfig(config: Record<string, unknown>, where: 
   if (c.bits !== 8 && c.bits !== 4) bad('bits', `is ${JSON.stringify(c.bits)}; the format has 8 and 4`);
   if (!(QUANT_GROUP_SIZES as readonly unknown[]).includes(c.group_size)) bad('group_size', `is ${JSON.stringify(c.group_size)}; the format has ${QUANT_GROUP_SIZES.join(', ')}`);
   if (c.symmetric !== true) bad('symmetric', `is ${JSON.stringify(c.symmetric)}; the format is symmetric (zero point 0)`);
+  const activations = c.activations ?? 'f32';
+  if (!(QUANT_ACTIVATIONS as readonly unknown[]).includes(activations)) bad('activations', `is ${JSON.stringify(c.activations)}; Tessera has ${QUANT_ACTIVATIONS.map((a) => `"${a}"`).join(' and ')}`);
   const names = c.quantized_weights;
   if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) bad('quantized_weights', 'must be a non-empty array of tensor names');
   if (new Set(names as string[]).size !== (names as string[]).length) bad('quantized_weights', 'names a weight twice');
-  return c as unknown as QuantizationConfig;
+  return { ...(c as unknown as QuantizationConfig), activations: activations as QuantActivations };
 }
 
 /** The names of a quantized checkpoint's tensors that are not f32 parameters (values and scales). */
@@ -139,11 +148,14 @@ export function readQuantizedMatrices(weights: SafetensorsReader, qc: Quantizati
   return out;
 }
 
-/** Uploads host matrices as the model's quantized weights, freeing all of them if one upload fails. */
-export function uploadQuantized(matrices: ReadonlyMap<string, QuantizedMatrix>): Map<string, QuantizedWeight> {
+/**
+ * Uploads host matrices as the model's quantized weights (allowing `activations`, default
+ * 'f32'), freeing all of them if one upload fails.
+ */
+export function uploadQuantized(matrices: ReadonlyMap<string, QuantizedMatrix>, activations: QuantActivations = 'f32'): Map<string, QuantizedWeight> {
   const out = new Map<string, QuantizedWeight>();
   try {
-    for (const [name, m] of matrices) out.set(name, quantizedWeightFromHost(m));
+    for (const [name, m] of matrices) out.set(name, quantizedWeightFromHost(m, { activations }));
   } catch (e) {
     for (const q of out.values()) q.dispose();
     throw e;

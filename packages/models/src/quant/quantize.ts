@@ -12,8 +12,8 @@
  * gradient through a quantized weight throws a QuantizedModelError naming it.
  */
 
-import { ArgumentError, ShapeError, TesseraError, fmtShape, type QuantBits, type QuantGroupSize } from '@tessera/core';
-import { dequantizeWeight, quantizeWeight, type QuantizedWeight, type Tensor } from '@tessera/tensor';
+import { ArgumentError, ShapeError, TesseraError, fmtShape, type QuantActivations, type QuantBits, type QuantGroupSize } from '@tessera/core';
+import { checkQuantActivations, dequantizeWeight, quantizeWeight, type QuantizedWeight, type Tensor } from '@tessera/tensor';
 import { GPT2Model } from '../gpt2/transformer.js';
 import { Conv1D } from '../nn/conv1d.js';
 import { Embedding } from '../nn/embedding.js';
@@ -33,6 +33,16 @@ export interface QuantizeOptions {
    * the weights are exactly GGUF Q8_0 / Q4_0 blocks (what writing a GGUF file does).
    */
   f16Scales?: boolean;
+  /**
+   * The least accuracy the model's products accept (onnxruntime's MatMulNBits
+   * `accuracy_level` is the precedent): 'f32' (default) multiplies the f32 activations as
+   * given; 'int8' lets a backend quantize each row of activations to int8 per group (one
+   * scale per groupSize values) and sum exact integer products, where it declares that
+   * faster — on wasm the decode steps (up to 2 rows), never on WebGPU; prompts keep f32
+   * activations. Each product then differs from 'f32' by at most half an activation step
+   * per term. Stored on every quantized weight and in a saved checkpoint.
+   */
+  activations?: QuantActivations;
 }
 
 /**
@@ -126,14 +136,16 @@ export function quantizedWeights(model: Module): Map<string, { weight: Quantized
  * (`dequantize`, then quantize with the new options).
  *
  * Throws a ShapeError naming the weight when its input dimension is not a multiple of the
- * group size (nothing is changed then), an UnsupportedError from the first forward on a
- * backend without the `qmatmul` / `qembedding` kernels.
- * @example const q = await quantize(model, { bits: 8 }); await q.generate(ids, { maxNewTokens: 20 })
+ * group size (nothing is changed then), an ArgumentError naming bad bits or activations,
+ * an UnsupportedError from the first forward on a backend without the `qmatmul` /
+ * `qembedding` kernels.
+ * @example const q = await quantize(model, { bits: 4, activations: 'int8' }); await q.generate(ids, { maxNewTokens: 20 })
  */
 export async function quantize<M extends Module>(model: M, options: QuantizeOptions): Promise<M> {
   const { bits } = options;
   const groupSize = options.groupSize ?? 32;
   if (bits !== 8 && bits !== 4) throw new ArgumentError(`quantize: bits must be 8 or 4, got ${String(bits)}`);
+  const activations = checkQuantActivations(options.activations, 'quantize');
   const all = quantSites(model);
   if (all.length === 0) throw new ArgumentError(`quantize: ${model.typeName} has no Linear or Conv1D weights to quantize`);
   for (const s of all) {
@@ -145,7 +157,7 @@ export async function quantize<M extends Module>(model: M, options: QuantizeOpti
   if (all.some((s) => s.layer.quantizedWeight)) await dequantize(model);
   const made = new Map<string, QuantizedWeight>();
   try {
-    for (const s of all) made.set(s.name, await quantizeWeight(s.layer.weight, { bits, groupSize, transposed: s.layout === 'nk', f16Scales: options.f16Scales }));
+    for (const s of all) made.set(s.name, await quantizeWeight(s.layer.weight, { bits, groupSize, transposed: s.layout === 'nk', f16Scales: options.f16Scales, activations }));
   } catch (e) {
     for (const q of made.values()) q.dispose();
     if (e instanceof TesseraError) e.message = `quantize: ${all[made.size].name}: ${e.message}`;
