@@ -73,6 +73,48 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
     expect(quantizedBytes(model).weights).toBe(0);
   });
 
+  // int8 activations: a product of at most int8ActivationRows rows (2 on wasm) quantizes each
+  // row of x per group to int8, so decode steps and 1-2 token forwards differ from the
+  // f32-activation model by the activations' rounding: up to half a step (the group's
+  // max|x| / 127) per value, i.e. ~0.4% of a group's largest value, compounded through 2
+  // layers and the head. Measured here 0.2% to 1.1% of the largest logit (int8 and int4,
+  // depending on the weights the earlier tests leave); the tolerance is 2%, what the int8
+  // weight quantization itself is allowed above. More rows (prompts) take f32 activations
+  // and equal the f32-activation model bit for bit.
+  for (const bits of [8, 4] as const) {
+    it(`int${bits} with activations 'int8': short inputs within 2% of the f32-activation model, prompts bit for bit, same greedy tokens, KV-cache decode within 2% of a full forward`, async () => {
+      const copies = [] as GPT2[];
+      for (const activations of ['f32', 'int8'] as const) {
+        const c = new GPT2(SMALL, { seed: 9 });
+        c.loadStateDict(model.stateDict());
+        copies.push(await quantize(c.eval(), { bits, groupSize: 32, activations }));
+      }
+      const [f, a8] = copies;
+      expect([...quantizedWeights(a8).values()].every(({ weight }) => weight.activations === 'int8')).toBe(true);
+      const short = ids([seq[1].slice(0, 2)]);
+      const long = ids([seq[1].slice(0, 16)]);
+      const [sf, s8] = [values(noGrad(() => f.forward(short))), values(noGrad(() => a8.forward(short)))];
+      expect(s8).not.toEqual(sf);
+      expect(relMaxDiff(s8, sf)).toBeLessThan(0.02);
+      const lf = values(noGrad(() => f.forward(long)));
+      expect(values(noGrad(() => a8.forward(long)))).toEqual(lf);
+      expect(await a8.generate(prompt, { maxNewTokens: 12, temperature: 0 })).toEqual(await f.generate(prompt, { maxNewTokens: 12, temperature: 0 }));
+      // Prefill of 8 tokens takes f32 activations; each 1-token step int8 activations.
+      const V = 64;
+      const cache = a8.createKVCache();
+      noGrad(() => {
+        expect(values(a8.forwardCached(seq[1].slice(0, 8), cache, { allLogits: true }))).toEqual(lf.slice(0, 8 * V));
+        for (let t = 8; t < 16; t++) {
+          const step = values(a8.forwardCached([seq[1][t]], cache));
+          expect(relMaxDiff(step, lf.slice(t * V, (t + 1) * V)), `step ${t}`).toBeLessThan(0.02);
+        }
+      });
+      cache.dispose();
+      [short, long].forEach((t) => t.dispose());
+      copies.forEach((c) => c.dispose());
+    });
+  }
+
   it('quantizedBytes: every Conv1D weight and the tied head, int8 at 28.125% and int4 at 15.625% of f32 with 32-value groups', async () => {
     for (const [bits, ratio] of [[8, 0.28125], [4, 0.15625]] as const) {
       await quantize(model, { bits });
@@ -143,6 +185,7 @@ describe('quantize / dequantize (GPT-2 on the wasm backend)', () => {
   it('throws typed errors: a group size that does not divide a weight (nothing changed), gradients through a quantized model', async () => {
     const copy = new GPT2(SMALL, { seed: 7 });
     await expect(quantize(copy, { bits: 8, groupSize: 64 })).rejects.toThrow(ShapeError);
+    await expect(quantize(copy, { bits: 8, activations: 'int16' as 'int8' })).rejects.toThrow(/quantize: activations must be 'f32' or 'int8', got 'int16'/);
     await expect(quantize(copy, { bits: 8, groupSize: 64 })).rejects.toThrow(/transformer\.wte\.weight \[64, 32\] has input dimension 32, not a multiple of groupSize 64/);
     expect(quantizedBytes(copy).weights).toBe(0);
     await quantize(copy, { bits: 8 });
