@@ -6,7 +6,7 @@
 // that `eval` evaluates; and the usage errors.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GPT2, parseGguf, quantize } from '@tessera/models';
+import { GPT2, parseGguf, quantize, quantizedWeights } from '@tessera/models';
 import { createWasmBackend } from '@tessera/core';
 import { setBackend } from '@tessera/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,28 @@ describe('tessera quantize', () => {
     expect(requantize.stderr).toMatch(/is already quantized/);
   });
 
+  it('--activations int8: recorded in quantization_config; generate and the serve loader use it, with the greedy text of the same model quantized in process', async () => {
+    const out = join(root, 'q4a8');
+    const r = await runCli(['quantize', '--model', charCk, '--bits', '4', '--activations', 'int8', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/weights as int4 \(group 32, int8 activations\)/);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).quantization_config).toMatchObject({ bits: 4, activations: 'int8' });
+    const g = await runCli(['generate', '--model', out, '--prompt', 'Call me ', '--max-tokens', '16', '--greedy']);
+    expect(g.code, g.stderr).toBe(0);
+
+    await setBackend(await createWasmBackend());
+    const model = await quantize(await GPT2.fromPretrained(charCk), { bits: 4, activations: 'int8' });
+    const tok = model.tokenizer!;
+    const stop = tok.eosTokenId === undefined ? [] : [tok.eosTokenId];
+    const ids = await model.generate(tok.encode('Call me '), { maxNewTokens: 16, greedy: true, stopTokens: stop });
+    expect(g.stdout).toBe(`Call me ${tok.decode(ids)}\n`);
+    const served = await loadGenerationModel(out);
+    expect([...quantizedWeights(served.model).values()].every(({ weight }) => weight.activations === 'int8')).toBe(true);
+    expect(await served.model.generate(tok.encode('Call me '), { maxNewTokens: 16, greedy: true, stopTokens: stop })).toEqual(ids);
+    served.model.dispose();
+    model.dispose();
+  }, 300_000);
+
   it('a Q4_0 GGUF file: llama.cpp gpt2 layout; generate and the serve loader read it with the greedy text of the in-process model', async () => {
     const file = join(root, 'model.Q4_0.gguf');
     const r = await runCli(['quantize', '--model', bpeCk, '--bits', '4', '--out', file]);
@@ -84,11 +106,13 @@ describe('tessera quantize', () => {
     expect(refused.stderr).toMatch(/is not a GGUF file tessera quantize wrote; refusing to replace it/);
   }, 300_000);
 
-  it('usage errors: bits, group size, GGUF group size and tokenizer, missing options', async () => {
+  it('usage errors: bits, group size, activations; GGUF group size, activations and tokenizer; missing options', async () => {
     const cases: [string[], number, RegExp][] = [
       [['quantize', '--model', charCk, '--bits', '5', '--out', join(root, 'x')], 2, /--bits must be 8 or 4, got 5/],
       [['quantize', '--model', charCk, '--bits', '8', '--group-size', '48', '--out', join(root, 'x')], 2, /--group-size must be 32, 64 or 128, got 48/],
       [['quantize', '--model', charCk, '--bits', '8', '--group-size', '64', '--out', join(root, 'x.gguf')], 2, /Q8_0 \/ Q4_0 blocks are 32 values/],
+      [['quantize', '--model', charCk, '--bits', '8', '--activations', 'int4', '--out', join(root, 'x')], 2, /--activations must be one of f32, int8; got "int4"/],
+      [['quantize', '--model', charCk, '--bits', '8', '--activations', 'int8', '--out', join(root, 'x.gguf')], 2, /a GGUF file has no place for --activations int8; write a directory/],
       [['quantize', '--model', charCk, '--bits', '8', '--out', join(root, 'x.gguf')], 1, /has a character-level tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer/],
       [['quantize', '--model', charCk, '--bits', '8', '--group-size', '64', '--out', join(root, 'y')], 1, /not a multiple of groupSize 64/],
       [['quantize', '--bits', '8', '--out', join(root, 'x')], 1, /needs --model/],
