@@ -1,13 +1,12 @@
 // Weight-only quantized inference on the wasm backend: the `qmatmul` kernel (int8 and int4,
 // per-group f32 scales) against the f32 matmul the same model would run, and GPT-2 124M
 // (random weights) decoding with the KV cache and prompt forwards, f32 against
-// quantize(model, { bits: 8 }) and { bits: 4 }.
+// quantize(model, { bits: 8 }) and { bits: 4 }, each also with { activations: 'int8' } ("a8").
 //
 //   node benchmarks/quant.bench.mjs                    both sections, 1 and 2 threads
 //   node benchmarks/quant.bench.mjs --section kernels  GPT-2 124M product shapes only
 //   node benchmarks/quant.bench.mjs --section model    decode tokens/s and prompt forwards only
 //   options: --threads 1,2  --rounds 5  --rows 1,64  --weights c_fc,lm_head (label substrings)
-//            --a8-decode (model: also decode with int8 activations on the decode steps)
 //            --quick (rows 1 and 64, 3 rounds, 8 decoded tokens)
 //
 // Kernels: x[m, k] @ W^T for GPT-2 124M's weights (768x2304 qkv, 768x768 attention out,
@@ -24,8 +23,10 @@
 // back-to-back calls to take ~40 ms. Reported: the median over rounds, min..max, and the
 // ratio of the medians (f32 / quantized: above 1 means the quantized product is faster).
 //
-// Model: one f32 GPT-2 124M (weights prepacked) and two quantized copies of the same
-// weights (int8 and int4, group 32), greedy decoding of 16 tokens after an 8-token prompt
+// Model: one f32 GPT-2 124M (weights prepacked) and four quantized copies of the same
+// weights (int8 and int4, group 32; each with f32 activations and with activations 'int8',
+// which the wasm backend takes for products of at most 2 rows: the decode steps, while
+// prompts keep f32 activations), greedy decoding of 16 tokens after an 8-token prompt
 // (tokens/s after the first token, which includes the prefill) and the forward of 64- and
 // 256-token prompts, interleaved the same way. The quantized decodes are checked to produce
 // finite logits before timing (random weights give near-uniform logits, so greedy tokens
@@ -231,6 +232,8 @@ async function modelSection() {
   const models = { f32: new GPT2({}, { seed: 0 }).eval().prepackWeights() };
   models.int8 = await quantize(new GPT2({}, { seed: 0 }).eval(), { bits: 8 });
   models.int4 = await quantize(new GPT2({}, { seed: 0 }).eval(), { bits: 4 });
+  models['int8 a8'] = await quantize(new GPT2({}, { seed: 0 }).eval(), { bits: 8, activations: 'int8' });
+  models['int4 a8'] = await quantize(new GPT2({}, { seed: 0 }).eval(), { bits: 4, activations: 'int8' });
   log(`models built and quantized in ${((performance.now() - t0) / 1e3).toFixed(1)} s`);
   const bytes = { int8: quantizedBytes(models.int8), int4: quantizedBytes(models.int4) };
   const prompt = (len) => Array.from({ length: len }, (_, i) => (i * 7919 + 13) % 50000);
@@ -249,15 +252,6 @@ async function modelSection() {
     const v = forward(model, 8);
     if (!v.every(Number.isFinite)) throw new Error(`${name}: non-finite logits`);
   }
-  // --a8-decode: also decode with the quantized models while the backend's qmatmul is asked
-  // for int8 activations on products of fewer than 5 rows (decode steps; prompts keep f32
-  // activations). Nothing above core selects that mode; this measures what it would give.
-  const a8 = argv.includes('--a8-decode');
-  let a8On = false;
-  if (a8) {
-    const orig = be.qmatmul.bind(be);
-    be.qmatmul = (p) => orig(a8On && p.m < 5 ? { ...p, activations: 'int8' } : p);
-  }
   const decodeRate = async (model) => {
     const times = [];
     await model.generate(prompt(8), { maxNewTokens: NEW, greedy: true, stopTokens: [], onToken: () => void times.push(performance.now()) });
@@ -268,55 +262,45 @@ async function modelSection() {
     await be.setNumThreads(threads);
     if (be.features.numThreads !== threads) throw new Error(`asked for ${threads} threads, the backend has ${be.features.numThreads}`);
     const names = Object.keys(models);
-    const decNames = [...names, ...(a8 ? ['int8 a8', 'int4 a8'] : [])];
-    const dec = Object.fromEntries(decNames.map((nm) => [nm, []]));
+    const dec = Object.fromEntries(names.map((nm) => [nm, []]));
     const fwd = Object.fromEntries(PROMPTS.flatMap((p) => names.map((nm) => [`${nm}@${p}`, []])));
     for (let r = 0; r < ROUNDS; r++) {
       for (let i = 0; i < names.length; i++) {
         const nm = names[(i + r) % names.length];
         dec[nm].push(await decodeRate(models[nm]));
-        if (a8 && nm !== 'f32') {
-          a8On = true;
-          try {
-            dec[`${nm} a8`].push(await decodeRate(models[nm]));
-          } finally {
-            a8On = false;
-          }
-        }
         for (const p of PROMPTS) {
           t0 = performance.now();
           forward(models[nm], p);
           fwd[`${nm}@${p}`].push(performance.now() - t0);
         }
       }
-      log(`[model, ${threads} thread(s)] round ${r + 1}/${ROUNDS}: decode ${decNames.map((nm) => `${nm} ${dec[nm][r].toFixed(2)}`).join(', ')} tokens/s`);
+      log(`[model, ${threads} thread(s)] round ${r + 1}/${ROUNDS}: decode ${names.map((nm) => `${nm} ${dec[nm][r].toFixed(2)}`).join(', ')} tokens/s`);
     }
-    out.push({ threads, decode: Object.fromEntries(decNames.map((nm) => [nm, stats(dec[nm])])), forward: Object.fromEntries(Object.entries(fwd).map(([k, v]) => [k, stats(v)])) });
+    out.push({ threads, decode: Object.fromEntries(names.map((nm) => [nm, stats(dec[nm])])), forward: Object.fromEntries(Object.entries(fwd).map(([k, v]) => [k, stats(v)])) });
   }
   const f2 = (s) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}..${s.max.toFixed(2)})`;
   const f0 = (s) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}..${s.max.toFixed(0)})`;
   console.log(`\n### GPT-2 124M (random weights), ${be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128'} build, median (min..max) of ${ROUNDS} interleaved rounds\n`);
   console.log(`quantized weights: int8 g32 ${(bytes.int8.quantized / 1e6).toFixed(1)} MB, int4 g32 ${(bytes.int4.quantized / 1e6).toFixed(1)} MB (the same weights in f32: ${(bytes.int8.f32 / 1e6).toFixed(1)} MB)\n`);
-  console.log('| threads | metric | f32 | int8 | int8 / f32 | int4 | int4 / f32 |');
-  console.log('|---|---|---|---|---|---|---|');
+  const QUANT = ['int8', 'int8 a8', 'int4', 'int4 a8'];
+  console.log(`| threads | metric | f32 | ${QUANT.map((nm) => `${nm} | ${nm} / f32`).join(' | ')} |`);
+  console.log(`|${'---|'.repeat(3 + QUANT.length * 2)}`);
   for (const r of out) {
     const d = r.decode;
-    console.log(`| ${r.threads} | decode tokens/s (KV cache, ${NEW} tokens) | ${f2(d.f32)} | ${f2(d.int8)} | ${(d.int8.median / d.f32.median).toFixed(2)}x | ${f2(d.int4)} | ${(d.int4.median / d.f32.median).toFixed(2)}x |`);
-    if (a8) {
-      const [a, b] = [d['int8 a8'], d['int4 a8']];
-      console.log(`| ${r.threads} | decode tokens/s, int8 activations for decode steps (--a8-decode) | | ${f2(a)} | ${(a.median / d.f32.median).toFixed(2)}x | ${f2(b)} | ${(b.median / d.f32.median).toFixed(2)}x |`);
-    }
+    console.log(`| ${r.threads} | decode tokens/s (KV cache, ${NEW} tokens) | ${f2(d.f32)} | ${QUANT.map((nm) => `${f2(d[nm])} | ${(d[nm].median / d.f32.median).toFixed(2)}x`).join(' | ')} |`);
     for (const p of PROMPTS) {
-      const [a, b, c] = ['f32', 'int8', 'int4'].map((nm) => r.forward[`${nm}@${p}`]);
-      console.log(`| ${r.threads} | forward, ${p}-token prompt (ms; ratio f32 / quantized) | ${f0(a)} | ${f0(b)} | ${(a.median / b.median).toFixed(2)}x | ${f0(c)} | ${(a.median / c.median).toFixed(2)}x |`);
+      const f = r.forward[`f32@${p}`];
+      console.log(`| ${r.threads} | forward, ${p}-token prompt (ms; ratio f32 / quantized) | ${f0(f)} | ${QUANT.map((nm) => `${f0(r.forward[`${nm}@${p}`])} | ${(f.median / r.forward[`${nm}@${p}`].median).toFixed(2)}x`).join(' | ')} |`);
     }
   }
-  console.log('\nTargets (issue 14): decode int8 >= 1.8x f32, int4 >= 2.5x f32; prompt forward (64, 256 tokens) int8 no slower than f32.');
+  console.log('\nTargets (issue 14): decode int8 >= 1.8x f32, int4 >= 2.5x f32; prompt forward (64, 256 tokens) int8 no slower than f32 (a8: the same models with activations \'int8\').');
   for (const r of out) {
     const d = r.decode;
     const ok = (c) => (c ? 'met' : 'NOT met');
-    const p = PROMPTS.map((len) => `${len}-token prompt ${ok(r.forward[`f32@${len}`].median / r.forward[`int8@${len}`].median >= 1)}`).join(', ');
-    console.log(`${r.threads} thread(s): decode int8 ${ok(d.int8.median / d.f32.median >= 1.8)}, int4 ${ok(d.int4.median / d.f32.median >= 2.5)}; ${p}.`);
+    for (const a of ['', ' a8']) {
+      const p = PROMPTS.map((len) => `${len}-token prompt ${ok(r.forward[`f32@${len}`].median / r.forward[`int8${a}@${len}`].median >= 1)}`).join(', ');
+      console.log(`${r.threads} thread(s)${a}: decode int8 ${ok(d[`int8${a}`].median / d.f32.median >= 1.8)}, int4 ${ok(d[`int4${a}`].median / d.f32.median >= 2.5)}; ${p}.`);
+    }
   }
 }
 

@@ -2,6 +2,10 @@
 // Dick: validation loss and perplexity of the f32 model against int8 and int4 copies (groups 32,
 // 64, 128), on the trainer's own validation batches (the last 10% of the corpus, the same fixed
 // windows `tessera train` validates on), so the f32 row reproduces the loss the trainer printed.
+// The "int8 activations" rows quantize with { activations: 'int8' } and measure that mode in
+// every product: the backend, which takes int8 activations only for products of a few rows
+// (decode steps), is told for these rows that they pay at any row count, so the batched
+// validation forward computes what token-by-token decoding with the mode computes.
 //
 //   node packages/cli/bin/tessera.js train --preset small --steps 1000 --eval-every 500 --sample 0 --out base
 //   node benchmarks/quantize-quality.mjs --model base [--iters 10] [--batch 32]
@@ -30,7 +34,8 @@ const settings = state.settings ?? {};
 const batch = Number(opt('batch', settings.batch ?? 32));
 const iters = Number(opt('iters', state.cadence?.evalIters ?? 10));
 
-await setBackend('wasm');
+const be = await setBackend('wasm');
+const policy = be.kernelPolicy;
 const { text } = await loadCorpus(settings.data ?? undefined);
 
 /** Mean loss over the trainer's fixed validation batches, as `tessera train` computes it. */
@@ -51,7 +56,9 @@ function validationLoss(model, split) {
 }
 
 const rows = [];
-for (const variant of [null, { bits: 8, groupSize: 32 }, { bits: 8, groupSize: 64 }, { bits: 8, groupSize: 128 }, { bits: 4, groupSize: 32 }, { bits: 4, groupSize: 64 }, { bits: 4, groupSize: 128 }]) {
+const variants = [null];
+for (const activations of ['f32', 'int8']) for (const bits of [8, 4]) for (const groupSize of [32, 64, 128]) variants.push({ bits, groupSize, activations });
+for (const variant of variants) {
   const model = (await GPT2.fromPretrained(dir)).eval();
   if (variant && model.config.n_embd % variant.groupSize !== 0) {
     console.error(`skipping int${variant.bits} group ${variant.groupSize}: n_embd ${model.config.n_embd} is not a multiple of it`);
@@ -60,9 +67,17 @@ for (const variant of [null, { bits: 8, groupSize: 32 }, { bits: 8, groupSize: 6
   }
   const split = new TokenSplit(Int32Array.from(model.tokenizer.encode(text)), settings.context ?? model.config.n_positions);
   if (variant) await quantize(model, variant);
-  const loss = validationLoss(model, split);
+  const a8 = variant?.activations === 'int8';
+  // Every product with int8 activations (see the file comment); the backend's own policy after.
+  if (a8) be.kernelPolicy = { ...policy, qmatmulInt8Rows: Number.MAX_SAFE_INTEGER };
+  let loss;
+  try {
+    loss = validationLoss(model, split);
+  } finally {
+    be.kernelPolicy = policy;
+  }
   model.dispose();
-  rows.push({ name: variant ? `int${variant.bits}, group ${variant.groupSize}` : 'f32', loss, ppl: Math.exp(loss) });
+  rows.push({ name: variant ? `int${variant.bits}, group ${variant.groupSize}${a8 ? ', int8 activations' : ''}` : 'f32', loss, ppl: Math.exp(loss) });
 }
 const base = rows[0].ppl;
 console.log(`model ${dir}: ${iters} validation batches of ${batch} windows\n`);
