@@ -2,6 +2,7 @@
 // weights: the shared conformance suite (core/test/conformance/qmatmul.ts, which states the
 // tolerance: int8 and int4 at every group size, odd shapes, element offsets, typed errors),
 // and the tensor-level ops on WebGPU, whose reads are asynchronous only.
+import { int8ActivationRows } from '@tessera/core';
 import { expect, it } from 'vitest';
 import { checkQMatmul, qmatmulConformance } from '../../core/test/conformance/qmatmul.js';
 import { TILED_MIN_ROWS } from '../src/kernels/qmatmul.js';
@@ -47,6 +48,24 @@ describeGPU('qmatmul', (twin) => {
       const [got, want, mag] = await Promise.all([quantizedMatmul(x, qw).data(), matmul(x, wd).data(), matmul(x.abs(), wd.abs()).data()]);
       for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-5 * mag[i] + 1e-7);
       qw.dispose();
+    } finally {
+      await setBackend('reference');
+    }
+  });
+
+  it("a weight that allows int8 activations runs on WebGPU with f32 activations (int8ActivationRows 0), the f32 product bit for bit, at decode and prompt rows", async () => {
+    const dev = twin().dev;
+    expect(int8ActivationRows(dev)).toBe(0);
+    await setBackend(dev);
+    try {
+      const w = randn([7, 96], { seed: 3 });
+      const [qf, q8] = await Promise.all([quantizeWeight(w, { bits: 8, transposed: true }), quantizeWeight(w, { bits: 8, transposed: true, activations: 'int8' })]);
+      for (const m of [1, 17]) {
+        const x = randn([m, 96], { seed: 4 + m });
+        const [a, b] = await Promise.all([quantizedMatmul(x, q8).data(), quantizedMatmul(x, qf).data()]);
+        expect(Array.from(a)).toEqual(Array.from(b));
+      }
+      [qf, q8].forEach((q) => q.dispose());
     } finally {
       await setBackend('reference');
     }
