@@ -52,7 +52,7 @@ function kernelProduct(be: Backend, x: Float32Array, m: number, qm: QuantizedMat
     return { storage: s, offset: 0 };
   };
   const [X, Q, S, O] = [put(x), put(qm.q), put(qm.scales), put(new Float32Array(m * qm.n))];
-  be.qmatmul({ x: X, q: Q, scales: S, out: O, m, n: qm.n, k: qm.k, bits: qm.bits, groupSize: qm.groupSize, activations: mode });
+  be.qmatmul!({ x: X, q: Q, scales: S, out: O, m, n: qm.n, k: qm.k, bits: qm.bits, groupSize: qm.groupSize, activations: mode });
   const out = be.readSync(O.storage, 'f32');
   [X, Q, S, O].forEach((d) => be.free(d.storage));
   return out;
@@ -85,9 +85,9 @@ async function checkInt8Activations(make: () => Promise<Backend>): Promise<Map<s
       const host = await quantizedWeightToHost(qw);
       for (const m of [1, 2, 3, 17]) {
         const x = randn([m, k], { seed: m * 31 + groupSize });
-        const xs = x.dataSync();
+        const xs = x.dataSync() as Float32Array;
         const got = noGrad(() => quantizedMatmul(x, qw));
-        const g = got.dataSync();
+        const g = got.dataSync() as Float32Array;
         const what = `${be.name} int${bits} g${groupSize} m=${m}`;
         const mode: QuantActivations = m <= rows ? 'int8' : 'f32';
         expectBitsEqual(g, kernelProduct(be, xs, m, host, mode), `${what} (${mode} activations)`);
@@ -221,7 +221,7 @@ describe('quantizedMatmul with a weight that allows int8 activations', () => {
     const q2 = quantizedWeightFromHost(host, { activations: 'int8' });
     expect(q2.activations).toBe('int8');
     expect(quantizedWeightFromHost(host).activations).toBe('f32');
-    expectBitsEqual(quantizedMatmul(x, q2).dataSync(), kernelProduct(be, x.dataSync(), 1, host, 'int8'), 'reference m=1');
+    expectBitsEqual(quantizedMatmul(x, q2).dataSync() as Float32Array, kernelProduct(be, x.dataSync() as Float32Array, 1, host, 'int8'), 'reference m=1');
     await expect(quantizeWeight(randn([5, 64]), { bits: 8, transposed: true, activations: 'int4' as QuantActivations })).rejects.toThrow(ArgumentError);
     await expect(quantizeWeight(randn([5, 64]), { bits: 8, transposed: true, activations: 'int4' as QuantActivations })).rejects.toThrow(/quantizeWeight: activations must be 'f32' or 'int8', got 'int4'/);
     expect(() => quantizedWeightFromHost(host, { activations: 'fp16' as QuantActivations })).toThrow(/quantizedWeightFromHost: activations must be 'f32' or 'int8', got 'fp16'/);

@@ -34,7 +34,7 @@ const spec = defineCommand({
   description:
     'Linear / Conv1D weights and the token embedding become int8 or int4 with one f32 scale per group of --group-size values (symmetric, zero point 0); biases, norms and the position embedding stay f32. ' +
     'A directory output is a Hugging Face layout with a quantization_config that generate, serve and eval load directly (GPT-2 language models and both classifier architectures). ' +
-    '--activations int8 lets decoding quantize each activation row to int8 too (faster int4/int8 decode on wasm, logits within ~1% of f32 activations). ' +
+    '--activations int8 lets decoding quantize each activation row to int8 too (faster int4/int8 decode on wasm; logits within 2% of f32 activations in the tests). ' +
     'A .gguf output is llama.cpp\'s gpt2 layout with Q8_0 (--bits 8) or Q4_0 (--bits 4) blocks (group size 32, f16 scales), readable by generate, serve and llama.cpp. ' +
     'An existing --out is replaced only with --overwrite, and only when tessera quantize wrote it.',
   options: {
