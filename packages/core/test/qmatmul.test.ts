@@ -1,11 +1,12 @@
 // qmatmul on the wasm backend (both builds) and the reference: the shared conformance suite
 // (conformance/qmatmul.ts, which states the tolerance), rows computed alone or in the
 // kernel's 4-row tiles giving the same bits, and 1 vs 3 threads (every call split) giving
-// the same bits. The quantization format itself is tested in quant.test.ts.
+// the same bits; int8ActivationRows reading a backend's KernelPolicy. The quantization format
+// itself is tested in quant.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { Backend, QMatmulParams } from '../src/backend.js';
+import { int8ActivationRows, withoutFusedKernels, type Backend, type QMatmulParams } from '../src/backend.js';
 import * as errors from '../src/errors.js';
-import { quantizeActivations, quantizeMatrix, quantizedValue, type QuantBits } from '../src/quant.js';
+import { QMATMUL_INT8_ROWS, quantizeActivations, quantizeMatrix, quantizedValue, type QuantBits } from '../src/quant.js';
 import { ReferenceBackend } from '../src/reference/backend.js';
 import type { WasmBackend } from '../src/wasm/backend.js';
 import { checkQMatmul, qmatmulCases, qmatmulConformance } from './conformance/qmatmul.js';
@@ -165,5 +166,18 @@ describeThreadPairs('qmatmul', 3, (pair) => {
     await checkQMatmul(t, { m: 17, n: 33, k: 160, bits: 4, groupSize: 32 }, 7);
     await checkQMatmul(t, { m: 1, n: 65, k: 256, bits: 8, groupSize: 128 }, 8);
     await checkQMatmul(t, { m: 17, n: 33, k: 160, bits: 4, groupSize: 32, activations: 'int8' }, 9);
+  });
+});
+
+describe('int8ActivationRows (KernelPolicy.qmatmulInt8Rows)', () => {
+  it('reads the backend\'s declared rows: reference QMATMUL_INT8_ROWS; 0 without a declaration, without qmatmul, or for a value that is not a positive integer', () => {
+    const ref = new ReferenceBackend();
+    expect(int8ActivationRows(ref)).toBe(QMATMUL_INT8_ROWS);
+    expect(int8ActivationRows(withoutFusedKernels(ref, ['qmatmul']))).toBe(0);
+    const withPolicy = (kernelPolicy: unknown): Backend => Object.assign(Object.create(ref) as Backend, { kernelPolicy });
+    expect(int8ActivationRows(withPolicy(undefined))).toBe(0);
+    expect(int8ActivationRows(withPolicy({}))).toBe(0);
+    expect(int8ActivationRows(withPolicy({ qmatmulInt8Rows: 16 }))).toBe(16);
+    for (const bad of [-1, 0.5, Number.NaN, Infinity]) expect(int8ActivationRows(withPolicy({ qmatmulInt8Rows: bad })), String(bad)).toBe(0);
   });
 });
