@@ -32,6 +32,8 @@
 //     per tensor, so the logits move by a fraction of a percent of their range, not by f32 rounding;
 //     random weights make near-uniform logits whose top two often differ by less than that, so
 //     top-1 agreement is asserted on a majority, not on every position. Both measured values print.
+//     Measured (64-token prompt): 2.3-2.6% of the range and 88-94% top-1 at 2 layers, 2.5-2.6% and
+//     91-92% at 12 (the 124M model), node and web alike; the bound, 5%, leaves twice that.
 //   - Tessera int8 / int4: finite logits; their distance from f32 prints (their kernels' accuracy is
 //     checked by quant.bench.mjs and the models tests).
 import { spawnSync } from 'node:child_process';
@@ -61,7 +63,7 @@ const LAYERS = opt('--layers', quick ? '2' : undefined);
 const CONFIG = LAYERS === undefined ? {} : { n_layer: Number(LAYERS) };
 const PER_CHANNEL = argv.includes('--per-channel');
 const F32_TOL = 1e-4;
-const INT8_RANGE_TOL = 0.03;
+const INT8_RANGE_TOL = 0.05;
 const INT8_TOP1 = 0.5;
 const positive = (xs) => xs.every((x) => Number.isInteger(x) && x >= 1);
 if (!positive(THREADS)) throw new Error(`--threads must list positive integers, got ${opt('--threads')}`);
