@@ -35,7 +35,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ortContender } from './ort-gpt2.mjs';
+import { medianStats as stats, ortContender, tesseraGpt2 } from './gpt2-contenders.mjs';
 import { RELAXED_FLAG, relaxedFlags } from './relaxed-simd.mjs';
 import { wasmPeakGflops } from './wasm-peak.mjs';
 
@@ -136,7 +136,7 @@ function peerWasmFeatures() {
 async function child(threads) {
   const { createWasmBackend } = await import('@tessera/core');
   const { GPT2, exportOnnxBytes } = await import('@tessera/models');
-  const { noGrad, setBackend, tensor } = await import('@tessera/tensor');
+  const { setBackend } = await import('@tessera/tensor');
 
   // Tessera, both builds; the relaxed one's weights are the reference every other copies.
   const tessera = [];
@@ -155,23 +155,7 @@ async function child(threads) {
       build: `wasm ${be.features.relaxedSimd ? 'relaxed-SIMD (FMA)' : 'SIMD128 (no FMA)'}, ${be.features.numThreads} thread(s), KV cache`,
       be,
       model,
-      async forward(ids) {
-        await setBackend(be);
-        return noGrad(() => {
-          const t = tensor([ids], undefined, 'i32');
-          const logits = model.forward(t);
-          const out = Float32Array.from(logits.dataSync());
-          logits.dispose();
-          t.dispose();
-          return out;
-        });
-      },
-      async decode(ids, n) {
-        await setBackend(be);
-        const times = [];
-        const tokens = await model.generate(ids, { maxNewTokens: n, greedy: true, stopTokens: [], onToken: () => void times.push(performance.now()) });
-        return { tokens, times };
-      },
+      ...tesseraGpt2(model, { be }),
     });
   }
   const cfg = source.config;
@@ -207,11 +191,6 @@ async function child(threads) {
   log(`  greedy tokens identical in every contender: ${wantTokens.join(' ')}`);
 
   // Timing: interleaved rounds, rotating order.
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], all: xs };
-  };
   const rotate = (r) => contenders.map((_, i) => contenders[(i + r) % contenders.length]);
   const forward = [];
   for (const T of LENGTHS) {

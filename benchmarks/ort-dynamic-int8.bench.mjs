@@ -41,7 +41,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ortContender } from './ort-gpt2.mjs';
+import { medianStats as stats, ortContender, tesseraGpt2 } from './gpt2-contenders.mjs';
 import { relaxedFlags } from './relaxed-simd.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -188,7 +188,7 @@ function compareLogits(got, want, V) {
 async function child(threads, dir) {
   const { createWasmBackend } = await import('@tessera/core');
   const { GPT2, quantize, quantizedBytes } = await import('@tessera/models');
-  const { noGrad, setBackend, tensor } = await import('@tessera/tensor');
+  const { setBackend } = await import('@tessera/tensor');
 
   const be = await createWasmBackend({ threads });
   if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
@@ -200,21 +200,7 @@ async function child(threads, dir) {
     weights,
     mib,
     build: `${buildOf}${weights === 'f32' ? ', weights prepacked' : `, quantize(model, { bits: ${weights.slice(3)} }) groups of 32, f32 activations`}`,
-    async forward(ids) {
-      return noGrad(() => {
-        const t = tensor([ids], undefined, 'i32');
-        const logits = model.forward(t);
-        const out = Float32Array.from(logits.dataSync());
-        logits.dispose();
-        t.dispose();
-        return out;
-      });
-    },
-    async decode(ids, n) {
-      const times = [];
-      const tokens = await model.generate(ids, { maxNewTokens: n, greedy: true, stopTokens: [], onToken: () => void times.push(performance.now()) });
-      return { tokens, times };
-    },
+    ...tesseraGpt2(model),
     release: async () => model.dispose(),
   });
   const f32 = new GPT2(CONFIG, { seed: 0 }).eval().prepackWeights();
@@ -255,11 +241,6 @@ async function child(threads, dir) {
   }
 
   // Timing: interleaved rounds, rotating order.
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], all: xs };
-  };
   const rates = new Map(contenders.map((c) => [c, []]));
   const ms = new Map(contenders.map((c) => [c, Object.fromEntries(PROMPTS.map((p) => [p, []]))]));
   const decodePrompt = promptOf(DECODE_PROMPT);

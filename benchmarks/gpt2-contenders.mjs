@@ -1,15 +1,53 @@
-// ONNX Runtime running a GPT-2 ONNX file with past_key_values (Tessera's
-// exportOnnxBytes(model, { kvCache: true }), Optimum's input and output names), as a benchmark
-// contender: the prompt forward and greedy decoding with the cache, in onnxruntime-node (native
-// CPU EP) or onnxruntime-web (wasm EP, in Node).
+// GPT-2 benchmark contenders with one interface, { forward(ids) -> Float32Array logits [T, V],
+// decode(ids, n) -> { tokens, times } } (greedy, KV cache, times[i] when token i was known), and
+// the median statistics the GPT-2 benchmarks report.
 //
+//   tesseraGpt2(model, { be })  a Tessera GPT2 (eval; prepacked or quantized as the caller made it);
+//                               be: a backend to select before every call (several in one process)
 //   ortContender('ort-node' | 'ort-web', threads, onnx, cfg, { name })
-//     onnx: the model's bytes (Uint8Array); cfg: the GPT-2 config (n_layer, n_head, n_embd,
-//     vocab_size); name: the contender's label (default: the runtime's).
-//     -> { name, build, forward(ids) -> Float32Array logits [T, V], decode(ids, n) -> { tokens, times }, release() }
+//     ONNX Runtime running a GPT-2 export with past_key_values (Tessera's
+//     exportOnnxBytes(model, { kvCache: true }), Optimum's input and output names): onnxruntime-node
+//     (native CPU EP) or onnxruntime-web (wasm EP, in Node). onnx: the model's bytes (Uint8Array);
+//     cfg: the GPT-2 config (n_layer, n_head, n_embd, vocab_size); name: the label (default: the
+//     runtime's). Adds { name, build, release() }.
+//   medianStats(xs)             { median, min, max, all }
 //
 // onnxruntime-web reads env.wasm.numThreads when it creates its first session in a process, so a
 // process runs one thread count (the benchmarks start one child per count).
+import { noGrad, setBackend, tensor } from '@tessera/tensor';
+
+/** Median, min and max of `xs` (and xs itself as `all`). */
+export function medianStats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], all: xs };
+}
+
+/** forward (all positions' logits, copied out) and greedy decode with the KV cache of a Tessera GPT2. */
+export function tesseraGpt2(model, { be } = {}) {
+  const select = async () => {
+    if (be) await setBackend(be);
+  };
+  return {
+    async forward(ids) {
+      await select();
+      return noGrad(() => {
+        const t = tensor([ids], undefined, 'i32');
+        const logits = model.forward(t);
+        const out = Float32Array.from(logits.dataSync());
+        logits.dispose();
+        t.dispose();
+        return out;
+      });
+    },
+    async decode(ids, n) {
+      await select();
+      const times = [];
+      const tokens = await model.generate(ids, { maxNewTokens: n, greedy: true, stopTokens: [], onToken: () => void times.push(performance.now()) });
+      return { tokens, times };
+    },
+  };
+}
 
 /**
  * A contender running `onnx` in onnxruntime-node (`intraOpNumThreads: threads`) or
