@@ -4,8 +4,9 @@
  * ORT's dynamic-quantization ops (DynamicQuantizeLinear + MatMulInteger for every Conv1D and the LM
  * head, DequantizeLinear after the int8 embedding tables), onnxruntime-node loads it, and its
  * logits for a prompt and cached decode steps stay within the stated tolerance of Tessera's f32
- * logits. Needs a Python that imports onnxruntime.quantization ($TESSERA_PYTHON, else python3);
- * without one those tests are skipped and their names say why.
+ * logits, with per-tensor and with per-channel (--per-channel) weight scales. Needs a Python that
+ * imports onnxruntime.quantization ($TESSERA_PYTHON, else python3); without one those tests are
+ * skipped and their names say why.
  *
  * Tolerance: max |logit diff| <= 3% of the range (max - min) of Tessera's f32 logits, and the
  * argmax equal at >= 75% of the prompt positions. Dynamic quantization rounds each activation
@@ -60,24 +61,28 @@ afterAll(() => {
 });
 
 /** Runs the script; returns its result. */
-const quantizeDynamic = (python: string[], input: string, output: string) => spawnSync(python[0], [...python.slice(1), SCRIPT, input, output], { encoding: 'utf8', timeout: 120_000 });
+const quantizeDynamic = (python: string[], input: string, output: string, ...flags: string[]) =>
+  spawnSync(python[0], [...python.slice(1), SCRIPT, input, output, ...flags], { encoding: 'utf8', timeout: 120_000 });
 
 describe('ONNX Runtime dynamic int8 quantization of the export', () => {
-  let quantized: Uint8Array | undefined;
-  const quantizedFile = () => {
-    if (!quantized) {
-      const res = quantizeDynamic([PYTHON], join(dir, 'f32.onnx'), join(dir, 'int8.onnx'));
+  const quantized = new Map<boolean, Uint8Array>();
+  /** The export quantized by the script (per-tensor weight scales, or per output channel). */
+  const quantizedFile = (perChannel = false) => {
+    if (!quantized.has(perChannel)) {
+      const out = join(dir, `int8${perChannel ? '-per-channel' : ''}.onnx`);
+      const res = quantizeDynamic([PYTHON], join(dir, 'f32.onnx'), out, ...(perChannel ? ['--per-channel'] : []));
       expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
       expect(res.stdout).toMatch(/onnxruntime \d+\.\d+/);
-      quantized = readFileSync(join(dir, 'int8.onnx'));
+      expect(res.stdout).toContain(`per_channel=${perChannel ? 'True' : 'False'}`);
+      quantized.set(perChannel, readFileSync(out));
     }
-    return quantized;
+    return quantized.get(perChannel)!;
   };
 
   it.skipIf(ortVersion === null)(`the quantized graph holds ORT's dynamic-quantization ops for every Conv1D and the LM head${live}`, () => {
     const graph = fromBinary(ModelProtoSchema, quantizedFile()).graph!;
     const count = (op: string) => graph.node.filter((n) => n.opType === op).length;
-    const products = 4 * CONFIG.n_layer + 1; // c_attn, attn.c_proj, c_fc, mlp.c_proj per block; the LM head
+    const products = 4 * model.config.n_layer + 1; // c_attn, attn.c_proj, c_fc, mlp.c_proj per block; the LM head
     expect(count('MatMulInteger')).toBe(products);
     expect(count('DynamicQuantizeLinear')).toBe(products);
     expect(count('Gemm')).toBe(0);
@@ -87,39 +92,41 @@ describe('ONNX Runtime dynamic int8 quantization of the export', () => {
     expect(int8.some((n) => n.startsWith('transformer.wte.weight.gemm'))).toBe(true);
   });
 
-  it.skipIf(ortVersion === null)(`onnxruntime-node's logits stay within 3% of the f32 logits' range, prompt and cached steps${live}`, async () => {
-    const session = await ort.InferenceSession.create(quantizedFile());
-    try {
-      const { n_layer: layers, n_head: heads, n_embd, vocab_size: V } = model.config;
-      const out = await session.run({
-        input_ids: i64(ort, [PROMPT]),
-        attention_mask: i64(ort, [PROMPT.map(() => 1)]),
-        position_ids: i64(ort, [PROMPT.map((_, i) => i)]),
-        ...emptyPast(ort, 1, { layers, heads, headDim: n_embd / heads }),
-      });
-      const got = out.logits.data as Float32Array;
-      const want = noGrad(() => {
-        const ids = tensor([PROMPT], undefined, 'i32');
-        const logits = model.forward(ids);
-        const v = Float32Array.from(logits.dataSync());
-        logits.dispose();
-        ids.dispose();
-        return v;
-      });
-      const worst = maxDiff(got, want);
-      expect(worst).toBeLessThanOrEqual(RANGE_TOL * range(want));
-      // Not f32: the activations really were quantized.
-      expect(worst).toBeGreaterThan(1e-4 * range(want));
-      let same = 0;
-      for (let r = 0; r < PROMPT.length; r++) if (argmaxOf(got.subarray(r * V, (r + 1) * V)) === argmaxOf(want.subarray(r * V, (r + 1) * V))) same++;
-      expect(same / PROMPT.length).toBeGreaterThanOrEqual(TOP1);
-      // Cached decode: present fed back as past, each step's logits within the same tolerance of
-      // Tessera's KV-cache logits (greedy tokens follow ORT's own argmax; they need not match).
-      await checkCachedDecode({ ort, session, model, prompt: PROMPT, steps: 4, tolerance: (expected) => RANGE_TOL * range(expected), greedy: false });
-    } finally {
-      await session.release();
-    }
-  });
+  for (const perChannel of [false, true]) {
+    it.skipIf(ortVersion === null)(`onnxruntime-node's logits stay within 3% of the f32 logits' range, prompt and cached steps, ${perChannel ? 'per-channel' : 'per-tensor'} weight scales${live}`, async () => {
+      const session = await ort.InferenceSession.create(quantizedFile(perChannel));
+      try {
+        const { n_layer: layers, n_head: heads, n_embd, vocab_size: V } = model.config;
+        const out = await session.run({
+          input_ids: i64(ort, [PROMPT]),
+          attention_mask: i64(ort, [PROMPT.map(() => 1)]),
+          position_ids: i64(ort, [PROMPT.map((_, i) => i)]),
+          ...emptyPast(ort, 1, { layers, heads, headDim: n_embd / heads }),
+        });
+        const got = out.logits.data as Float32Array;
+        const want = noGrad(() => {
+          const ids = tensor([PROMPT], undefined, 'i32');
+          const logits = model.forward(ids);
+          const v = Float32Array.from(logits.dataSync());
+          logits.dispose();
+          ids.dispose();
+          return v;
+        });
+        const worst = maxDiff(got, want);
+        expect(worst).toBeLessThanOrEqual(RANGE_TOL * range(want));
+        // Not f32: the activations really were quantized.
+        expect(worst).toBeGreaterThan(1e-4 * range(want));
+        let same = 0;
+        for (let r = 0; r < PROMPT.length; r++) if (argmaxOf(got.subarray(r * V, (r + 1) * V)) === argmaxOf(want.subarray(r * V, (r + 1) * V))) same++;
+        expect(same / PROMPT.length).toBeGreaterThanOrEqual(TOP1);
+        // Cached decode: present fed back as past, each step's logits within the same tolerance of
+        // Tessera's KV-cache logits (greedy tokens follow ORT's own argmax; they need not match).
+        await checkCachedDecode({ ort, session, model, prompt: PROMPT, steps: 4, tolerance: (expected) => RANGE_TOL * range(expected), greedy: false });
+      } finally {
+        await session.release();
+      }
+    });
+  }
 
   it.skipIf(!pythonRuns)(`the script fails with one clear line when onnxruntime or the input is missing${pythonRuns ? '' : ` [skipped: ${PYTHON} does not run]`}`, () => {
     // -S: no site-packages, so neither onnx nor onnxruntime imports.
