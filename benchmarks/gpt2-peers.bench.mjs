@@ -35,6 +35,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { medianStats as stats, ortContender, tesseraGpt2 } from './gpt2-contenders.mjs';
 import { RELAXED_FLAG, relaxedFlags } from './relaxed-simd.mjs';
 import { wasmPeakGflops } from './wasm-peak.mjs';
 
@@ -135,7 +136,7 @@ function peerWasmFeatures() {
 async function child(threads) {
   const { createWasmBackend } = await import('@tessera/core');
   const { GPT2, exportOnnxBytes } = await import('@tessera/models');
-  const { noGrad, setBackend, tensor } = await import('@tessera/tensor');
+  const { setBackend } = await import('@tessera/tensor');
 
   // Tessera, both builds; the relaxed one's weights are the reference every other copies.
   const tessera = [];
@@ -154,23 +155,7 @@ async function child(threads) {
       build: `wasm ${be.features.relaxedSimd ? 'relaxed-SIMD (FMA)' : 'SIMD128 (no FMA)'}, ${be.features.numThreads} thread(s), KV cache`,
       be,
       model,
-      async forward(ids) {
-        await setBackend(be);
-        return noGrad(() => {
-          const t = tensor([ids], undefined, 'i32');
-          const logits = model.forward(t);
-          const out = Float32Array.from(logits.dataSync());
-          logits.dispose();
-          t.dispose();
-          return out;
-        });
-      },
-      async decode(ids, n) {
-        await setBackend(be);
-        const times = [];
-        const tokens = await model.generate(ids, { maxNewTokens: n, greedy: true, stopTokens: [], onToken: () => void times.push(performance.now()) });
-        return { tokens, times };
-      },
+      ...tesseraGpt2(model, { be }),
     });
   }
   const cfg = source.config;
@@ -206,11 +191,6 @@ async function child(threads) {
   log(`  greedy tokens identical in every contender: ${wantTokens.join(' ')}`);
 
   // Timing: interleaved rounds, rotating order.
-  const stats = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], all: xs };
-  };
   const rotate = (r) => contenders.map((_, i) => contenders[(i + r) % contenders.length]);
   const forward = [];
   for (const T of LENGTHS) {
@@ -254,76 +234,6 @@ async function child(threads) {
   );
   for (const c of tessera) c.model.dispose();
   for (const p of peers) await p.release();
-}
-
-// =============================================================================================
-// ONNX Runtime on Tessera's export with past_key_values.
-
-async function ortContender(lib, threads, onnx, cfg) {
-  let ort;
-  let options;
-  let build;
-  if (lib === 'ort-web') {
-    ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = threads;
-    options = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
-    build = `onnxruntime-web ${ort.env.versions?.web ?? ''} wasm EP, ${threads} thread(s) asked, SIMD ${ort.env.wasm.simd !== false ? 'on' : 'off'}, KV cache (export with past_key_values)`;
-  } else {
-    ort = await import('onnxruntime-node');
-    options = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
-    build = `onnxruntime-node ${ort.env.versions?.node ?? ''} native CPU EP (MLAS, native SIMD/FMA), intra-op ${threads} thread(s), KV cache`;
-  }
-  const session = await ort.InferenceSession.create(onnx, options);
-  const H = cfg.n_head;
-  const D = cfg.n_embd / H;
-  const i64 = (values, dims) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
-  /** One run: ids after `past` (null: empty) -> { logits, present }. */
-  const step = async (ids, past, pastLen) => {
-    const T = ids.length;
-    const feeds = {
-      input_ids: i64(ids, [1, T]),
-      attention_mask: i64(new Array(pastLen + T).fill(1), [1, pastLen + T]),
-      position_ids: i64(ids.map((_, i) => pastLen + i), [1, T]),
-    };
-    for (let i = 0; i < cfg.n_layer; i++) {
-      for (const part of ['key', 'value']) {
-        feeds[`past_key_values.${i}.${part}`] = past ? past[`present.${i}.${part}`] : new ort.Tensor('float32', new Float32Array(0), [1, H, 0, D]);
-      }
-    }
-    return session.run(feeds);
-  };
-  const argmaxLast = (logits, T) => {
-    const V = cfg.vocab_size;
-    const d = logits.data;
-    let best = 0;
-    for (let j = 1; j < V; j++) if (d[(T - 1) * V + j] > d[(T - 1) * V + best]) best = j;
-    return best;
-  };
-  return {
-    name: lib,
-    build,
-    async forward(ids) {
-      const out = await step(ids, null, 0);
-      return out.logits.data;
-    },
-    async decode(ids, n) {
-      const tokens = [];
-      const times = [];
-      let out = await step(ids, null, 0);
-      let len = ids.length;
-      let next = argmaxLast(out.logits, ids.length);
-      for (let i = 0; i < n; i++) {
-        tokens.push(next);
-        times.push(performance.now());
-        if (i === n - 1) break;
-        out = await step([next], out, len);
-        len += 1;
-        next = argmaxLast(out.logits, 1);
-      }
-      return { tokens, times };
-    },
-    release: () => session.release(),
-  };
 }
 
 // =============================================================================================
