@@ -99,6 +99,7 @@ export {
 export { GPT2, GPT2LMHeadModel, type GPT2Options, type LMLossOptions } from './gpt2/model.js';
 export {
   quantize,
+  defaultGroupSize,
   dequantize,
   quantizedBytes,
   quantizedWeights,

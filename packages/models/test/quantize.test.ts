@@ -10,7 +10,7 @@ import { ShapeError, createWasmBackend } from '@tessera/core';
 import { AdamW } from '@tessera/optim';
 import { memory, noGrad, randn, setBackend } from '@tessera/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GPT2, Linear, QuantizedModelError, dequantize, quantize, quantizedBytes, quantizedWeights } from '../src/index.js';
+import { GPT2, Linear, QuantizedModelError, defaultGroupSize, dequantize, quantize, quantizedBytes, quantizedWeights } from '../src/index.js';
 import { SMALL, ids, randomIds, values } from './helpers.js';
 
 /** max |a - b| over max |b|. */
@@ -242,5 +242,26 @@ describe('quantize (nn.Linear)', () => {
     expect(relMaxDiff(values(noGrad(() => fc.forward(x))), f)).toBeLessThan(0.02);
     await dequantize(fc);
     fc.dispose();
+  });
+});
+
+describe('defaultGroupSize: the group quantize() takes when none is given', () => {
+  it('int4: 32; int8: the largest of 128, 64, 32 dividing every input dimension', async () => {
+    expect(defaultGroupSize(4, [768, 3072])).toBe(32);
+    expect(defaultGroupSize(8, [768, 3072])).toBe(128);
+    expect(defaultGroupSize(8, [192, 768])).toBe(64);
+    expect(defaultGroupSize(8, [96, 128])).toBe(32);
+    // No group divides 100: 32, which quantize() then refuses naming the weight.
+    expect(defaultGroupSize(8, [100])).toBe(32);
+    await setBackend(await createWasmBackend());
+    const m = new GPT2({ ...SMALL, n_embd: 64, n_head: 2 }, { seed: 1 }).eval();
+    try {
+      await quantize(m, { bits: 8 });
+      expect(new Set([...quantizedWeights(m).values()].map((q) => q.weight.groupSize))).toEqual(new Set([64]));
+      await quantize(m, { bits: 4 });
+      expect(new Set([...quantizedWeights(m).values()].map((q) => q.weight.groupSize))).toEqual(new Set([32]));
+    } finally {
+      m.dispose();
+    }
   });
 });

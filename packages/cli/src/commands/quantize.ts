@@ -13,6 +13,7 @@ import {
   openGgufFile,
   quantize,
   quantizedBytes,
+  quantizedWeights,
   saveModelDirectory,
   type Module,
   type SavableTokenizer,
@@ -40,7 +41,7 @@ const spec = defineCommand({
   options: {
     model: { type: 'string', placeholder: '<dir>', help: 'model directory: tessera train / finetune output, or a Hugging Face GPT-2 (required)' },
     bits: { type: 'int', min: 4, max: 8, help: 'bits per weight: 8 or 4 (required)' },
-    groupSize: { type: 'int', min: 32, max: 128, default: 32, help: 'values per scale: 32, 64 or 128 (GGUF: 32)' },
+    groupSize: { type: 'int', min: 32, max: 128, help: 'values per scale: 32, 64 or 128 (default: 32 for --bits 4; for --bits 8 the largest of 128, 64, 32 dividing every input dimension; GGUF: 32)' },
     activations: {
       type: 'string',
       choices: ['f32', 'int8'],
@@ -92,11 +93,11 @@ async function configOf(dir: string): Promise<{ config: Record<string, unknown>;
 export const quantizeCommand = command(spec, async ({ options: o }, io) => {
   if (o.model === undefined) throw new CliError('tessera quantize needs --model <dir> (a model directory: tessera train / finetune output or a Hugging Face GPT-2)');
   if (o.bits === undefined || (o.bits !== 8 && o.bits !== 4)) throw new UsageError(`tessera quantize: --bits must be 8 or 4${o.bits === undefined ? '' : `, got ${o.bits}`}`, 'quantize');
-  if (![32, 64, 128].includes(o.groupSize)) throw new UsageError(`tessera quantize: --group-size must be 32, 64 or 128, got ${o.groupSize}`, 'quantize');
+  if (o.groupSize !== undefined && ![32, 64, 128].includes(o.groupSize)) throw new UsageError(`tessera quantize: --group-size must be 32, 64 or 128, got ${o.groupSize}`, 'quantize');
   if (o.out === undefined) throw new CliError('tessera quantize needs --out <dir|file.gguf>');
   const gguf = o.out.toLowerCase().endsWith('.gguf');
   if (gguf && o.activations !== 'f32') throw new UsageError(`tessera quantize: a GGUF file has no place for --activations ${o.activations}; write a directory`, 'quantize');
-  if (gguf && o.groupSize !== 32) throw new UsageError(`tessera quantize: GGUF's Q8_0 / Q4_0 blocks are 32 values; --group-size ${o.groupSize} cannot be written to ${o.out}`, 'quantize');
+  if (gguf && o.groupSize !== undefined && o.groupSize !== 32) throw new UsageError(`tessera quantize: GGUF's Q8_0 / Q4_0 blocks are 32 values; --group-size ${o.groupSize} cannot be written to ${o.out}`, 'quantize');
   await recoverCheckpointDir(o.model);
   await requireDir(o.model, 'cannot read --model');
   if (gguf) await checkGgufOut(o.out, o.overwrite);
@@ -111,7 +112,7 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
   if (gguf && arch !== 'GPT2LMHeadModel') throw new CliError(`${o.model} is a ${String(arch)}; GGUF output is for GPT-2 language models (write a directory instead)`);
   await ready();
   const bits = o.bits as QuantBits;
-  const groupSize = o.groupSize as 32 | 64 | 128;
+  const groupSize = (o.groupSize ?? (gguf ? 32 : undefined)) as 32 | 64 | 128 | undefined;
   // The encoder classifier is read (and written, with its own config.json) as tessera finetune does.
   let model: Module;
   let tokenizer: SavableTokenizer | null;
@@ -135,6 +136,8 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
       throw e;
     }
     const b = quantizedBytes(model);
+    // The group quantize() chose when --group-size was not given (defaultGroupSize).
+    const group = quantizedWeights(model).values().next().value?.weight.groupSize ?? groupSize;
     if (gguf) {
       await writeFileAtomic(o.out, await gpt2ToGguf(model as GPT2));
     } else {
@@ -145,14 +148,14 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
           else await saveModelDirectory(tmp, model, { config, tokenizer });
           // A fine-tuned classifier keeps its record, so `tessera eval` finds its test split.
           if (await exists(join(o.model!, FINETUNE_FILE))) await writeText(join(tmp, FINETUNE_FILE), await readText(join(o.model!, FINETUNE_FILE)));
-          await writeText(join(tmp, QUANTIZE_FILE), `${JSON.stringify({ format: 'tessera-quantize', version: 1, source: o.model, bits, group_size: groupSize, activations: o.activations }, null, 2)}\n`);
+          await writeText(join(tmp, QUANTIZE_FILE), `${JSON.stringify({ format: 'tessera-quantize', version: 1, source: o.model, bits, group_size: group, activations: o.activations }, null, 2)}\n`);
         },
         [QUANTIZE_FILE],
       );
     }
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     io.stdout.write(
-      `${o.model} -> ${o.out}: ${b.weights} weights as int${bits} (group ${groupSize}${gguf ? `, ${bits === 8 ? 'Q8_0' : 'Q4_0'}` : ''}${o.activations === 'int8' ? ', int8 activations' : ''}), ${mb(b.f32)} -> ${mb(b.quantized)} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      `${o.model} -> ${o.out}: ${b.weights} weights as int${bits} (group ${group}${gguf ? `, ${bits === 8 ? 'Q8_0' : 'Q4_0'}` : ''}${o.activations === 'int8' ? ', int8 activations' : ''}), ${mb(b.f32)} -> ${mb(b.quantized)} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
     );
   } finally {
     model.dispose();
