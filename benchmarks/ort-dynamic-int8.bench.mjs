@@ -188,19 +188,19 @@ function compareLogits(got, want, V) {
 
 async function child(threads, dir) {
   const { createWasmBackend } = await import('@tessera/core');
-  const { GPT2, quantize, quantizedBytes } = await import('@tessera/models');
+  const { GPT2, quantize, quantizedBytes, quantizedWeights } = await import('@tessera/models');
   const { setBackend } = await import('@tessera/tensor');
 
   const be = await createWasmBackend({ threads });
   if (be.features.numThreads !== threads) throw new Error(`tessera runs ${be.features.numThreads} threads, asked ${threads}: ${be.threadsUnavailable}`);
   await setBackend(be);
   const buildOf = `wasm ${be.features.relaxedSimd ? 'relaxed-SIMD (FMA)' : 'SIMD128'}, ${threads} thread(s), KV cache`;
-  const tesseraContender = (weights, model, mib) => ({
+  const tesseraContender = (weights, model, mib, a8 = false) => ({
     name: `tessera ${weights}`,
     runtime: 'tessera',
     weights,
     mib,
-    build: `${buildOf}${weights === 'f32' ? ', weights prepacked' : `, quantize(model, { bits: ${weights.slice(3)} }) groups of 32, f32 activations`}`,
+    build: `${buildOf}${weights === 'f32' ? ', weights prepacked' : `, quantize(model, { bits: ${weights.slice(3, 4)}${a8 ? ", activations: 'int8'" : ''} }) groups of ${quantizedWeights(model).values().next().value.weight.groupSize}, ${a8 ? 'int8 activations on decode steps' : 'f32 activations'}`}`,
     ...tesseraGpt2(model),
     release: async () => model.dispose(),
   });
@@ -208,8 +208,10 @@ async function child(threads, dir) {
   const cfg = f32.config;
   const contenders = [tesseraContender('f32', f32, 0)];
   for (const bits of [8, 4]) {
-    const q = await quantize(new GPT2(CONFIG, { seed: 0 }).eval(), { bits });
-    contenders.push(tesseraContender(`int${bits}`, q, quantizedBytes(q).quantized / 2 ** 20));
+    for (const a8 of [false, true]) {
+      const q = await quantize(new GPT2(CONFIG, { seed: 0 }).eval(), { bits, activations: a8 ? 'int8' : 'f32' });
+      contenders.push(tesseraContender(`int${bits}${a8 ? ' a8' : ''}`, q, quantizedBytes(q).quantized / 2 ** 20, a8));
+    }
   }
   const files = [['f32', 'f32.onnx'], ['dynamic int8', 'int8.onnx']].filter(([, file]) => existsSync(join(dir, file)));
   for (const lib of ['ort-node', 'ort-web']) {
