@@ -268,7 +268,10 @@ async function tfjsContender(weights, cfg) {
       let x = tf.add(tf.gather(W('transformer.wte.weight'), tf.tensor1d(ids, 'int32')), tf.slice(W('transformer.wpe.weight'), [past, 0], [T, C]));
       // Causal mask [T, past + T]: row i sees keys up to past + i.
       const mask = T > 1 ? tf.mul(tf.cast(tf.greater(tf.range(0, past + T, 1, 'int32').reshape([1, past + T]), tf.range(past, past + T, 1, 'int32').reshape([T, 1])), 'float32'), -1e9) : null;
-      for (let l = 0; l < L; l++) {
+      // One tidy per layer, as a tfjs user writes a long forward: an outer tidy alone holds every
+      // layer's intermediates (12 x 12 heads of [T, S] scores at T = 1024) until it ends, which
+      // runs tfjs-wasm out of its wasm memory (abort) at 1024 tokens.
+      for (let l = 0; l < L; l++) x = tf.tidy(() => {
         const pre = `transformer.h.${l}.`;
         const qkv = linear(ln(x, W(`${pre}ln_1.weight`), W(`${pre}ln_1.bias`)), `${pre}attn.c_attn`); // [T, 3C]
         const heads = [];
@@ -284,9 +287,9 @@ async function tfjsContender(weights, cfg) {
           if (mask) s = tf.add(s, mask);
           heads.push(tf.matMul(tf.softmax(s), Vv)); // [T, D]
         }
-        x = tf.add(x, linear(tf.concat(heads, 1), `${pre}attn.c_proj`));
-        x = tf.add(x, linear(gelu(linear(ln(x, W(`${pre}ln_2.weight`), W(`${pre}ln_2.bias`)), `${pre}mlp.c_fc`)), `${pre}mlp.c_proj`));
-      }
+        const y = tf.add(x, linear(tf.concat(heads, 1), `${pre}attn.c_proj`));
+        return tf.add(y, linear(gelu(linear(ln(y, W(`${pre}ln_2.weight`), W(`${pre}ln_2.bias`)), `${pre}mlp.c_fc`)), `${pre}mlp.c_proj`));
+      });
       return tf.matMul(ln(x, W('transformer.ln_f.weight'), W('transformer.ln_f.bias')), headT);
     });
   }

@@ -222,7 +222,7 @@ async function kernelSection() {
 // Model
 
 async function modelSection() {
-  const { GPT2, quantize, quantizedBytes } = await import('@tessera/models');
+  const { GPT2, quantize, quantizedBytes, quantizedWeights } = await import('@tessera/models');
   const { noGrad, setBackend, tensor } = await import('@tessera/tensor');
   const NEW = quick ? 8 : 16;
   const PROMPTS = [64, 256];
@@ -281,7 +281,8 @@ async function modelSection() {
   const f2 = (s) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}..${s.max.toFixed(2)})`;
   const f0 = (s) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}..${s.max.toFixed(0)})`;
   console.log(`\n### GPT-2 124M (random weights), ${be.features.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128'} build, median (min..max) of ${ROUNDS} interleaved rounds\n`);
-  console.log(`quantized weights: int8 g32 ${(bytes.int8.quantized / 1e6).toFixed(1)} MB, int4 g32 ${(bytes.int4.quantized / 1e6).toFixed(1)} MB (the same weights in f32: ${(bytes.int8.f32 / 1e6).toFixed(1)} MB)\n`);
+  const group = (m) => quantizedWeights(m).values().next().value.weight.groupSize;
+  console.log(`quantized weights (each bits' default group): int8 g${group(models.int8)} ${(bytes.int8.quantized / 1e6).toFixed(1)} MB, int4 g${group(models.int4)} ${(bytes.int4.quantized / 1e6).toFixed(1)} MB (the same weights in f32: ${(bytes.int8.f32 / 1e6).toFixed(1)} MB)\n`);
   const QUANT = ['int8', 'int8 a8', 'int4', 'int4 a8'];
   console.log(`| threads | metric | f32 | ${QUANT.map((nm) => `${nm} | ${nm} / f32`).join(' | ')} |`);
   console.log(`|${'---|'.repeat(3 + QUANT.length * 2)}`);
