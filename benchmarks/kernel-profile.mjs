@@ -5,6 +5,7 @@
 //
 //   node kernel-profile.mjs                    GPT-2 124M, forward over a 64-token prompt
 //   node kernel-profile.mjs --train            small GPT-2 training step (threads suite's model)
+//   node kernel-profile.mjs --decode           GPT-2 124M decode step (KV cache, 64 cached positions)
 //   node kernel-profile.mjs --threads 2        the worker pool (default: 1 thread)
 //   node kernel-profile.mjs --rounds 5         timed repetitions after 2 (forward) / 3 warm-ups
 //   node kernel-profile.mjs --no-prepack       forward without model.prepackWeights()
@@ -28,12 +29,14 @@ const threads = option('--threads', 1);
 const rounds = option('--rounds', 5);
 
 const be = await createWasmBackend({ threads });
-await setBackend(be);
 
 /** ms, calls and flops per key; every kernel method of the backend reports here. */
 const stats = new Map();
-const KERNELS = Object.getOwnPropertyNames(Object.getPrototypeOf(be)).filter(
-  (name) => typeof be[name] === 'function' && !['constructor', 'alloc', 'free', 'write', 'readSync', 'read', 'sync', 'setNumThreads', 'dispose'].includes(name),
+// The kernels may be own properties (bound by the kernel table) or prototype methods: walk the chain.
+const names = new Set();
+for (let o = be; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) for (const n of Object.getOwnPropertyNames(o)) names.add(n);
+const KERNELS = [...names].filter(
+  (name) => typeof be[name] === 'function' && !['constructor', 'alloc', 'free', 'write', 'readSync', 'read', 'sync', 'setNumThreads', 'dispose', 'untrack', 'attachPool', 'useThreads', 'memoryInfo', 'prepackedMatmulBElements'].includes(name),
 );
 for (const name of KERNELS) {
   const kernel = be[name].bind(be);
@@ -57,6 +60,9 @@ for (const name of KERNELS) {
   };
 }
 
+// After the wrapping: the tensor layer binds the backend's kernels when the backend is set.
+await setBackend(be);
+
 let step;
 let what;
 if (train) {
@@ -77,6 +83,22 @@ if (train) {
     opt.step();
     model.zeroGrad();
   };
+} else if (argv.includes('--decode')) {
+  // One cached decode step after a 64-token prompt, as generate() runs it (eval-mode GPT-2,
+  // weights prepacked), logits [1, V] read back; the cache is cut back to the prompt after
+  // each step so every step sees 64 cached positions.
+  const model = new GPT2({}, { seed: 0 }).eval().prepackWeights();
+  const prompt = Array.from({ length: 64 }, (_, i) => (i * 7919 + 13) % 50000);
+  const cache = model.createKVCache();
+  noGrad(() => model.forwardCached(prompt, cache).dispose());
+  what = 'GPT-2 124M decode step with the KV cache (64 cached positions), logits [1, 50257] read back, weights prepacked';
+  step = () =>
+    noGrad(() => {
+      const logits = model.forwardCached([11], cache);
+      logits.dataSync();
+      logits.dispose();
+      cache.length = 64; // rows past length are overwritten by the next step
+    });
 } else {
   // Weights packed once for the GEMM, as gpt2.bench.mjs does (--no-prepack: packed per call).
   const model = new GPT2({}, { seed: 0 }).eval();
