@@ -99,8 +99,8 @@ export const GGML_TYPES: ReadonlyMap<number, { name: string; blockSize: number; 
 );
 
 /** The tensor types Tessera reads and writes. */
-export type GgufTensorType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0';
-export const GGML_TYPE_ID: Readonly<Record<GgufTensorType | 'BF16', number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, BF16: 30 };
+export type GgufTensorType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K';
+export const GGML_TYPE_ID: Readonly<Record<GgufTensorType | 'BF16', number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, BF16: 30 };
 
 /**
  * A malformed or unsupported GGUF file: `field` names the part that is wrong (`header.version`,
