@@ -88,7 +88,7 @@ describe('Q4_K quantizer', () => {
     }
   });
 
-  it('adversarial rows: zeros, constants, all positive (offset clamped to 0), one outlier, sub-blocks of very different size', () => {
+  it('adversarial rows: zeros, constants, all positive (the min is clamped to 0: no positive offset can be stored), one outlier, sub-blocks of very different size', () => {
     const rows: [string, Float32Array][] = [];
     rows.push(['zeros', new Float32Array(256)]);
     rows.push(['constant 0.7', new Float32Array(256).fill(0.7)]);
