@@ -2,7 +2,8 @@
 // quantized to an int8 directory (config.json's quantization_config, smaller weights) that
 // `generate` reads; a GPT-2-tokenizer checkpoint written as a Q4_0 GGUF file that `generate`
 // and the serve loader read, with the greedy text of the same model quantized in process;
-// --overwrite replacing only what tessera quantize wrote; a quantized fine-tuned classifier
+// a 256-wide one written with --gguf-type Q4_K that `generate` reads with the greedy text of
+// the file loaded in process; --overwrite replacing only what tessera quantize wrote; a quantized fine-tuned classifier
 // that `eval` evaluates; and the usage errors.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,6 +107,31 @@ describe('tessera quantize', () => {
     expect(refused.stderr).toMatch(/is not a GGUF file tessera quantize wrote; refusing to replace it/);
   }, 300_000);
 
+  it('--gguf-type Q4_K: Q4_K matrices from the f32 weights; generate reads the file with its greedy text', async () => {
+    const wide = join(root, 'bpe256');
+    const t = await runCli(['train', '--preset', 'tiny', '--embd', '256', '--steps', '2', '--eval-every', '2', '--eval-iters', '1', '--sample', '0', '--seed', '3', '--tokenizer', 'gpt2', '--out', wide]);
+    expect(t.code, t.stderr).toBe(0);
+    const file = join(root, 'model.Q4_K.gguf');
+    const r = await runCli(['quantize', '--model', wide, '--bits', '4', '--gguf-type', 'Q4_K', '--out', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/matrices as Q4_K/);
+    const gguf = parseGguf(readFileSync(file));
+    expect(gguf.metadata.get('general.file_type')?.value).toBe(14);
+    expect(gguf.tensors.find((x) => x.name === 'blk.0.ffn_down.weight')?.typeName).toBe('Q4_K');
+    const g = await runCli(['generate', '--model', file, '--prompt', 'Call me', '--max-tokens', '8', '--greedy']);
+    expect(g.code, g.stderr).toBe(0);
+    await setBackend(await createWasmBackend());
+    const served = await loadGenerationModel(file);
+    const tok = served.model.tokenizer!;
+    const ids = await served.model.generate(tok.encode('Call me'), { maxNewTokens: 8, greedy: true, stopTokens: tok.eosTokenId === undefined ? [] : [tok.eosTokenId] });
+    expect(g.stdout).toBe(`Call me${tok.decode(ids)}\n`);
+    served.model.dispose();
+    // The tiny preset's 32-wide rows cannot be Q4_K.
+    const narrow = await runCli(['quantize', '--model', bpeCk, '--bits', '4', '--gguf-type', 'Q4_K', '--out', join(root, 'narrow.gguf')]);
+    expect(narrow.code).toBe(1);
+    expect(narrow.stderr).toMatch(/cannot write .* as Q4_K: gpt2ToGguf: transformer\.wte\.weight has rows of 32 values, not a multiple of Q4_K's super-block of 256/);
+  }, 300_000);
+
   it('usage errors: bits, group size, activations; GGUF group size, activations and tokenizer; missing options', async () => {
     const cases: [string[], number, RegExp][] = [
       [['quantize', '--model', charCk, '--bits', '5', '--out', join(root, 'x')], 2, /--bits must be 8 or 4, got 5/],
@@ -116,6 +142,11 @@ describe('tessera quantize', () => {
       [['quantize', '--model', charCk, '--bits', '8', '--out', join(root, 'x.gguf')], 1, /has a character-level tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer/],
       [['quantize', '--model', charCk, '--bits', '8', '--group-size', '64', '--out', join(root, 'y')], 1, /not a multiple of groupSize 64/],
       [['quantize', '--bits', '8', '--out', join(root, 'x')], 1, /needs --model/],
+      [['quantize', '--model', charCk, '--bits', '8', '--gguf-type', 'Q4_K', '--out', join(root, 'x.gguf')], 2, /--gguf-type Q4_K holds 4-bit weights, not --bits 8/],
+      [['quantize', '--model', charCk, '--bits', '4', '--gguf-type', 'Q8_0', '--out', join(root, 'x.gguf')], 2, /--gguf-type Q8_0 holds 8-bit weights, not --bits 4/],
+      [['quantize', '--model', charCk, '--bits', '4', '--gguf-type', 'Q4_K', '--out', join(root, 'x')], 2, /--gguf-type Q4_K is for a \.gguf --out/],
+      [['quantize', '--model', charCk, '--bits', '4', '--gguf-type', 'Q4_K', '--group-size', '32', '--out', join(root, 'x.gguf')], 2, /Q4_K has its own 256-value super-blocks/],
+      [['quantize', '--model', charCk, '--bits', '4', '--gguf-type', 'Q5_K', '--out', join(root, 'x.gguf')], 2, /--gguf-type must be one of Q8_0, Q4_0, Q4_K/],
       [['generate', '--model', join(root, 'mine', 'notes.txt')], 1, /cannot load --model .*notes\.txt: not a directory, and not a GGUF model Tessera reads \(GGUF: header\.magic/],
     ];
     for (const [args, code, message] of cases) {

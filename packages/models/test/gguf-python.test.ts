@@ -4,7 +4,8 @@
 // gguf-py (expected.gguf): Tessera must read the same values bit for bit and load the model
 // (its quantized weights dequantizing to those values, Conv1D weights transposed back).
 // The live part, when $TESSERA_PYTHON (else python3) imports gguf, regenerates the fixture
-// and has gguf.GGUFReader read the files Tessera writes, with the same values.
+// and has gguf.GGUFReader read the files Tessera writes (F32, F16, Q8_0, Q4_0, Q4_K), with
+// the same values: gguf-py's own dequantization of Tessera's blocks equals Tessera's decode.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createWasmBackend, dequantizeMatrix } from '@tessera/core';
 import { quantizedWeightToHost, setBackend } from '@tessera/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GPT2, gpt2FromGguf, gpt2ToGguf, ggufTensorValues, parseGguf, quantize, quantizedWeights, type GgufFile } from '../src/index.js';
+import { GPT2, gpt2FromGguf, gpt2ToGguf, ggufTensorValues, parseGguf, quantize, quantizedWeights, type GgufFile, type GgufTensorType } from '../src/index.js';
 import { values } from './helpers.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -99,26 +100,41 @@ describe('GGUF vs gguf-py', () => {
       for (const [name, v] of allValues(parseGguf(await readFile(join(FIXTURE, 'expected.gguf'))))) expectSameBits(fresh.get(name)!, v, name);
     });
 
-    it.skipIf(!hasGguf)(`gguf.GGUFReader reads Tessera's F32, F16, Q8_0 and Q4_0 files with Tessera's values and metadata${skipNote}`, async () => {
+    /** Writes `model` as `type`, has gguf-py dump it to F32 and compares every tensor bit for bit; returns gguf-py's metadata and tensor types. */
+    async function throughGgufPy(what: string, model: GPT2, type: GgufTensorType): Promise<{ meta: Record<string, unknown>; types: Record<string, string> }> {
       const { writeFile } = await import('node:fs/promises');
+      const path = join(dir, `${what}.gguf`);
+      const out = join(dir, `${what}.f32.gguf`);
+      const bytes = await gpt2ToGguf(model, { type, tokenizer: null });
+      await writeFile(path, bytes);
+      const res = spawnSync(PYTHON, [SCRIPT, 'dump', path, out], { encoding: 'utf8', timeout: 120_000 });
+      expect(res.status, res.stderr).toBe(0);
+      const mine = allValues(parseGguf(bytes));
+      const dumped = parseGguf(await readFile(out));
+      const theirs = allValues(dumped);
+      expect([...theirs.keys()].sort(), what).toEqual([...mine.keys()].sort());
+      for (const [name, v] of mine) expectSameBits(v, theirs.get(name)!, `${what} ${name}`);
+      return { meta: JSON.parse(res.stdout), types: JSON.parse(String(dumped.metadata.get('tessera.check.source_types')!.value)) };
+    }
+
+    it.skipIf(!hasGguf)(`gguf.GGUFReader reads Tessera's F32, F16, Q8_0 and Q4_0 files with Tessera's values and metadata${skipNote}`, async () => {
       const base = new GPT2({ vocab_size: 96, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 }, { seed: 3 });
       const q8 = await quantize(new GPT2(base.config, { seed: 3 }), { bits: 8, f16Scales: true });
       const q4 = await quantize(new GPT2(base.config, { seed: 3 }), { bits: 4, f16Scales: true });
       for (const [what, model, type] of [['F32', base, 'F32'], ['F16', base, 'F16'], ['Q8_0', q8, 'Q8_0'], ['Q4_0', q4, 'Q4_0']] as const) {
-        const path = join(dir, `${what}.gguf`);
-        const out = join(dir, `${what}.f32.gguf`);
-        const bytes = await gpt2ToGguf(model, { type, tokenizer: null });
-        await writeFile(path, bytes);
-        const res = spawnSync(PYTHON, [SCRIPT, 'dump', path, out], { encoding: 'utf8', timeout: 120_000 });
-        expect(res.status, res.stderr).toBe(0);
-        const meta = JSON.parse(res.stdout);
+        const { meta } = await throughGgufPy(what, model, type);
         expect(meta, what).toMatchObject({ 'gpt2.context_length': 16, 'gpt2.embedding_length': 32, 'gpt2.feed_forward_length': 128, 'gpt2.block_count': 2, 'gpt2.attention.head_count': 2, 'general.file_type': { F32: 0, F16: 1, Q8_0: 7, Q4_0: 2 }[type] });
-        const mine = allValues(parseGguf(bytes));
-        const theirs = allValues(parseGguf(await readFile(out)));
-        expect([...theirs.keys()].sort(), what).toEqual([...mine.keys()].sort());
-        for (const [name, v] of mine) expectSameBits(v, theirs.get(name)!, `${what} ${name}`);
       }
       for (const m of [base, q8, q4]) m.dispose();
+    });
+
+    it.skipIf(!hasGguf)(`gguf.GGUFReader reads Tessera's Q4_K file: Q4_K matrices that gguf-py dequantizes to Tessera's values bit for bit${skipNote}`, async () => {
+      const model = new GPT2({ vocab_size: 96, n_positions: 16, n_embd: 256, n_layer: 1, n_head: 2 }, { seed: 4 });
+      const { meta, types } = await throughGgufPy('Q4_K', model, 'Q4_K');
+      expect(meta).toMatchObject({ 'gpt2.embedding_length': 256, 'general.file_type': 14, 'general.quantization_version': 2 });
+      for (const t of ['token_embd.weight', 'output.weight', 'blk.0.attn_qkv.weight', 'blk.0.attn_output.weight', 'blk.0.ffn_up.weight', 'blk.0.ffn_down.weight']) expect(types[t], t).toBe('Q4_K');
+      for (const t of ['position_embd.weight', 'blk.0.attn_norm.bias', 'output_norm.weight']) expect(types[t], t).toBe('F32');
+      model.dispose();
     });
   });
 });

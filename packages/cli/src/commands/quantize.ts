@@ -36,7 +36,7 @@ const spec = defineCommand({
     'Linear / Conv1D weights and the token embedding become int8 or int4 with one f32 scale per group of --group-size values (symmetric, zero point 0); biases, norms and the position embedding stay f32. ' +
     'A directory output is a Hugging Face layout with a quantization_config that generate, serve and eval load directly (GPT-2 language models and both classifier architectures). ' +
     '--activations int8 lets decoding quantize each activation row to int8 too (faster int4/int8 decode on wasm; logits within 2% of f32 activations in the tests). ' +
-    'A .gguf output is llama.cpp\'s gpt2 layout with Q8_0 (--bits 8) or Q4_0 (--bits 4) blocks (group size 32, f16 scales), readable by generate, serve and llama.cpp. ' +
+    'A .gguf output is llama.cpp\'s gpt2 layout with Q8_0 (--bits 8) or Q4_0 (--bits 4) blocks (group size 32, f16 scales), or with --gguf-type Q4_K (--bits 4) K-quant super-blocks of 256 values quantized from the f32 weights, readable by generate, serve and llama.cpp (Tessera runs a Q4_K file as f32 in memory). ' +
     'An existing --out is replaced only with --overwrite, and only when tessera quantize wrote it.',
   options: {
     model: { type: 'string', placeholder: '<dir>', help: 'model directory: tessera train / finetune output, or a Hugging Face GPT-2 (required)' },
@@ -48,10 +48,15 @@ const spec = defineCommand({
       default: 'f32',
       help: 'activations the products may use: f32 (as given), or int8 (quantized per row and group where the backend finds that faster: decode steps on wasm, never on WebGPU; saved in the directory, and onnx exports of it ask for int8 too). Directory output only',
     },
+    ggufType: {
+      type: 'string',
+      choices: ['Q8_0', 'Q4_0', 'Q4_K'],
+      help: 'GGUF block type of the matrices: Q8_0 (--bits 8), Q4_0 or Q4_K (--bits 4; every input dimension a multiple of 256). Default: Q8_0 for --bits 8, Q4_0 for --bits 4. GGUF output only',
+    },
     out: { type: 'string', placeholder: '<dir|file.gguf>', help: 'output directory, or a .gguf file (required)' },
     overwrite: { type: 'boolean', help: 'replace --out if it already exists (only a directory or file tessera quantize wrote)' },
   },
-  examples: ['tessera quantize --model checkpoints/gpt2 --bits 8 --out checkpoints/gpt2-int8', 'tessera quantize --model checkpoints/gpt2 --bits 4 --activations int8 --out checkpoints/gpt2-int4-a8', 'tessera quantize --model checkpoints/gpt2 --bits 4 --out gpt2.Q4_0.gguf', 'tessera quantize --model checkpoints/spam --bits 8 --group-size 64 --out checkpoints/spam-int8'],
+  examples: ['tessera quantize --model checkpoints/gpt2 --bits 8 --out checkpoints/gpt2-int8', 'tessera quantize --model checkpoints/gpt2 --bits 4 --activations int8 --out checkpoints/gpt2-int4-a8', 'tessera quantize --model checkpoints/gpt2 --bits 4 --out gpt2.Q4_0.gguf', 'tessera quantize --model checkpoints/gpt2 --bits 4 --gguf-type Q4_K --out gpt2.Q4_K.gguf', 'tessera quantize --model checkpoints/spam --bits 8 --group-size 64 --out checkpoints/spam-int8'],
 });
 
 async function exists(path: string): Promise<boolean> {
@@ -97,6 +102,10 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
   if (o.out === undefined) throw new CliError('tessera quantize needs --out <dir|file.gguf>');
   const gguf = o.out.toLowerCase().endsWith('.gguf');
   if (gguf && o.activations !== 'f32') throw new UsageError(`tessera quantize: a GGUF file has no place for --activations ${o.activations}; write a directory`, 'quantize');
+  if (o.ggufType !== undefined && !gguf) throw new UsageError(`tessera quantize: --gguf-type ${o.ggufType} is for a .gguf --out, not the directory ${o.out}`, 'quantize');
+  const ggufType = (o.ggufType ?? (o.bits === 8 ? 'Q8_0' : 'Q4_0')) as 'Q8_0' | 'Q4_0' | 'Q4_K';
+  if ((ggufType === 'Q8_0') !== (o.bits === 8)) throw new UsageError(`tessera quantize: --gguf-type ${ggufType} holds ${ggufType === 'Q8_0' ? 8 : 4}-bit weights, not --bits ${o.bits}`, 'quantize');
+  if (ggufType === 'Q4_K' && o.groupSize !== undefined) throw new UsageError(`tessera quantize: Q4_K has its own 256-value super-blocks of 32-value sub-blocks; --group-size ${o.groupSize} does not apply`, 'quantize');
   if (gguf && o.groupSize !== undefined && o.groupSize !== 32) throw new UsageError(`tessera quantize: GGUF's Q8_0 / Q4_0 blocks are 32 values; --group-size ${o.groupSize} cannot be written to ${o.out}`, 'quantize');
   await recoverCheckpointDir(o.model);
   await requireDir(o.model, 'cannot read --model');
@@ -128,6 +137,19 @@ export const quantizeCommand = command(spec, async ({ options: o }, io) => {
       throw new CliError(`${o.model} has ${tokenizer ? 'a character-level' : 'no'} tokenizer; a GGUF file carries GPT-2's byte-level BPE tokenizer (train with --tokenizer gpt2, or write a directory)`);
     }
     const started = performance.now();
+    if (ggufType === 'Q4_K' && gguf) {
+      // Q4_K is quantized from the f32 weights (an int4 pass first would quantize twice).
+      let bytes: Uint8Array;
+      try {
+        bytes = await gpt2ToGguf(model as GPT2, { type: 'Q4_K' });
+      } catch (e) {
+        if (e instanceof TesseraError) throw new CliError(`cannot write ${o.model} as Q4_K: ${e.message}`);
+        throw e;
+      }
+      await writeFileAtomic(o.out, bytes);
+      io.stdout.write(`${o.model} -> ${o.out}: matrices as Q4_K (256-value super-blocks), ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      return 0;
+    }
     try {
       // f16 scales for GGUF: the quantized weights are then exactly its Q8_0 / Q4_0 blocks.
       await quantize(model, { bits, groupSize, f16Scales: gguf, activations: o.activations as QuantActivations });

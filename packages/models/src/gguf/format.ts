@@ -57,7 +57,7 @@ export type GgufItem = number | bigint | boolean | string | GgufItem[];
 /**
  * ggml tensor types by id: name, values per block and bytes per block (ggml's type traits;
  * ids 4, 5 and 31-33 are retired). Every type is known so a file's layout can be checked
- * whole; only F32, F16, BF16, Q8_0 and Q4_0 are decoded.
+ * whole; F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K are decoded.
  */
 export const GGML_TYPES: ReadonlyMap<number, { name: string; blockSize: number; typeSize: number }> = new Map(
   (
@@ -98,9 +98,9 @@ export const GGML_TYPES: ReadonlyMap<number, { name: string; blockSize: number; 
   ).map(([id, name, blockSize, typeSize]) => [id, { name, blockSize, typeSize }]),
 );
 
-/** The tensor types Tessera reads and writes. */
-export type GgufTensorType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0';
-export const GGML_TYPE_ID: Readonly<Record<GgufTensorType | 'BF16', number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, BF16: 30 };
+/** The tensor types Tessera writes. */
+export type GgufTensorType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K';
+export const GGML_TYPE_ID: Readonly<Record<GgufTensorType | 'BF16', number>> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, BF16: 30 };
 
 /**
  * A malformed or unsupported GGUF file: `field` names the part that is wrong (`header.version`,

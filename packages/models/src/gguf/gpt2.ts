@@ -23,6 +23,7 @@ import { installQuantized, quantizedWeights } from '../quant/quantize.js';
 import { GPT2Tokenizer } from '../tokenizers/gpt2.js';
 import { parseMergesTxt } from '../tokenizers/gpt2-files.js';
 import { GGML_TYPE_ID, GgufFormatError, type GgufTensorType, type GgufValue } from './format.js';
+import { Q4K_BLOCK, quantizeQ4K } from './kquants.js';
 import { blockScale, ggufTensorData, ggufTensorValues, parseGguf, type GgufFile, type GgufTensorInfo } from './reader.js';
 import { serializeGguf, type GgufTensorToWrite } from './writer.js';
 
@@ -64,9 +65,10 @@ function slots(nLayer: number): Slot[] {
 export interface GgufWriteOptions {
   /**
    * Type of the matrices (token_embd / output, attn_qkv, attn_output, ffn_up, ffn_down):
-   * 'F32', 'F16', 'Q8_0' or 'Q4_0'. Default: Q8_0 / Q4_0 for a model quantized to int8 / int4
+   * 'F32', 'F16', 'Q8_0', 'Q4_0' or 'Q4_K'. Default: Q8_0 / Q4_0 for a model quantized to int8 / int4
    * with 32-value groups, else F32. Norms and biases are F32, position_embd F16 in an F16
-   * file and F32 otherwise.
+   * file and F32 otherwise. Q4_K needs every matrix row to be a multiple of 256 values
+   * (n_embd and the MLP width), and is quantized from the f32 values (see kquants.ts).
    */
   type?: GgufTensorType;
   /** The tokenizer to embed (default: `model.tokenizer` when it is a GPT2Tokenizer; null: none). */
@@ -79,7 +81,12 @@ export interface GgufWriteOptions {
 export const GGUF_WRITER_KEY = 'tessera.writer';
 export const GGUF_WRITER = '@tessera/models';
 
-const FILE_TYPE: Record<GgufTensorType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+/**
+ * llama.cpp's llama_ftype of each file. Q4_K files are MOSTLY_Q4_K_S (14), not Q4_K_M (15):
+ * llama.cpp's Q4_K_M keeps the output head and half the attn_v / ffn_down matrices in Q6_K,
+ * whereas every matrix here is Q4_K, which is what its "small" mix is closest to.
+ */
+const FILE_TYPE: Record<GgufTensorType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 14 };
 
 /** ne of a [rows, cols] row-major array. */
 const ne = (rows: number, cols: number) => [cols, rows];
@@ -137,7 +144,7 @@ function metadataOf(config: GPT2Config, type: GgufTensorType, tokenizer: GPT2Tok
     ['gpt2.attention.head_count', u32(config.n_head)],
     ['gpt2.attention.layer_norm_epsilon', { type: 'FLOAT32', value: config.layer_norm_epsilon }],
   ];
-  if (type === 'Q8_0' || type === 'Q4_0') md.push(['general.quantization_version', u32(2)]);
+  if (type === 'Q8_0' || type === 'Q4_0' || type === 'Q4_K') md.push(['general.quantization_version', u32(2)]);
   if (tokenizer) {
     const vocab = tokenizer.toVocabJson();
     const n = Math.max(config.vocab_size, tokenizer.vocabSize);
@@ -179,7 +186,7 @@ export async function gpt2ToGguf(model: GPT2, options: GgufWriteOptions = {}): P
   const quantized = quantizedWeights(model);
   const first = [...quantized.values()][0]?.weight;
   const type: GgufTensorType = options.type ?? (first && first.groupSize === 32 ? (first.bits === 8 ? 'Q8_0' : 'Q4_0') : 'F32');
-  if (!(type in FILE_TYPE)) throw new ArgumentError(`gpt2ToGguf: type must be F32, F16, Q8_0 or Q4_0, got ${String(type)}`);
+  if (!(type in FILE_TYPE)) throw new ArgumentError(`gpt2ToGguf: type must be F32, F16, Q8_0, Q4_0 or Q4_K, got ${String(type)}`);
   const own = model.tokenizer instanceof GPT2Tokenizer ? model.tokenizer : null;
   const tokenizer = options.tokenizer === undefined ? own : options.tokenizer;
   const f32 = new Map(model.namedParameters());
@@ -211,6 +218,12 @@ export async function gpt2ToGguf(model: GPT2, options: GgufWriteOptions = {}): P
     if (type === 'F32' || type === 'F16') {
       const { n, k, v } = rowsOf();
       tensors.push({ name: s.gguf, dims: ne(n, k), type: GGML_TYPE_ID[type], data: type === 'F32' ? f32Bytes(v) : f16Bytes(v) });
+      continue;
+    }
+    if (type === 'Q4_K') {
+      const { n, k, v } = rowsOf();
+      if (k % Q4K_BLOCK !== 0) throw new ArgumentError(`gpt2ToGguf: ${s.hf} has rows of ${k} values, not a multiple of Q4_K's super-block of ${Q4K_BLOCK}`);
+      tensors.push({ name: s.gguf, dims: ne(n, k), type: GGML_TYPE_ID.Q4_K, data: quantizeQ4K(v, s.gguf) });
       continue;
     }
     const bits: QuantBits = type === 'Q8_0' ? 8 : 4;
