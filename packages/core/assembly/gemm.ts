@@ -600,6 +600,17 @@ function gemvAxpy(mat: usize, ld: usize, x: usize, xStep: usize, out: usize, len
 }
 
 /**
+ * Finishes 4 rows of gemvDot: transpose-and-add (lane r of the sum is row r's total), the
+ * scalar tail over [k4, k) of rows r0.. (ld bytes apart), then (+)= into out at op.
+ */
+@inline function storeDot4(a0: v128, a1: v128, a2: v128, a3: v128, x: usize, r0: usize, ld: usize, k4: i32, k: i32, op: usize, add: bool): void {
+  let sum = sumLanes4(a0, a1, a2, a3);
+  if (k4 < k) sum = f32x4.add(sum, dotTail4(x, r0, ld, k4, k));
+  if (add) sum = f32x4.add(sum, v128.load(op));
+  v128.store(op, sum);
+}
+
+/**
  * GEMV, dot form: out[j] (+)= sum_l x[l] * M[j, l] for j < len, l < k; M rows ld bytes apart.
  * Four rows at a time share each load of x; lanes are summed once per row at the end.
  */
@@ -625,19 +636,9 @@ function gemvDot(mat: usize, ld: usize, x: usize, out: usize, len: i32, k: i32, 
       a6 = madd(xv, v128.load(r6 + o), a6);
       a7 = madd(xv, v128.load(r7 + o), a7);
     }
-    let lo = sumLanes4(a0, a1, a2, a3);
-    let hi = sumLanes4(a4, a5, a6, a7);
-    if (k4 < k) {
-      lo = f32x4.add(lo, dotTail4(x, r0, ld, k4, k));
-      hi = f32x4.add(hi, dotTail4(x, r4, ld, k4, k));
-    }
     const op = out + (<usize>j << 2);
-    if (add) {
-      lo = f32x4.add(lo, v128.load(op));
-      hi = f32x4.add(hi, v128.load(op, 16));
-    }
-    v128.store(op, lo);
-    v128.store(op, hi, 16);
+    storeDot4(a0, a1, a2, a3, x, r0, ld, k4, k, op, add);
+    storeDot4(a4, a5, a6, a7, x, r4, ld, k4, k, op + 16, add);
   }
   for (; j + 4 <= len; j += 4) {
     const r0 = mat + <usize>j * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
@@ -650,12 +651,7 @@ function gemvDot(mat: usize, ld: usize, x: usize, out: usize, len: i32, k: i32, 
       a2 = madd(xv, v128.load(r2 + o), a2);
       a3 = madd(xv, v128.load(r3 + o), a3);
     }
-    // Transpose-and-add: lane r of the sum is row r's total.
-    let sum = sumLanes4(a0, a1, a2, a3);
-    if (k4 < k) sum = f32x4.add(sum, dotTail4(x, r0, ld, k4, k));
-    const op = out + (<usize>j << 2);
-    if (add) sum = f32x4.add(sum, v128.load(op));
-    v128.store(op, sum);
+    storeDot4(a0, a1, a2, a3, x, r0, ld, k4, k, out + (<usize>j << 2), add);
   }
   for (; j < len; j++) {
     const r0 = mat + <usize>j * ld;
